@@ -1,0 +1,125 @@
+"""The ``coupled-beam`` command line.
+
+Every command is a pair ``_add_<cmd>(parser)`` / ``_run_<cmd>(args) -> int``
+registered in :data:`COMMANDS`. The CLI holds no physics: it parses, calls
+the public API and prints. Any :class:`~coupled_beam.errors.CoupledBeamError`
+(or ``ValueError``) becomes one line on stderr and exit status 2, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Callable
+
+import numpy as np
+
+from coupled_beam.errors import CoupledBeamError
+
+
+def _json_default(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (np.floating, np.integer, np.bool_)):
+        return obj.item()
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
+
+
+def _print_json(payload) -> None:
+    print(json.dumps(payload, indent=2, default=_json_default, allow_nan=True))
+
+
+def _finite_float(text: str) -> float:
+    """argparse type: a finite float, with a clear message otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
+    return value
+
+
+# --------------------------------------------------------------------- tunes
+def _add_tunes(p: argparse.ArgumentParser) -> None:
+    tunes = p.add_mutually_exclusive_group(required=True)
+    tunes.add_argument("--mu-x", type=_finite_float, help="horizontal phase advance per turn (rad)")
+    tunes.add_argument("--nu-x", type=_finite_float, help="horizontal tune (mu_x = 2 pi nu_x)")
+    tz = p.add_mutually_exclusive_group(required=True)
+    tz.add_argument("--mu-z", type=_finite_float, help="vertical phase advance per turn (rad)")
+    tz.add_argument("--nu-z", type=_finite_float, help="vertical tune (mu_z = 2 pi nu_z)")
+    p.add_argument("--beta-x", type=_finite_float, required=True, help="beta_x at the skew quad (m)")
+    p.add_argument("--beta-z", type=_finite_float, required=True, help="beta_z at the skew quad (m)")
+    p.add_argument("--m", type=_finite_float, required=True, help="integrated skew strength m (1/m)")
+    p.add_argument("--d11-s0", type=_finite_float, default=0.0, help="horizontal damping D11*s0 per turn")
+    p.add_argument("--d22-s0", type=_finite_float, default=0.0, help="vertical damping D22*s0 per turn")
+
+
+def _run_tunes(args: argparse.Namespace) -> int:
+    from coupled_beam.skew_quadrupole import eigentune_report
+
+    mu_x = args.mu_x if args.mu_x is not None else 2 * math.pi * args.nu_x
+    mu_z = args.mu_z if args.mu_z is not None else 2 * math.pi * args.nu_z
+    report = eigentune_report(mu_x, mu_z, args.beta_x, args.beta_z, args.m,
+                              args.d11_s0, args.d22_s0)
+    if args.json:
+        _print_json(report)
+    else:
+        for key, val in report.items():
+            print(f"{key:>12s} = {val}")
+    return 0
+
+
+# ---------------------------------------------------------------------- demo
+def _add_demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="coupled_beam_demo", help="output folder for the report")
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from coupled_beam.demo import run_demo
+
+    result = run_demo(out=args.out)
+    if args.json:
+        _print_json(result)
+    return 0
+
+
+#: command name -> (add arguments, run, one-line help)
+COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
+    "demo": (_add_demo, _run_demo, "the paper's results on the built-in example ring"),
+    "tunes": (_add_tunes, _run_tunes, "§5 eigentunes g±, stability and damping ω± of a thin skew quad"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse tree of every registered command."""
+    parser = argparse.ArgumentParser(
+        prog="coupled-beam",
+        description="Coupled betatron motion with radiation (Bernardini & Pellegrini, LNF-64/55).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (add, run, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        add(p)
+        if not any(a.dest == "json" for a in p._actions):
+            p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.set_defaults(_run=run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``coupled-beam``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except (CoupledBeamError, ValueError, ArithmeticError, OSError) as exc:
+        print(f"coupled-beam {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

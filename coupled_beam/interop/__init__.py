@@ -1,0 +1,1 @@
+"""Bridges to other accelerator codes (optional extras)."""
