@@ -38,6 +38,7 @@ from sympy.printing.pycode import MpmathPrinter
 
 #: section modules whose ``kernel_specs()`` feed ``_kernels.py``, in order
 MODULES = [
+    "derivations.equations_of_motion",
     "derivations.skew_quadrupole",
 ]
 

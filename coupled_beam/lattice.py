@@ -1,0 +1,639 @@
+"""Elements with piecewise-constant K, n, M, H, damping D and noise phi_hat; rings.
+
+Every element is a piece of the paper's machine (§1, §4) with constant
+coefficients, so its betatron transfer map is exactly ``expm(A L)`` with A(s)
+the 4x4 matrix of §4, generated from the Lagrangian (1) by
+:mod:`derivations.equations_of_motion` (no hand-typed entries here).
+
+Conventions
+-----------
+* Coordinates y_hat = (x, x', z, z'), **x outward** (away from the centre of
+  curvature), z up; lengths in m, K = 1/rho in 1/m (> 0 bending inward),
+  n the field index, M (skew) in 1/m^2, H (torsion, solenoid) in 1/m,
+  damping D (2x2) in 1/m, noise ``phi_hat`` (4x4, symmetric) per metre.
+* Equations of motion: dy/ds = A y + b p + psi_hat, with b = (0, K, 0, 0):
+  an electron with more energy (p > 0) sits outside, xi > 0 in bends.
+* ``transfer_map()`` is N(s_exit, s_entry); ``noise_integral()`` is
+  int N(s_exit, s') phi_hat N^T(s_exit, s') ds' over the element (Van Loan's
+  block exponential, exact for constant coefficients);
+  ``augmented_map()`` is the 5x5 [[N, n], [0, 1]] acting on (y, p).
+
+Element attributes (all elements)
+---------------------------------
+=============  ==========  =================================================
+attribute      unit        meaning
+=============  ==========  =================================================
+``length``     m           arc length (0 for thin elements)
+``K``          1/m         curvature of the synchronous trajectory
+``n``          1           field index
+``M``          1/m^2       skew (coupling) gradient, (1)
+``H``          1/m         torsion e B_s / (beta E), (1)
+``D``          1/m         2x2 radiation damping of (3) (torsion not included)
+``phi_hat``    per m       4x4 symmetric noise <psi_hat psi_hat^T>, (5)
+``name``       -           free label
+=============  ==========  =================================================
+
+Radiation hook: ``Ring(elements, energy=None, p2=None)``. With ``energy``
+None the user's ``D`` and ``phi_hat`` of each element and ``p2`` are used.
+With ``energy`` (GeV) given, :func:`coupled_beam.radiation.apply_radiation`
+``(elements, energy) -> (elements, p2)`` supplies them (issue 9).
+
+References
+----------
+LNF-64/55, eq. (1), (3), (5), §4.
+
+Examples
+--------
+>>> ring = Ring([Bend(1.0, K=0.5, n=0.5, D=[[1e-3, 0], [0, 1e-3]],
+...                   phi_hat=np.diag([0, 1e-12, 0, 0]))] * 8)
+>>> ring.circumference
+8.0
+>>> eq = ring.equilibrium()
+>>> eq.moments.shape
+(9, 4, 4)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Sequence
+
+import numpy as np
+
+from coupled_beam import _kernels
+from coupled_beam.errors import InputError
+
+__all__ = [
+    "Element",
+    "Drift",
+    "Bend",
+    "Quadrupole",
+    "SkewQuadrupole",
+    "ThinSkewQuadrupole",
+    "Solenoid",
+    "Generic",
+    "Ring",
+    "van_loan",
+]
+
+
+def _finite(name: str, value) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}", field=name) from None
+    if not np.isfinite(out):
+        raise InputError(f"{name} must be finite, got {out}; give a finite value", field=name,
+                         value=out)
+    return out
+
+
+def _matrix(name: str, value, shape: tuple[int, int], symmetric: bool = False) -> np.ndarray:
+    if value is None:
+        return np.zeros(shape)
+    arr = np.asarray(value, dtype=float)
+    if arr.shape != shape:
+        raise InputError(f"{name} must have shape {shape}, got {arr.shape}", field=name)
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{name} has non-finite entries: {arr.tolist()}", field=name)
+    if symmetric:
+        asym = np.max(np.abs(arr - arr.T))
+        scale = np.max(np.abs(arr))
+        if asym > 1e-12 * scale:
+            raise InputError(
+                f"{name} must be symmetric (it is <psi psi^T>, eq. (5)); "
+                f"max |phi - phi^T| = {asym:.3g}; symmetrize it", field=name, value=asym)
+        arr = 0.5 * (arr + arr.T)
+    return arr
+
+
+def _entries(values, shape=(4, 4)) -> np.ndarray:
+    """Kernel output (tuple of scalars) -> float array."""
+    return np.array([float(v) for v in values]).reshape(shape)
+
+
+def van_loan(A: np.ndarray, phi_hat: np.ndarray, length) -> tuple[np.ndarray, np.ndarray]:
+    """Transfer map and noise integral of constant-coefficient pieces.
+
+    Parameters
+    ----------
+    A : (..., 4, 4) array
+        A(s) of each piece, §4.
+    phi_hat : (..., 4, 4) array
+        Noise per metre, eq. (5), symmetric.
+    length : (...) array
+        Lengths in m.
+
+    Returns
+    -------
+    N : (..., 4, 4) array
+        expm(A L).
+    R : (..., 4, 4) array
+        int_0^L N(L, s') phi_hat N^T(L, s') ds' (exact; C. F. Van Loan, IEEE
+        TAC 23 (1978) 395: expm([[-A, phi], [0, A^T]] L) = [[., F12], [0, F22]],
+        N = F22^T, R = F22^T F12).
+
+    References
+    ----------
+    LNF-64/55, §4 (R(s)); Van Loan (1978).
+
+    Examples
+    --------
+    >>> A = np.zeros((4, 4)); A[0, 1] = A[2, 3] = 1.0   # a drift
+    >>> N, R = van_loan(A, np.diag([0, 1.0, 0, 0]), 2.0)
+    >>> float(R[0, 0])   # int_0^2 (2 - s)^2 ds
+    2.666...
+    """
+    from scipy.linalg import expm
+
+    A = np.asarray(A, dtype=float)
+    phi_hat = np.asarray(phi_hat, dtype=float)
+    L = np.asarray(length, dtype=float)[..., None, None]
+    shape = np.broadcast_shapes(A.shape[:-2], phi_hat.shape[:-2], L.shape[:-2])
+    big = np.zeros(shape + (8, 8))
+    big[..., :4, :4] = -A * L
+    big[..., :4, 4:] = phi_hat * L
+    big[..., 4:, 4:] = np.swapaxes(A, -1, -2) * L
+    F = expm(big)
+    N = np.swapaxes(F[..., 4:, 4:], -1, -2)
+    R = N @ F[..., :4, 4:]
+    return N, 0.5 * (R + np.swapaxes(R, -1, -2))
+
+
+class Element:
+    """A piece with constant K, n, M, H, damping D and noise phi_hat.
+
+    Parameters
+    ----------
+    length : float
+        Arc length in m, >= 0.
+    K : float
+        Curvature 1/rho (1/m).
+    n : float
+        Field index.
+    M : float
+        Skew gradient (1/m^2), the M x z term of (1).
+    H : float
+        Torsion (1/m), the solenoid term of (1); edges kick (see :class:`Solenoid`).
+    D : (2, 2) array_like, optional
+        Radiation damping of (3) (1/m), default zero.
+    phi_hat : (4, 4) array_like, optional
+        Noise per metre <psi_hat psi_hat^T> of (5), symmetric, default zero.
+    name : str, optional
+        Label.
+
+    References
+    ----------
+    LNF-64/55, eq. (1), (3), (5), §4.
+
+    Examples
+    --------
+    >>> Element(1.0, K=0.1).b
+    array([0. , 0.1, 0. , 0. ])
+    """
+
+    kind = "element"
+
+    def __init__(self, length: float, *, K: float = 0.0, n: float = 0.0, M: float = 0.0,
+                 H: float = 0.0, D=None, phi_hat=None, name: str | None = None) -> None:
+        self.length = _finite("length", length)
+        if self.length < 0:
+            raise InputError(f"length must be >= 0 m, got {self.length}", field="length",
+                             value=self.length)
+        self.K = _finite("K", K)
+        self.n = _finite("n", n)
+        self.M = _finite("M", M)
+        self.H = _finite("H", H)
+        self.D = _matrix("D", D, (2, 2))
+        self.phi_hat = _matrix("phi_hat", phi_hat, (4, 4), symmetric=True)
+        self.name = name or self.kind
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(length={self.length!r}, name={self.name!r})"
+
+    @property
+    def A(self) -> np.ndarray:
+        """A(s) of §4 inside the element (4x4, 1/m units per row)."""
+        d = self.D
+        return _entries(_kernels.a_matrix_entries(self.K, self.n, self.M, self.H,
+                                                  d[0, 0], d[0, 1], d[1, 0], d[1, 1]))
+
+    @property
+    def b(self) -> np.ndarray:
+        """Closed-orbit forcing: dy/ds = A y + b p (4-vector, 1/m)."""
+        return _entries(_kernels.forcing_entries(self.K), (4,))
+
+    @property
+    def entrance(self) -> np.ndarray:
+        """Thin map at the entrance edge (identity unless H != 0)."""
+        return _entries(_kernels.edge_kick_entries(self.H))
+
+    @property
+    def exit(self) -> np.ndarray:
+        """Thin map at the exit edge (identity unless H != 0)."""
+        return _entries(_kernels.edge_kick_entries(-self.H))
+
+    def transfer_map(self) -> np.ndarray:
+        """N(s_exit, s_entry), 4x4: edges included.
+
+        Examples
+        --------
+        >>> Drift(2.0).transfer_map()[0, 1]
+        2.0
+        """
+        N, _ = van_loan(self.A, self.phi_hat, self.length)
+        return self.exit @ N @ self.entrance
+
+    def noise_integral(self) -> np.ndarray:
+        """int N(s_exit, s') phi_hat N^T(s_exit, s') ds' over the element, 4x4.
+
+        Examples
+        --------
+        >>> float(Drift(1.0, phi_hat=np.diag([0, 3.0, 0, 0])).noise_integral()[0, 0])
+        1.0
+        """
+        _, R = van_loan(self.A, self.phi_hat, self.length)
+        return self.exit @ R @ self.exit.T
+
+    def augmented_map(self) -> np.ndarray:
+        """5x5 [[N, n], [0, 1]] acting on (y_hat, p); n = int N(s_exit, s') b ds'.
+
+        Examples
+        --------
+        >>> Bend(0.1, K=1.0).augmented_map()[0, 4]   # ~ K L^2 / 2
+        0.004995...
+        """
+        from scipy.linalg import expm
+
+        big = np.zeros((5, 5))
+        big[:4, :4] = self.A * self.length
+        big[:4, 4] = self.b * self.length
+        out = expm(big)
+        edge_in = np.eye(5)
+        edge_in[:4, :4] = self.entrance
+        edge_out = np.eye(5)
+        edge_out[:4, :4] = self.exit
+        return edge_out @ out @ edge_in
+
+
+class Drift(Element):
+    """Field-free straight section.
+
+    Examples
+    --------
+    >>> Drift(1.5).transfer_map()[:2, :2]
+    array([[1. , 1.5],
+           [0. , 1. ]])
+    """
+
+    kind = "drift"
+
+    def __init__(self, length: float, *, D=None, phi_hat=None, name: str | None = None) -> None:
+        super().__init__(length, D=D, phi_hat=phi_hat, name=name)
+
+
+class Bend(Element):
+    """Sector bend with curvature K = 1/rho (1/m) and field index n.
+
+    Examples
+    --------
+    >>> float(Bend(1.0, K=0.5, n=0.5).A[1, 0])   # -K^2 (1 - n)
+    -0.125
+    """
+
+    kind = "bend"
+
+    def __init__(self, length: float, K: float, n: float = 0.0, *, D=None, phi_hat=None,
+                 name: str | None = None) -> None:
+        super().__init__(length, K=K, n=n, D=D, phi_hat=phi_hat, name=name)
+
+
+class Quadrupole(Element):
+    """Quadrupole, the limit K -> 0 with K^2 n = -k1; k1 (1/m^2) > 0 focuses x.
+
+    Examples
+    --------
+    >>> Quadrupole(0.5, k1=2.0).A[1, 0], Quadrupole(0.5, k1=2.0).A[3, 2]
+    (-2.0, 2.0)
+    """
+
+    kind = "quadrupole"
+
+    def __init__(self, length: float, k1: float, *, D=None, phi_hat=None,
+                 name: str | None = None) -> None:
+        super().__init__(length, D=D, phi_hat=phi_hat, name=name)
+        self.k1 = _finite("k1", k1)
+
+    @property
+    def A(self) -> np.ndarray:
+        k11, k22 = _kernels.quadrupole_focusing(self.k1)
+        d = self.D
+        return _entries(_kernels.a_from_kd_entries(k11, 0.0, 0.0, k22,
+                                                   d[0, 0], d[0, 1], d[1, 0], d[1, 1]))
+
+
+class SkewQuadrupole(Element):
+    """Thick skew (coupling) element: the M x z term of (1), M in 1/m^2.
+
+    Examples
+    --------
+    >>> float(SkewQuadrupole(0.2, M=0.5).A[1, 2])
+    0.5
+    """
+
+    kind = "skew"
+
+    def __init__(self, length: float, M: float, *, D=None, phi_hat=None,
+                 name: str | None = None) -> None:
+        super().__init__(length, M=M, D=D, phi_hat=phi_hat, name=name)
+
+
+class Solenoid(Element):
+    """Solenoid of torsion H = e B_s / (beta E) (1/m), with its thin edge kicks.
+
+    The total map equals the textbook solenoid matrix with k_s = H (MAD
+    convention, rotation angle H L / 2).
+
+    Examples
+    --------
+    >>> np.round(Solenoid(1.0, H=0.2).entrance[1, 2], 3)   # x' += H z / 2
+    0.1
+    """
+
+    kind = "solenoid"
+
+    def __init__(self, length: float, H: float, *, D=None, phi_hat=None,
+                 name: str | None = None) -> None:
+        super().__init__(length, H=H, D=D, phi_hat=phi_hat, name=name)
+
+
+class ThinSkewQuadrupole(Element):
+    """Zero-length skew quadrupole of integrated strength m (1/m): M = m delta(s).
+
+    Its map is the §5 matrix [[I, C], [C, I]] with C = [[0, 0], [m, 0]].
+
+    Examples
+    --------
+    >>> ThinSkewQuadrupole(0.1).transfer_map()[1, 2]
+    0.1
+    """
+
+    kind = "thin_skew"
+
+    def __init__(self, m: float, *, name: str | None = None) -> None:
+        super().__init__(0.0, name=name)
+        self.m = _finite("m", m)
+
+    def transfer_map(self) -> np.ndarray:
+        zero = (0.0,) * 7
+        dA = (_entries(_kernels.a_matrix_entries(0.0, 0.0, 1.0, *zero[:5]))
+              - _entries(_kernels.a_matrix_entries(0.0, 0.0, 0.0, *zero[:5])))
+        # A is linear in M and (dA)^2 = 0, so expm(m dA) = 1 + m dA exactly
+        return np.eye(4) + self.m * dA
+
+    def noise_integral(self) -> np.ndarray:
+        return np.zeros((4, 4))
+
+    def augmented_map(self) -> np.ndarray:
+        out = np.eye(5)
+        out[:4, :4] = self.transfer_map()
+        return out
+
+
+class Generic(Element):
+    """Any piece of (3) with user-given 2x2 K (1/m^2), D (1/m), phi_hat and forcing b.
+
+    Examples
+    --------
+    >>> g = Generic(1.0, K_matrix=[[0.04, 0], [0, 0.09]])
+    >>> g.A[3, 2]
+    -0.09
+    """
+
+    kind = "generic"
+
+    def __init__(self, length: float, K_matrix, *, D=None, phi_hat=None, b=None,
+                 name: str | None = None) -> None:
+        super().__init__(length, D=D, phi_hat=phi_hat, name=name)
+        self.K_matrix = _matrix("K_matrix", K_matrix, (2, 2))
+        self._b = np.zeros(4) if b is None else np.asarray(b, dtype=float).reshape(4)
+        if not np.all(np.isfinite(self._b)):
+            raise InputError(f"b has non-finite entries: {self._b.tolist()}", field="b")
+
+    @property
+    def A(self) -> np.ndarray:
+        k, d = self.K_matrix, self.D
+        return _entries(_kernels.a_from_kd_entries(k[0, 0], k[0, 1], k[1, 0], k[1, 1],
+                                                   d[0, 0], d[0, 1], d[1, 0], d[1, 1]))
+
+    @property
+    def b(self) -> np.ndarray:
+        return self._b.copy()
+
+
+class Ring:
+    """A periodic sequence of elements (period s0 = sum of lengths).
+
+    Parameters
+    ----------
+    elements : sequence of Element
+        In beam order; boundary 0 is the entrance of ``elements[0]``.
+    energy : float, optional
+        Beam energy in GeV; switches on :mod:`coupled_beam.radiation`
+        (``apply_radiation(elements, energy) -> (elements, p2)``), which sets
+        D, phi_hat and p2.
+    p2 : float, optional
+        <p^2>, the relative energy spread squared (used when ``energy`` is
+        None; default 0, i.e. betatron sizes only).
+
+    Notes
+    -----
+    Boundaries: ``s`` has ``len(elements) + 1`` entries, 0 ... s0; arrays
+    "over element boundaries" have that length and the last row repeats the
+    first (periodicity).
+
+    References
+    ----------
+    LNF-64/55, §4.
+
+    Examples
+    --------
+    >>> ring = Ring([Drift(1.0), Quadrupole(0.2, 1.0), Drift(1.0), Quadrupole(0.2, -1.0)])
+    >>> ring.s
+    array([0. , 1. , 1.2, 2.2, 2.4])
+    >>> ring.one_turn_map().shape
+    (4, 4)
+    """
+
+    def __init__(self, elements: Sequence[Element], energy: float | None = None,
+                 p2: float | None = None) -> None:
+        elements = list(elements)
+        if not elements:
+            raise InputError("a ring needs at least one element")
+        for i, el in enumerate(elements):
+            if not isinstance(el, Element):
+                raise InputError(f"element {i} is {el!r}, not a coupled_beam.lattice.Element",
+                                 index=i)
+        self.energy = None if energy is None else _finite("energy", energy)
+        if self.energy is not None:
+            from coupled_beam import radiation
+
+            elements, p2 = radiation.apply_radiation(elements, self.energy)
+        self.elements = tuple(elements)
+        self.p2 = 0.0 if p2 is None else _finite("p2", p2)
+        if self.p2 < 0:
+            raise InputError(f"p2 = <p^2> must be >= 0, got {self.p2}", field="p2")
+        if self.circumference <= 0:
+            raise InputError("the ring has zero length; add thick elements")
+
+    def __len__(self) -> int:
+        return len(self.elements)
+
+    @cached_property
+    def s(self) -> np.ndarray:
+        """Arc length of the n + 1 element boundaries (m)."""
+        return np.concatenate([[0.0], np.cumsum([el.length for el in self.elements])])
+
+    @property
+    def circumference(self) -> float:
+        """Period s0 (m)."""
+        return float(self.s[-1])
+
+    @cached_property
+    def _maps_and_noise(self) -> tuple[np.ndarray, np.ndarray]:
+        els = self.elements
+        A = np.stack([el.A for el in els])
+        phi = np.stack([el.phi_hat for el in els])
+        L = np.array([el.length for el in els])
+        N, R = van_loan(A, phi, L)
+        exits = np.stack([el.exit for el in els])
+        entr = np.stack([el.entrance for el in els])
+        N = exits @ N @ entr
+        R = exits @ R @ np.swapaxes(exits, -1, -2)
+        for i, el in enumerate(els):   # thin elements with their own exact map
+            if isinstance(el, ThinSkewQuadrupole):
+                N[i] = el.transfer_map()
+                R[i] = 0.0
+        return N, R
+
+    def element_maps(self) -> np.ndarray:
+        """Transfer map of every element, (n, 4, 4)."""
+        return self._maps_and_noise[0].copy()
+
+    def noise_integrals(self) -> np.ndarray:
+        """Noise integral of every element referred to its exit, (n, 4, 4)."""
+        return self._maps_and_noise[1].copy()
+
+    def augmented_maps(self) -> np.ndarray:
+        """5x5 maps [[N, n], [0, 1]] on (y_hat, p) of every element, (n, 5, 5)."""
+        return np.stack([el.augmented_map() for el in self.elements])
+
+    @cached_property
+    def _cumulative(self) -> tuple[np.ndarray, np.ndarray]:
+        N, R = self._maps_and_noise
+        P = np.empty((len(N) + 1, 4, 4))
+        G = np.empty((len(N) + 1, 4, 4))
+        P[0] = np.eye(4)
+        G[0] = 0.0
+        for i in range(len(N)):
+            P[i + 1] = N[i] @ P[i]
+            G[i + 1] = N[i] @ G[i] @ N[i].T + R[i]
+        return P, G
+
+    def transfer_map(self, i: int, j: int) -> np.ndarray:
+        """N(s_j, s_i) from boundary i to boundary j (going around if j < i).
+
+        Examples
+        --------
+        >>> ring = Ring([Drift(1.0), Drift(2.0)])
+        >>> float(ring.transfer_map(0, 2)[0, 1])
+        3.0
+        """
+        n = len(self.elements)
+        N = self._maps_and_noise[0]
+        out = np.eye(4)
+        k = i
+        steps = (j - i) % n if j != i else 0
+        for _ in range(steps):
+            out = N[k % n] @ out
+            k += 1
+        return out
+
+    def one_turn_map(self, i: int = 0) -> np.ndarray:
+        """N(s_i) = N(s_i, s_i - s0), 4x4 (composed element by element from s_i).
+
+        Examples
+        --------
+        >>> float(Ring([Drift(1.0), Drift(2.0)]).one_turn_map(1)[0, 1])
+        3.0
+        """
+        N, _ = self._one_turn(i)
+        return N
+
+    def one_turn_noise(self, i: int = 0) -> np.ndarray:
+        """The paper's script-R at s_i: int_{s_i - s0}^{s_i} N phi_hat N^T ds', 4x4.
+
+        Examples
+        --------
+        >>> r = Ring([Drift(1.0, phi_hat=np.diag([0, 1.0, 0, 0]))])
+        >>> float(r.one_turn_noise()[1, 1])
+        1.0
+        """
+        _, R = self._one_turn(i)
+        return R
+
+    def _one_turn(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self.elements)
+        if not -n <= i <= n:
+            raise InputError(f"boundary index {i} out of range 0..{n}", value=i)
+        Ns, Rs = self._maps_and_noise
+        N, R = np.eye(4), np.zeros((4, 4))
+        for k in range(i, i + n):
+            M = Ns[k % n]
+            N = M @ N
+            R = M @ R @ M.T + Rs[k % n]
+        return N, 0.5 * (R + R.T)
+
+    def one_turn_maps(self) -> np.ndarray:
+        """N(s_i) at every boundary, (n + 1, 4, 4), in O(n): P_i N(s_0) P_i^-1.
+
+        Examples
+        --------
+        >>> Ring([Drift(1.0), Drift(2.0)]).one_turn_maps().shape
+        (3, 4, 4)
+        """
+        P, _ = self._cumulative
+        N0 = P[-1]
+        return P @ N0 @ np.linalg.inv(P)
+
+    def equilibrium(self, *, warn_below: float = 1e-6):
+        """Equilibrium moments around the ring: formula (10) at s_0, then propagation.
+
+        Parameters
+        ----------
+        warn_below : float
+            Warn (:class:`~coupled_beam.errors.ResonanceWarning`) when some
+            abs(1 - Delta_r Delta_s) is below this.
+
+        Returns
+        -------
+        coupled_beam.equilibrium.RingEquilibrium
+            Fields ``s``, ``moments``, ``eta``, ``p2``, ``sigma_x``,
+            ``sigma_z``, ``tilt``, ``inv_area``, ...; see its docstring.
+
+        References
+        ----------
+        LNF-64/55, eq. (10), §3, appendix.
+
+        Examples
+        --------
+        >>> cell = [Bend(1.0, K=0.5, n=0.5, D=0.01 * np.eye(2),
+        ...              phi_hat=np.diag([0, 1e-10, 0, 0]))]
+        >>> eq = Ring(cell * 4).equilibrium()
+        >>> bool(np.allclose(eq.moments[0, 0, 0], 1e-10 / (2 * 0.01 * 0.125), rtol=1e-6))
+        True
+        """
+        from coupled_beam.equilibrium import ring_equilibrium
+
+        return ring_equilibrium(self, warn_below=warn_below)
