@@ -313,6 +313,19 @@ class Verdict:
             return f"undecided ({self.detail})" if self.detail else "undecided"
         return "proved" + (f" ({self.detail})" if self.detail else "")
 
+    def summary(self) -> str:
+        """A short form for tables: ``different: lhs 3.0 vs rhs 8.0`` (6 digits).
+
+        Examples
+        --------
+        >>> equal("3", "8").summary()
+        'different: lhs 3.0 vs rhs 8.0'
+        """
+        if self.status != "different" or self.lhs_value is None:
+            return str(self)
+        where = f" {self.element}" if self.element else ""
+        return f"different{where}: lhs {_short(self.lhs_value)} vs rhs {_short(self.rhs_value)}"
+
     def to_dict(self) -> dict:
         """JSON-ready fields, plus ``verdict`` = ``str(self)``."""
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -436,6 +449,13 @@ def _sym_to_mp(v: sp.Basic):
 def _close(a, b, dps: int) -> bool:
     scale = max(abs(a), abs(b))
     return abs(a - b) <= mpmath.mpf(10) ** (-dps) * scale
+
+
+def _short(text: str) -> str:
+    try:
+        return mpmath.nstr(mpmath.mpmathify(text.replace(" ", "")), 6)
+    except (ValueError, TypeError):
+        return text
 
 
 def _fmt(v, digits: int = 20) -> str:
