@@ -39,7 +39,9 @@ from sympy.printing.pycode import MpmathPrinter
 #: section modules whose ``kernel_specs()`` feed ``_kernels.py``, in order
 MODULES = [
     "derivations.equations_of_motion",
+    "derivations.distribution",
     "derivations.skew_quadrupole",
+    "derivations.beam_spot",
 ]
 
 TARGET = Path(__file__).resolve().parent.parent / "coupled_beam" / "_kernels.py"
