@@ -1,0 +1,385 @@
+"""§4: the one-turn map N, its eigen-decomposition Delta = U N U^-1, formula (10).
+
+The equilibrium betatron covariance <y_hat y_hat^T> at a point s of a stable,
+damped ring solves Sigma = N Sigma N^T + script-R, with N = N(s, s - s0) and
+script-R = int N(s, s') phi_hat N^T(s, s') ds' over one turn. The paper solves
+it in the eigenbasis of N (transposes, not conjugate transposes: Q_rs =
+<q_r q_s>):
+
+    R = U script-R U^T,   Q_rs = R_rs / (1 - Delta_r Delta_s),
+    <y_r y_s> = sum U^-1_rr' U^-1_ss' R_r's' / (1 - Delta_r' Delta_s')      (10)
+
+Mode order: Delta_1, Delta_2 is the conjugate pair with the smaller phase
+abs(arg Delta) (the paper's "plus" mode, g+ < g-), Delta_1 with arg > 0;
+Delta_3, Delta_4 the other pair (arg Delta_3 > 0). Delta_r is an array index
+r - 1 here.
+
+References
+----------
+LNF-64/55, eq. (9), (10), §4 (M_rtsv).
+
+Examples
+--------
+>>> N = np.diag([0.9, 0.8, 0.7, 0.6])
+>>> R = np.eye(4)
+>>> float(equilibrium_moments(N, R)[0, 0])   # 1 / (1 - 0.81)
+5.263157894736...
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from coupled_beam import _kernels
+from coupled_beam.errors import InputError, ResonanceError, ResonanceWarning, UnstableError
+
+__all__ = [
+    "mode_decomposition",
+    "resonance_denominators",
+    "m_rtsv",
+    "Decomposition",
+    "decompose",
+    "equilibrium_moments",
+    "RingEquilibrium",
+    "ring_equilibrium",
+]
+
+
+def _check_matrix(name: str, value, symmetric: bool = False) -> np.ndarray:
+    arr = np.asarray(value, dtype=float)
+    if arr.shape != (4, 4):
+        raise InputError(f"{name} must be 4x4, got shape {arr.shape}", field=name)
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{name} has non-finite entries: {arr.tolist()}", field=name)
+    if symmetric:
+        asym = float(np.max(np.abs(arr - arr.T)))
+        if asym > 1e-12 * float(np.max(np.abs(arr))):
+            raise InputError(f"{name} must be symmetric (eq. (5): phi = phi^T); "
+                             f"max |{name} - {name}^T| = {asym:.3g}", field=name, value=asym)
+    return arr
+
+
+def mode_decomposition(N) -> tuple[np.ndarray, np.ndarray]:
+    """U and Delta with Delta = U N U^-1 diagonal, modes in the paper's order.
+
+    Parameters
+    ----------
+    N : (4, 4) array_like
+        One-turn map N(s).
+
+    Returns
+    -------
+    U : (4, 4) complex array
+        Rows are left eigenvectors of N.
+    Delta : (4,) complex array
+        Eigenvalues (Delta_1 ... Delta_4); pairs (1, 2) and (3, 4) conjugate,
+        (1, 2) the pair of smaller abs(arg).
+
+    References
+    ----------
+    LNF-64/55, §4 (Delta = U N U^-1), §5 (mode order).
+
+    Examples
+    --------
+    >>> U, Delta = mode_decomposition(np.eye(4))
+    >>> Delta.real
+    array([1., 1., 1., 1.])
+    """
+    N = _check_matrix("N", N)
+    w, V = np.linalg.eig(N)
+    ang = np.abs(np.angle(w))
+    order = np.lexsort((-np.sign(w.imag), np.round(ang, 12)))
+    w, V = w[order], V[:, order]
+    U = np.linalg.inv(V)
+    return U, w
+
+
+def resonance_denominators(Delta) -> np.ndarray:
+    """The 4x4 denominators 1 - Delta_r Delta_s of (10).
+
+    Parameters
+    ----------
+    Delta : (4,) array_like
+        Eigenvalues of N.
+
+    Returns
+    -------
+    (4, 4) complex array
+
+    References
+    ----------
+    LNF-64/55, eq. (10), §4.
+
+    Examples
+    --------
+    >>> resonance_denominators([0.5, 0.5, 0.5, 0.5])[0, 0]
+    np.complex128(0.75+0j)
+    """
+    d = np.asarray(Delta, dtype=complex)
+    (den,) = _kernels.resonance_denominator(d[:, None], d[None, :])
+    return np.asarray(den, dtype=complex)
+
+
+def m_rtsv(U, Delta) -> np.ndarray:
+    """The paper's 4-index symbol M_rtsv (machine factor of (10)).
+
+    M_rtsv = sum_{r's'} U^-1_rr' U_r't U^-1_ss' U_s'v / (1 - Delta_r' Delta_s'),
+    so that <y_r y_s> = sum_tv M_rtsv script-R_tv.
+
+    Parameters
+    ----------
+    U : (4, 4) complex array
+    Delta : (4,) complex array
+
+    Returns
+    -------
+    (4, 4, 4, 4) complex array, indices [r, t, s, v].
+
+    References
+    ----------
+    LNF-64/55, §4 (M_rtsv).
+
+    Examples
+    --------
+    >>> M = m_rtsv(np.eye(4), np.full(4, 0.5))
+    >>> complex(M[0, 0, 0, 0])
+    (1.333...+0j)
+    """
+    U = np.asarray(U, dtype=complex)
+    W = np.linalg.inv(U)
+    den = resonance_denominators(Delta)
+    return np.einsum("ra,at,sb,bv,ab->rtsv", W, U, W, U, 1.0 / den)
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """Every intermediate of formula (10) at one point, for inspection.
+
+    Attributes
+    ----------
+    N : (4, 4) array
+        One-turn map.
+    script_R : (4, 4) array
+        One-turn noise int N phi_hat N^T ds' (the paper's script-R).
+    U : (4, 4) complex array
+        Delta = U N U^-1.
+    Delta : (4,) complex array
+        Eigenvalues, paper's order.
+    R : (4, 4) complex array
+        U script-R U^T (transpose, as printed in (9)).
+    denominators : (4, 4) complex array
+        1 - Delta_r Delta_s.
+    Q : (4, 4) complex array
+        R_rs / (1 - Delta_r Delta_s), solution of (9).
+    moments : (4, 4) array
+        <y_hat y_hat^T> by (10).
+    """
+
+    N: np.ndarray
+    script_R: np.ndarray
+    U: np.ndarray
+    Delta: np.ndarray
+    R: np.ndarray
+    denominators: np.ndarray
+    Q: np.ndarray
+    moments: np.ndarray
+
+    @property
+    def M(self) -> np.ndarray:
+        """M_rtsv (4, 4, 4, 4) of §4."""
+        return m_rtsv(self.U, self.Delta)
+
+
+def decompose(N, R, *, warn_below: float = 1e-6) -> Decomposition:
+    """Formula (10) with every intermediate kept.
+
+    Parameters
+    ----------
+    N : (4, 4) array_like
+        One-turn map N(s).
+    R : (4, 4) array_like
+        One-turn noise script-R(s), symmetric.
+    warn_below : float
+        Emit :class:`~coupled_beam.errors.ResonanceWarning` when the smallest
+        abs(1 - Delta_r Delta_s) is below this (float64 then keeps fewer than
+        about 16 + log10(that) digits; use :mod:`coupled_beam.precision`).
+
+    Returns
+    -------
+    Decomposition
+
+    Raises
+    ------
+    UnstableError
+        Some abs(Delta_r) >= 1 (no equilibrium: add damping or move the tunes).
+    ResonanceError
+        A denominator is exactly zero.
+    InputError
+        Non-finite N or R, non-symmetric R, wrong shape.
+
+    References
+    ----------
+    LNF-64/55, eq. (9), (10).
+
+    Examples
+    --------
+    >>> dec = decompose(0.5 * np.eye(4), np.eye(4))
+    >>> dec.denominators[0, 0].real
+    np.float64(0.75)
+    """
+    N = _check_matrix("N", N)
+    sR = _check_matrix("R", R, symmetric=True)
+    U, Delta = mode_decomposition(N)
+    mod = np.abs(Delta)
+    for r in range(4):
+        if mod[r] >= 1.0:
+            raise UnstableError(
+                f"mode {r + 1} unstable: |Delta_{r + 1}| = {mod[r]:.10g} >= 1 "
+                f"(arg = {np.angle(Delta[r]):.6g} rad); the ring needs damping in every mode "
+                "and stable tunes", mode=r + 1, value=float(mod[r]))
+    den = resonance_denominators(Delta)
+    small = float(np.min(np.abs(den)))
+    if small == 0.0:
+        raise ResonanceError("a denominator 1 - Delta_r Delta_s is exactly 0", value=small)
+    if small < warn_below:
+        r, s = np.unravel_index(np.argmin(np.abs(den)), den.shape)
+        warnings.warn(
+            f"|1 - Delta_{r + 1} Delta_{s + 1}| = {small:.3g}: float64 keeps about "
+            f"{max(0.0, 16 + np.log10(small)):.0f} digits of (10); use the high-precision "
+            "path (coupled_beam.precision)", ResonanceWarning, stacklevel=3)
+    Rq = U @ sR @ U.T
+    (Q,) = _kernels.mode_covariance(Rq, Delta[:, None], Delta[None, :])
+    W = np.linalg.inv(U)
+    S = W @ Q @ W.T
+    S = 0.5 * (S + S.T).real
+    return Decomposition(N=N, script_R=sR, U=U, Delta=Delta, R=Rq, denominators=den, Q=Q,
+                         moments=S)
+
+
+def equilibrium_moments(N, R, *, warn_below: float = 1e-6) -> np.ndarray:
+    """Equilibrium <y_hat y_hat^T> by formula (10).
+
+    Parameters
+    ----------
+    N : (4, 4) array_like
+        One-turn map N(s) = N(s, s - s0).
+    R : (4, 4) array_like
+        One-turn noise int_{s-s0}^{s} N(s, s') phi_hat N^T(s, s') ds' (the
+        paper's script-R; any symmetric 4x4).
+    warn_below : float
+        Threshold of the resonance warning on abs(1 - Delta_r Delta_s).
+
+    Returns
+    -------
+    (4, 4) array
+        <y_hat_r y_hat_s>, y_hat = (x, x', z, z').
+
+    Raises
+    ------
+    UnstableError, ResonanceError, InputError
+        See :func:`decompose`.
+
+    References
+    ----------
+    LNF-64/55, eq. (10).
+
+    Examples
+    --------
+    >>> c, s = np.cos(1.0), np.sin(1.0)
+    >>> rot = 0.99 * np.array([[c, s], [-s, c]])
+    >>> N = np.block([[rot, np.zeros((2, 2))], [np.zeros((2, 2)), rot]])
+    >>> S = equilibrium_moments(N, np.diag([0, 1.0, 0, 0]))
+    >>> round(float(S[0, 0] + S[1, 1]), 6)   # 1 / (1 - 0.99^2)
+    50.251256
+    """
+    return decompose(N, R, warn_below=warn_below).moments
+
+
+@dataclass(frozen=True)
+class RingEquilibrium:
+    """Equilibrium beam around a ring, arrays over the n + 1 element boundaries.
+
+    Attributes
+    ----------
+    s : (n+1,) array
+        Arc length of the boundaries (m).
+    moments : (n+1, 4, 4) array
+        Betatron <y_hat y_hat^T>, y_hat = (x, x', z, z') (m^2, m, rad^2).
+    eta : (n+1, 2) array
+        Closed-orbit functions (xi, zeta) (m), eq. (2).
+    p2 : float
+        <p^2>.
+    sigma_x, sigma_z : (n+1,) arrays
+        rms absolute sizes sqrt(<x_b^2> + xi^2 p2), sqrt(<z_b^2> + zeta^2 p2) (m).
+    tilt : (n+1,) array
+        theta of the appendix (rad).
+    inv_area : (n+1,) array
+        1/S = (1/2 pi) sqrt(mu_bar_xx mu_bar_zz) (1/m^2).
+    mu : (n+1, 2, 2) array
+        Folded mu_rs of (8) (1/m^2).
+    decomposition : Decomposition
+        Formula (10) intermediates at s = 0 (U, Delta, denominators, M, ...).
+    """
+
+    s: np.ndarray
+    moments: np.ndarray
+    eta: np.ndarray
+    p2: float
+    sigma_x: np.ndarray
+    sigma_z: np.ndarray
+    tilt: np.ndarray
+    inv_area: np.ndarray
+    mu: np.ndarray
+    decomposition: Decomposition
+
+
+def ring_equilibrium(ring, *, warn_below: float = 1e-6) -> RingEquilibrium:
+    """Moments at every boundary of ``ring`` in O(n elements).
+
+    Formula (10) is solved once, at s = 0; the other boundaries follow from
+    Sigma(s_i) = P_i Sigma(0) P_i^T + G_i with P_i = N(s_i, 0) and G_i the noise
+    accumulated from 0 to s_i, which is the same equilibrium (exactly: (10)
+    at s_i solves the same stationarity condition).
+
+    Parameters
+    ----------
+    ring : coupled_beam.lattice.Ring
+    warn_below : float
+        See :func:`decompose`.
+
+    Returns
+    -------
+    RingEquilibrium
+
+    References
+    ----------
+    LNF-64/55, eq. (10), (2), (8), appendix.
+
+    Examples
+    --------
+    >>> from coupled_beam.lattice import Ring, Bend
+    >>> b = Bend(1.0, K=0.5, n=0.5, D=0.01 * np.eye(2), phi_hat=np.diag([0, 1e-10, 0, 1e-10]))
+    >>> eq = ring_equilibrium(Ring([b] * 4))
+    >>> eq.sigma_x.shape
+    (5,)
+    """
+    from coupled_beam import distribution
+
+    P, G = ring._cumulative
+    dec = decompose(P[-1], G[-1], warn_below=warn_below)
+    S = P @ dec.moments @ np.swapaxes(P, -1, -2) + G
+    S = 0.5 * (S + np.swapaxes(S, -1, -2))
+    orbit = np.asarray(distribution.closed_orbit_functions(ring))
+    eta = orbit[:, [0, 2]]
+    xz = S[:, [0, 2]][:, :, [0, 2]]
+    p2 = ring.p2
+    absolute = xz + p2 * eta[:, :, None] * eta[:, None, :]
+    mu = np.asarray(distribution.folded_mu(xz, eta, p2))
+    theta, _, _, inv_area = distribution.beam_spot(mu)
+    return RingEquilibrium(
+        s=ring.s.copy(), moments=S, eta=eta, p2=p2,
+        sigma_x=np.sqrt(absolute[:, 0, 0]), sigma_z=np.sqrt(absolute[:, 1, 1]),
+        tilt=np.asarray(theta), inv_area=np.asarray(inv_area), mu=mu, decomposition=dec)
