@@ -87,10 +87,90 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# -------------------------------------------------------------------- verify
+def _add_verify(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--latex", nargs="?", const="-", default=None, metavar="FILE",
+                   help="write a LaTeX longtable (to FILE, or stdout without FILE)")
+    p.add_argument("--section", default=None, help="only this section: 1, 3, 5, appendix, ...")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also print the printed and derived forms")
+
+
+def _run_verify(args: argparse.Namespace) -> int:
+    from derivations import errata
+
+    rows = errata.verify_paper(section=args.section)
+    if args.latex is not None:
+        tex = errata.to_latex(rows)
+        if args.latex == "-":
+            sys.stdout.write(tex)
+        else:
+            with open(args.latex, "w", encoding="utf-8") as fh:
+                fh.write(tex)
+    if args.json:
+        _print_json(errata.to_json(rows))
+    elif args.latex is None or args.latex != "-":
+        print(errata.to_text(rows, verbose=args.verbose))
+    return 0
+
+
+# -------------------------------------------------------------------- derive
+def _add_derive(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", nargs="?", help="result name (see --list)")
+    p.add_argument("--list", action="store_true", help="list the available results")
+    p.add_argument("--format", default="text", choices=("text", "latex", "python", "c", "json"))
+    p.add_argument("--no-simplify", action="store_true", help="print the form as derived")
+
+
+def _run_derive(args: argparse.Namespace) -> int:
+    from derivations import derive
+
+    if args.list or not args.name:
+        results = derive.collect_results()
+        if args.json:
+            _print_json([{"name": k, "description": r.description, "reference": r.reference}
+                         for k, r in results.items()])
+        else:
+            width = max((len(k) for k in results), default=0)
+            for k, r in results.items():
+                print(f"{k.ljust(width)}  {r.description} [{r.reference}]")
+        return 0
+    fmt = "json" if args.json else args.format
+    print(derive.render(derive.get_result(args.name), fmt, simplify=not args.no_simplify),
+          end="")
+    return 0
+
+
+# --------------------------------------------------------------------- check
+def _add_check(p: argparse.ArgumentParser) -> None:
+    p.add_argument("lhs", help='first expression, sympy syntax (e.g. "sin(2*x)")')
+    p.add_argument("rhs", help='second expression (e.g. "2*sin(x)*cos(x)")')
+    p.add_argument("--assume", action="append", default=[], metavar="FACT",
+                   help="'beta_x>0', '0<mu_x<pi', 'n integer' (repeatable)")
+    p.add_argument("--points", type=int, default=24, help="random points of the numeric test")
+    p.add_argument("--dps", type=int, default=50, help="digits of the numeric test")
+    p.add_argument("--seed", type=int, default=1964, help="seed of the random points")
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from derivations.verify import equal
+
+    verdict = equal(args.lhs, args.rhs, assumptions=args.assume, points=args.points,
+                    dps=args.dps, seed=args.seed)
+    if args.json:
+        _print_json(verdict.to_dict())
+    else:
+        print(verdict)
+    return 0 if verdict else 1
+
+
 #: command name -> (add arguments, run, one-line help)
 COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "demo": (_add_demo, _run_demo, "the paper's results on the built-in example ring"),
     "tunes": (_add_tunes, _run_tunes, "§5 eigentunes g±, stability and damping ω± of a thin skew quad"),
+    "verify": (_add_verify, _run_verify, "the paper equation by equation: printed vs derived, ok / erratum"),
+    "derive": (_add_derive, _run_derive, "a derived closed form by name, as text, LaTeX, Python, C or JSON"),
+    "check": (_add_check, _run_check, "is EXPR1 == EXPR2? proof, else 50-digit test (exit 1 if different)"),
 }
 
 
