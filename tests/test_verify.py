@@ -1,0 +1,139 @@
+"""derivations.verify: proof, 50-digit numeric test, counterexample; safe parsing."""
+
+import mpmath
+import pytest
+import sympy as sp
+
+from coupled_beam.errors import InputError
+from derivations.verify import Verdict, equal, parse, parse_assumptions
+
+x = sp.Symbol("x", real=True)
+
+
+def test_equal_double_angle_identity_proved():
+    """sin 2x = 2 sin x cos x is proved symbolically, not just sampled."""
+    v = equal(sp.sin(2 * x), 2 * sp.sin(x) * sp.cos(x))
+    assert isinstance(v, Verdict)
+    assert v.status == "proved", f"double-angle identity: {v}"
+    assert str(v) == "proved"
+
+
+def test_equal_dilogarithm_reflection_numerically_equal():
+    """Euler's reflection Li2(x) + Li2(1-x) = π²/6 - ln x ln(1-x) defeats simplify; mpmath confirms it."""
+    lhs = "polylog(2, x) + polylog(2, 1 - x)"
+    rhs = "pi**2/6 - log(x)*log(1 - x)"
+    # precondition from sympy itself: it cannot reduce the difference to zero
+    assert sp.simplify(parse(lhs) - parse(rhs)) != 0, "sympy can now prove it: pick a harder identity"
+    v = equal(lhs, rhs, domain={"x": (0, 1)})
+    assert v.status == "numerically equal", f"dilogarithm reflection: {v}"
+    assert str(v) == "numerically equal (24 points, 50 digits)"
+    assert bool(v)
+
+
+def test_equal_near_miss_1e40_different_with_counterexample():
+    """sin² + cos² against 1 + 1e-40 is caught at 50 digits, with the point and both values."""
+    v = equal("sin(x)**2 + cos(x)**2", "1 + 10**-40")
+    assert v.status == "different", f"near miss not caught: {v}"
+    assert not v
+    assert set(v.counterexample) == {"x"}
+    # independent re-evaluation at the reported point: lhs is 1, rhs is 1 + 1e-40
+    with mpmath.workdps(60):
+        pt = mpmath.mpf(v.counterexample["x"])
+        lhs = mpmath.sin(pt) ** 2 + mpmath.cos(pt) ** 2
+        assert abs(lhs - 1) < mpmath.mpf(10) ** -55, "the reported point is not a valid point"
+        # 20 printed digits cannot show 1e-40: the gap is reported separately
+        assert abs(mpmath.mpf(v.difference) - mpmath.mpf(10) ** -40) < mpmath.mpf(10) ** -44
+    assert "different at x=" in str(v) and "lhs = " in str(v) and "rhs = " in str(v)
+
+
+def test_equal_catastrophic_cancellation_not_flagged():
+    """(x + 1e40)² - 1e80 - 2e40 x = x² loses 80 digits at 60; the 110-digit retry clears it."""
+    lhs = (x + sp.Integer(10) ** 40) ** 2 - sp.Integer(10) ** 80 - 2 * sp.Integer(10) ** 40 * x
+    v = equal(lhs, x**2, prove=False)
+    assert v.status == "numerically equal", f"rounding noise mistaken for a difference: {v}"
+
+
+def test_equal_sqrt_square_depends_on_assumption():
+    """sqrt(x²) = x needs x > 0: different without the assumption, proved with it."""
+    assert equal("sqrt(x**2)", "x").status == "different"
+    assert equal("sqrt(x**2)", "x", assumptions=["x>0"]).status == "proved"
+
+
+def test_equal_complex_branch_compared_as_complex():
+    """sqrt(x - 3) = i sqrt(3 - x) holds for x < 3 (complex values) and fails for x > 3."""
+    below = equal("sqrt(x - 3)", "I*sqrt(3 - x)", assumptions=["x<3"], prove=False)
+    assert below.status == "numerically equal", f"x < 3: {below}"
+    assert below.complex_points == below.points > 0, "every point had complex values"
+    above = equal("sqrt(x - 3)", "I*sqrt(3 - x)", assumptions=["3<x<10"])
+    assert above.status == "different", f"x > 3: {above}"
+
+
+def test_equal_pole_points_skipped_and_counted():
+    """1/(n-2) + 1 = (n-1)/(n-2) over integers: n = 2 is undefined, skipped and counted."""
+    v = equal("1/(n - 2) + 1", "(n - 1)/(n - 2)", assumptions=["n integer"], prove=False,
+              points=40)
+    assert v.status == "numerically equal", str(v)
+    assert v.skipped > 0, "the pole n = 2 was drawn among 13 integers but not counted"
+    assert "undefined skipped" in str(v)
+
+
+def test_equal_everywhere_undefined_undecided():
+    """1/(x - x) is undefined everywhere: the verdict is "undecided", never ok."""
+    v = equal("1/(x - x)", "0", prove=False, points=5)
+    assert v.status == "undecided", str(v)
+    assert not v
+
+
+def test_equal_matrix_names_differing_element():
+    """Matrices are compared elementwise; the differing element is named."""
+    v = equal(sp.Matrix([[sp.cosh(x) ** 2, 1], [0, x]]),
+              sp.Matrix([[1 + sp.sinh(x) ** 2, 1], [0, 2 * x]]))
+    assert v.status == "different" and v.element == "[1, 1]", str(v)
+    ok = equal(sp.Matrix([[sp.cosh(x) ** 2, 1]]), sp.Matrix([[1 + sp.sinh(x) ** 2, 1]]))
+    assert ok.status == "proved", str(ok)
+
+
+def test_equal_shape_mismatch_different():
+    """A scalar is not a 1x1 matrix: shapes are compared first."""
+    v = equal("1", "Matrix([[1]])")
+    assert v.status == "different" and "shapes differ" in str(v)
+
+
+def test_equal_equations_up_to_power_of_lambda_proved():
+    """The quartic and its palindromic form λ⁻² × quartic are the same equation."""
+    v = equal("lambda**4 - 3*lambda**2 + 1 = 0", "(lambda + 1/lambda)**2 - 5 = 0")
+    assert v.status == "proved" and "lambda**2" in v.detail, str(v)
+    w = equal("lambda**4 - 3*lambda**2 + 1 = 0", "(lambda + 1/lambda)**2 - 4 = 0")
+    assert w.status == "different", str(w)
+
+
+def test_equal_undefined_functions_compared_pointwise():
+    """f(s) f'(s) = (f²)'/2: functions and derivatives become independent values."""
+    v = equal("f(s)*diff(f(s), s)", "diff(f(s)**2, s)/2")
+    assert v, str(v)
+    assert equal("f(s)*diff(f(s), s)", "diff(f(s)**2, s)").status == "different"
+
+
+def test_parse_paper_names_are_symbols():
+    """beta, zeta, gamma, E, N, S, Q are the paper's symbols, not sympy functions."""
+    e = parse("beta*zeta*gamma*E*N*S*Q")
+    assert all(isinstance(s, sp.Symbol) for s in e.free_symbols)
+    assert {s.name for s in e.free_symbols} == {"beta", "zeta", "gamma", "E", "N", "S", "Q"}
+
+
+@pytest.mark.parametrize("text", ["x.__class__", "sin.func(x)", "__import__('os')",
+                                  "(lambda y: y)(1)", "open('f')"])
+def test_parse_code_injection_rejected(text):
+    """Attribute access, dunders, lambdas and builtins are refused with InputError."""
+    with pytest.raises(InputError):
+        parse(text)
+
+
+def test_parse_assumptions_interval_and_signs():
+    """'0<mu<pi' is real with a sampling interval; 'beta_x>0' positive; 'n integer' integer."""
+    syms, dom = parse_assumptions(["0<mu<pi", "beta_x>0", "n integer", "d<=0"])
+    assert syms["mu"].is_real and dom["mu"] == pytest.approx((0.0, 3.141592653589793),
+                                                             rel=1e-15, abs=1e-300)  # exact pi
+    assert syms["beta_x"].is_positive and syms["n"].is_integer and syms["d"].is_nonpositive
+    with pytest.raises(InputError):
+        parse_assumptions(["beta_x >> 0"])
