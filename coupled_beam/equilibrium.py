@@ -44,6 +44,7 @@ __all__ = [
     "decompose",
     "equilibrium_moments",
     "RingEquilibrium",
+    "moments_around",
     "ring_equilibrium",
 ]
 
@@ -336,13 +337,50 @@ class RingEquilibrium:
     decomposition: Decomposition
 
 
-def ring_equilibrium(ring, *, warn_below: float = 1e-6) -> RingEquilibrium:
-    """Moments at every boundary of ``ring`` in O(n elements).
+def moments_around(ring, *, warn_below: float = 1e-6) -> tuple[np.ndarray, Decomposition]:
+    """Betatron moments at every boundary of ``ring`` in O(n elements).
 
     Formula (10) is solved once, at s = 0; the other boundaries follow from
     Sigma(s_i) = P_i Sigma(0) P_i^T + G_i with P_i = N(s_i, 0) and G_i the noise
-    accumulated from 0 to s_i, which is the same equilibrium (exactly: (10)
-    at s_i solves the same stationarity condition).
+    accumulated from 0 to s_i. This is the same equilibrium that (10) gives
+    at s_i directly (both solve the stationarity condition at s_i).
+
+    Parameters
+    ----------
+    ring : coupled_beam.lattice.Ring
+    warn_below : float
+        See :func:`decompose`.
+
+    Returns
+    -------
+    moments : (n+1, 4, 4) array
+        <y_hat y_hat^T> at the boundaries.
+    decomposition : Decomposition
+        Formula (10) at s = 0.
+
+    References
+    ----------
+    LNF-64/55, eq. (10).
+
+    Examples
+    --------
+    >>> from coupled_beam.lattice import Ring, Bend
+    >>> b = Bend(1.0, K=0.5, n=0.5, D=0.01 * np.eye(2), phi_hat=np.diag([0, 1e-10, 0, 0]))
+    >>> S, dec = moments_around(Ring([b] * 4))
+    >>> S.shape, bool(np.all(np.abs(dec.Delta) < 1))
+    ((5, 4, 4), True)
+    """
+    P, G = ring._cumulative
+    dec = decompose(P[-1], G[-1], warn_below=warn_below)
+    S = P @ dec.moments @ np.swapaxes(P, -1, -2) + G
+    return 0.5 * (S + np.swapaxes(S, -1, -2)), dec
+
+
+def ring_equilibrium(ring, *, warn_below: float = 1e-6) -> RingEquilibrium:
+    """Moments at every boundary of ``ring`` in O(n elements).
+
+    Moments by :func:`moments_around`; closed-orbit functions, folding (8)
+    and the beam spot by :mod:`coupled_beam.distribution`.
 
     Parameters
     ----------
@@ -368,10 +406,7 @@ def ring_equilibrium(ring, *, warn_below: float = 1e-6) -> RingEquilibrium:
     """
     from coupled_beam import distribution
 
-    P, G = ring._cumulative
-    dec = decompose(P[-1], G[-1], warn_below=warn_below)
-    S = P @ dec.moments @ np.swapaxes(P, -1, -2) + G
-    S = 0.5 * (S + np.swapaxes(S, -1, -2))
+    S, dec = moments_around(ring, warn_below=warn_below)
     orbit = np.asarray(distribution.closed_orbit_functions(ring))
     eta = orbit[:, [0, 2]]
     xz = S[:, [0, 2]][:, :, [0, 2]]
