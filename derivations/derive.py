@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from functools import lru_cache
 import keyword
 import re
 
@@ -59,8 +60,13 @@ def collect_results(modules: list[str] | None = None) -> dict[str, Result]:
     >>> collect_results(["derivations.no_such_section"])
     {}
     """
+    return dict(_collect(tuple(modules or SECTION_MODULES)))
+
+
+@lru_cache(maxsize=8)
+def _collect(modules: tuple[str, ...]) -> dict[str, Result]:
     found: dict[str, list[tuple[str, Result]]] = {}
-    for modname in modules or SECTION_MODULES:
+    for modname in modules:
         try:
             mod = importlib.import_module(modname)
         except ModuleNotFoundError as exc:
@@ -194,8 +200,23 @@ def _ident(name: str) -> str:
 
 
 # ------------------------------------------------------------- printers
+def _require_code_form(res: Result, flat: list, lang: str) -> None:
+    """Refuse what a scalar code printer cannot express faithfully."""
+    why = None
+    if any(isinstance(e, sp.MatrixExpr) or e.has(sp.MatrixSymbol) for e in flat):
+        why = "a symbolic matrix expression (no explicit elements)"
+    elif any(e.has(sp.Indexed, sp.IndexedBase, sp.Idx) for e in flat):
+        why = "an index formula (symbolic subscripts)"
+    elif any(e.has(sp.Sum, sp.Product, sp.Integral, sp.Derivative) for e in flat):
+        why = "an unevaluated sum, integral or derivative"
+    if why:
+        raise InputError(f"result {res.name!r} is {why}; it has no {lang} form: use "
+                         "--format text, latex or json", value=res.name)
+
+
 def _python(res: Result, expr) -> str:
     flat, layout = _flatten(_freeze(expr))
+    _require_code_form(res, flat, "Python")
     args = _args(res, flat)
     printer = PythonCodePrinter({"fully_qualified_modules": True, "standard": "python3"})
     reps, reduced = sp.cse(flat, symbols=sp.numbered_symbols("_x"), optimizations="basic")
@@ -208,8 +229,9 @@ def _python(res: Result, expr) -> str:
     vals = [printer.doprint(e) for e in reduced]
     lines.append(f"    return {_rebuild_py(vals, layout)}")
     src = "\n".join(lines) + "\n"
-    if "# Not supported" in src or "Not supported in Python" in src:
-        raise InputError(f"result {res.name!r} has no Python form: {src}", value=res.name)
+    if "Not supported" in src or not all(a.isidentifier() for a in arglist.split(", ") if a):
+        raise InputError(f"result {res.name!r} has no Python form (printer gap)", value=res.name)
+    compile(src, f"<derive {res.name}>", "exec")  # a SyntaxError here is a bug, not user input
     return src
 
 
@@ -230,9 +252,10 @@ def _rebuild_py(vals: list[str], layout) -> str:
 
 def _c(res: Result, expr) -> str:
     flat, layout = _flatten(_freeze(expr))
-    if any(e.has(sp.I) or e.has(sp.Integral, sp.Derivative, sp.Sum) for e in flat):
-        raise InputError(f"result {res.name!r} has no real C form (complex unit, integral or "
-                         "derivative left); use --format python or text", value=res.name)
+    _require_code_form(res, flat, "C")
+    if any(e.has(sp.I) for e in flat):
+        raise InputError(f"result {res.name!r} is complex-valued; C output is real: use "
+                         "--format python or text", value=res.name)
     args = _args(res, flat)
     printer = C99CodePrinter({"strict": False})
     reps, reduced = sp.cse(flat, symbols=sp.numbered_symbols("x_"), optimizations="basic")
@@ -254,11 +277,29 @@ def _c(res: Result, expr) -> str:
         for k, e in enumerate(reduced):
             lines.append(f"    out[{k}] = {printer.doprint(e)};")
     lines.append("}")
+    consts = sorted(set(re.findall(r"\bM_[A-Z0-9_]+\b", "\n".join(lines))))
+    guards = []
+    for c in consts:  # M_PI and friends are POSIX, not C99: define them when missing
+        if c in _C_CONSTANTS:
+            guards += [f"#ifndef {c}", f"#define {c} {_C_CONSTANTS[c]}", "#endif"]
+    lines[1:1] = guards
     src = "\n".join(lines) + "\n"
     if printer._not_supported or "Not supported" in src:
         raise InputError(f"result {res.name!r} has no C form: {sorted(map(str, printer._not_supported))}",
                          value=res.name)
     return src
+
+
+#: the POSIX <math.h> constants sympy's C printer may emit, to 21 digits
+_C_CONSTANTS = {
+    "M_E": "2.71828182845904523536", "M_LOG2E": "1.44269504088896340736",
+    "M_LOG10E": "0.434294481903251827651", "M_LN2": "0.693147180559945309417",
+    "M_LN10": "2.30258509299404568402", "M_PI": "3.14159265358979323846",
+    "M_PI_2": "1.57079632679489661923", "M_PI_4": "0.785398163397448309616",
+    "M_1_PI": "0.318309886183790671538", "M_2_PI": "0.636619772367581343076",
+    "M_2_SQRTPI": "1.12837916709551257390", "M_SQRT2": "1.41421356237309504880",
+    "M_SQRT1_2": "0.707106781186547524401",
+}
 
 
 def _layout_doc(layout) -> str:
