@@ -464,6 +464,8 @@ def spot_profile(ring, s=None, *, equilibrium=None) -> SpotProfile:
     >>> prof.tilt.tolist(), prof.sigma_x.shape
     ([0.0, 0.0], (2,))
     """
+    from scipy.linalg import expm
+
     from coupled_beam.lattice import van_loan
 
     eq = ring.equilibrium() if equilibrium is None else equilibrium
@@ -483,8 +485,6 @@ def spot_profile(ring, s=None, *, equilibrium=None) -> SpotProfile:
                 continue
             E = el.entrance
             N, R = van_loan(el.A, el.phi_hat, depth[idx])
-            from scipy.linalg import expm
-
             big = np.zeros((5, 5))
             big[:4, :4], big[:4, 4] = el.A * depth[idx], el.b * depth[idx]
             aug = expm(big)
