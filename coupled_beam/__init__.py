@@ -43,6 +43,7 @@ _LAZY = {
     "equilibrium_moments": "equilibrium",
     "folded_mu": "distribution",
     "beam_spot": "distribution",
+    "overlap_inv_area": "distribution",
     "Ring": "lattice",
 }
 
