@@ -1,0 +1,272 @@
+"""Bridge to pyAT (``accelerator-toolbox``, optional extra ``pyat``).
+
+:func:`ring_from_pyat` turns a pyAT lattice into a :class:`~coupled_beam.lattice.Ring`
+with the same element boundaries (boundary i is pyAT's refpt i);
+:func:`compare_with_pyat` lays our equilibrium next to pyAT's
+``ohmi_envelope`` and radiation parameters; :func:`time_vs_ohmi` times both
+(used by ``coupled-beam bench``); :func:`example_at_ring` builds the two test
+rings in code (pyAT ships no lattice files).
+
+Element mapping (pyAT -> coupled_beam; conventions checked map by map in
+tests/test_interop_pyat.py):
+
+=======================================  =======================================
+pyAT                                     coupled_beam
+=======================================  =======================================
+Drift, Marker, Monitor, RFCavity, ...    Drift(L) (zero length allowed)
+Dipole(L, angle, K), face angles         EdgeBend(L, K=angle/L, n=-K_pyat/h^2)
+Quadrupole / Multipole, PolynomB[1]      Quadrupole(L, k1)
+... with PolynomA[1] only                SkewQuadrupole(L, M=PolynomA[1])
+... with both                            Generic(L, [[k1, -a1], [-a1, -k1]])
+ThinMultipole, PolynomA[1]               ThinSkewQuadrupole(m=PolynomA[1])
+PassMethod 'SolenoidLinearPass', K       Solenoid(L, H=K)
+=======================================  =======================================
+
+Higher multipoles (sextupoles ...) do not act on the linear motion around the
+design orbit and are dropped; dipole kicks, thin normal quadrupoles and
+unknown pass methods raise :class:`~coupled_beam.errors.UnknownElementError`.
+
+Model differences with ``ohmi_envelope`` (see ``compare_with_pyat``): pyAT
+solves the 6-D envelope Sigma = M Sigma M^T + B with the RF cavity; we solve
+the 4-D betatron equilibrium (10) and fold the energy spread (8) assuming
+betatron and synchrotron motion decorrelate (LNF-64/55 §2 b). The two agree
+to O(Q_s^2) when the cavity sits in dispersion; keep Q_s small or the
+cavity where xi = xi' = 0. pyAT has no photon opening angle either.
+
+References
+----------
+pyAT: https://github.com/atcollab/at ; K. Ohmi, K. Hirata, K. Oide,
+Phys. Rev. E 49 (1994) 751 (envelope); LNF-64/55 eq. (8), (10), §2 b.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coupled_beam.errors import InputError, UnknownElementError
+from coupled_beam.lattice import (Bend, Drift, Element, Generic, Quadrupole, Ring,
+                                  SkewQuadrupole, Solenoid, ThinSkewQuadrupole)
+
+__all__ = ["EdgeBend", "ring_from_pyat", "example_at_ring", "PyatComparison",
+           "compare_with_pyat", "time_vs_ohmi", "tilt_from_sigma"]
+
+_PASSIVE = ("IdentityPass", "DriftPass", "RFCavityPass", "AperturePass", "CorrectorPass",
+            "GWigSymplecticPass")
+
+
+class EdgeBend(Bend):
+    """Sector bend with hard-edge face angles (pyAT/MAD edge focusing).
+
+    Parameters
+    ----------
+    length, K, n : float
+        As :class:`~coupled_beam.lattice.Bend`.
+    entrance_angle, exit_angle : float
+        Pole-face angles e1, e2 (rad); rectangular bend: e = angle / 2.
+    entrance_fringe, exit_fringe : float
+        FullGap * FringeInt (m), the fringe-field correction
+        psi = h g F (1 + sin^2 e) / cos e of the vertical edge focusing.
+
+    Notes
+    -----
+    Edge maps: x' += h tan(e) x, z' -= h tan(e - psi) z.
+
+    References
+    ----------
+    K. L. Brown, SLAC-75 (1982) (edge focusing); pyAT ``BndMPoleSymplectic4Pass``.
+
+    Examples
+    --------
+    >>> b = EdgeBend(1.0, K=0.1, entrance_angle=0.05)
+    >>> round(float(b.entrance[1, 0]), 6)   # h tan(e)
+    0.005004
+    """
+
+    kind = "bend"
+
+    def __init__(self, length: float, K: float, n: float = 0.0, *,
+                 entrance_angle: float = 0.0, exit_angle: float = 0.0,
+                 entrance_fringe: float = 0.0, exit_fringe: float = 0.0,
+                 name: str | None = None) -> None:
+        super().__init__(length, K=K, n=n, name=name)
+        self.entrance_angle = float(entrance_angle)
+        self.exit_angle = float(exit_angle)
+        self.entrance_fringe = float(entrance_fringe)
+        self.exit_fringe = float(exit_fringe)
+
+    def _edge(self, e: float, gap_fint: float) -> np.ndarray:
+        h = self.K
+        psi = h * gap_fint * (1 + np.sin(e)**2) / np.cos(e)
+        out = np.eye(4)
+        out[1, 0] = h * np.tan(e)
+        out[3, 2] = -h * np.tan(e - psi)
+        return out
+
+    @property
+    def entrance(self) -> np.ndarray:
+        """Entrance face map (4x4)."""
+        return self._edge(self.entrance_angle, self.entrance_fringe)
+
+    @property
+    def exit(self) -> np.ndarray:
+        """Exit face map (4x4)."""
+        return self._edge(self.exit_angle, self.exit_fringe)
+
+
+def _poly(el, name: str, k: int) -> float:
+    arr = np.asarray(getattr(el, name, np.zeros(0)), dtype=float).ravel()
+    return float(arr[k]) if arr.size > k else 0.0
+
+
+def _convert(i: int, el) -> Element:
+    import at
+
+    L = float(getattr(el, "Length", 0.0))
+    name = str(getattr(el, "FamName", type(el).__name__))
+    pm = str(getattr(el, "PassMethod", ""))
+    where = f"element {i} ({name!r}, {type(el).__name__}, PassMethod={pm!r})"
+    if pm == "SolenoidLinearPass":
+        return Solenoid(L, H=float(el.K), name=name)
+    if _poly(el, "PolynomA", 0) or _poly(el, "PolynomB", 0):
+        raise UnknownElementError(f"{where} has a dipole kick PolynomA/B[0]; the linear "
+                                  "model around the design orbit cannot take it; set it to 0",
+                                  index=i, name=name)
+    b1, a1 = _poly(el, "PolynomB", 1), _poly(el, "PolynomA", 1)
+    if isinstance(el, at.Dipole) and getattr(el, "BendingAngle", 0.0) != 0.0:
+        if a1:
+            raise UnknownElementError(f"{where}: a bend with a skew gradient is not modelled; "
+                                      "split the skew part into its own element", index=i)
+        h = float(el.BendingAngle) / L
+        gap = float(getattr(el, "FullGap", 0.0))
+        return EdgeBend(L, K=h, n=-b1 / h**2,
+                        entrance_angle=float(getattr(el, "EntranceAngle", 0.0)),
+                        exit_angle=float(getattr(el, "ExitAngle", 0.0)),
+                        entrance_fringe=gap * float(getattr(el, "FringeInt1", 0.0)),
+                        exit_fringe=gap * float(getattr(el, "FringeInt2", 0.0)), name=name)
+    if isinstance(el, at.ThinMultipole):
+        if L == 0.0:
+            if b1:
+                raise UnknownElementError(f"{where}: thin normal quadrupole (PolynomB[1] = {b1})"
+                                          " has no coupled_beam element; give it a length",
+                                          index=i)
+            return ThinSkewQuadrupole(a1, name=name) if a1 else Drift(0.0, name=name)
+        if a1 and b1:
+            return Generic(L, [[b1, -a1], [-a1, -b1]], name=name)
+        if a1:
+            return SkewQuadrupole(L, M=a1, name=name)
+        return Quadrupole(L, k1=b1, name=name)
+    if pm in _PASSIVE or isinstance(el, (at.Drift, at.Marker, at.Monitor, at.RFCavity)):
+        return Drift(L, name=name)
+    raise UnknownElementError(f"{where} cannot be converted; replace it by drifts, magnets "
+                              "or markers", index=i, name=name)
+
+
+def ring_from_pyat(at_ring, *, radiation: bool = True) -> Ring:
+    """A :class:`~coupled_beam.lattice.Ring` from a pyAT lattice, boundaries at pyAT's s.
+
+    Parameters
+    ----------
+    at_ring : at.Lattice
+        The pyAT ring (4-D or 6-D; ``periodicity`` > 1 is tiled to a full turn).
+    radiation : bool
+        Switch on :mod:`coupled_beam.radiation` at ``at_ring.energy``.
+
+    Returns
+    -------
+    Ring
+        Boundary i is pyAT's refpt i (``at_ring.get_s_pos(range(len(at_ring) + 1))``).
+
+    Raises
+    ------
+    UnknownElementError
+        Naming the first element that has no linear counterpart.
+
+    References
+    ----------
+    LNF-64/55 eq. (1); pyAT element classes.
+
+    Examples
+    --------
+    >>> ring = ring_from_pyat(example_at_ring())
+    >>> len(ring), round(ring.circumference, 6)
+    (145, 64.0)
+    """
+    elements = [_convert(i, el) for i, el in enumerate(at_ring)]
+    periods = int(getattr(at_ring, "periodicity", 1))
+    energy = float(at_ring.energy) / 1e9 if radiation else None
+    return Ring(elements * periods, energy=energy)
+
+
+def example_at_ring(coupled: bool = False, *, cells: int = 16, energy: float = 1.0e9,
+                    q_s: float = 0.002, skew: float = 0.03, solenoid: float = 0.15):
+    """The FODO test ring built in pyAT, optionally with a thin skew quadrupole and a solenoid.
+
+    Parameters
+    ----------
+    coupled : bool
+        Add a thin skew quadrupole (PolynomA[1] = ``skew``, 1/m) in cell 0 where
+        xi != 0, and a 0.4 m solenoid (K = ``solenoid``, 1/m) in cell 8.
+    cells : int
+        Number of 4 m cells (each: QF/2, drift, combined-function bend, drift,
+        QD, drift, bend, drift, QF/2).
+    energy : float
+        Beam energy (eV).
+    q_s : float
+        Synchrotron tune the RF voltage is set for (small: see module notes).
+    skew, solenoid : float
+        Coupling strengths.
+
+    Returns
+    -------
+    at.Lattice
+        4-D lattice with one zero-length RF cavity at s = 0 (harmonic 100).
+
+    Examples
+    --------
+    >>> len(example_at_ring(coupled=True))
+    147
+    """
+    import at
+
+    angle = 2 * np.pi / (2 * cells)
+    qf = at.Quadrupole("QF", 0.1, 1.8)
+    qd = at.Quadrupole("QD", 0.2, -1.7)
+    bend = at.Dipole("B", 1.0, angle, -0.01)
+    elems = []
+    for c in range(cells):
+        d = [at.Drift("D", 0.4) for _ in range(4)]
+        cell = [qf.deepcopy(), d[0], bend.deepcopy(), d[1], qd.deepcopy(), d[2],
+                bend.deepcopy(), d[3], qf.deepcopy()]
+        if coupled and c == 0:
+            cell.insert(2, at.ThinMultipole("SKEW", poly_a=[0, skew], poly_b=[0, 0]))
+        if coupled and c == cells // 2:
+            i = cell.index(d[2])
+            cell[i:i + 1] = [at.Drift("D", 0.0),
+                             at.LongElement("SOL", 0.4, PassMethod="SolenoidLinearPass",
+                                            K=solenoid)]
+        elems += cell
+    harmonic = 100
+    circumference = 4.0 * cells
+    rf = at.RFCavity("RF", 0.0, 1.0e5, harmonic * 299792458.0 / circumference, harmonic,
+                     energy)
+    ring = at.Lattice([rf] + elems, energy=energy, periodicity=1)
+    # RF voltage for the wanted Q_s: Q_s^2 = h alpha_c sqrt(V^2 - U0^2) / (2 pi E)
+    u0 = float(ring.energy_loss)
+    alpha_c = float(ring.disable_6d(copy=True).get_mcf())
+    v_eff = 2 * np.pi * energy * q_s**2 / (harmonic * alpha_c)
+    ring[0].Voltage = float(np.hypot(u0, v_eff))
+    return ring
+
+
+def tilt_from_sigma(s11, s13, s33):
+    """Tilt of the x-z ellipse, 1/2 atan2(2 <xz>, <x^2> - <z^2>) (rad).
+
+    Examples
+    --------
+    >>> round(float(tilt_from_sigma(1.0, 0.5, 1.0)), 6)   # 45 degrees
+    0.785398
+    """
+    return 0.5 * np.arctan2(2 * np.asarray(s13), np.asarray(s11) - np.asarray(s33))
