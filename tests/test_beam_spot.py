@@ -166,3 +166,19 @@ def test_beam_spot_bad_input_raises_input_error():
         beam_spot([[1.0, 0.2], [0.1, 1.0]])
     with pytest.raises(InputError, match="offset"):
         overlap_inv_area(np.eye(2), np.eye(2), (1.0, 2.0, 3.0))
+
+
+def test_spot_axes_mpmath_twin_matches_50_digit_eigenvalues():
+    """The generated mpmath twin gives θ, μ̄ and 1/S to 45 digits (mpmath eigen-solve reference)."""
+    from coupled_beam import _kernels
+
+    with mpmath.workdps(50):
+        a, b, c = mpmath.mpf(3), mpmath.mpf("-0.7"), mpmath.mpf("1.2")
+        theta, lo, hi, inv = _kernels.spot_axes_mp(a, b, c)
+        ev, vec = mpmath.eigsy(mpmath.matrix([[a, b], [b, c]]))
+        ang = mpmath.atan2(vec[1, 0], vec[0, 0])  # eigenvector of the smaller eigenvalue
+        ang = ang - mpmath.pi * mpmath.nint(ang / mpmath.pi)
+        # 50-digit arithmetic on both sides: agreement far below 1e-45
+        assert abs(lo - ev[0]) < mpmath.mpf("1e-45") and abs(hi - ev[1]) < mpmath.mpf("1e-45")
+        assert abs(theta - ang) < mpmath.mpf("1e-45"), (theta, ang)
+        assert abs(inv - mpmath.sqrt(ev[0] * ev[1]) / (2 * mpmath.pi)) < mpmath.mpf("1e-45")
