@@ -285,8 +285,8 @@ def _c(res: Result, expr) -> str:
     lines[1:1] = guards
     src = "\n".join(lines) + "\n"
     if printer._not_supported or "Not supported" in src:
-        raise InputError(f"result {res.name!r} has no C form: {sorted(map(str, printer._not_supported))}",
-                         value=res.name)
+        gaps = sorted(map(str, printer._not_supported))
+        raise InputError(f"result {res.name!r} has no C form: {gaps}", value=res.name)
     return src
 
 

@@ -59,7 +59,7 @@ import io
 import random
 import re
 import tokenize
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 import mpmath

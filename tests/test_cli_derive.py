@@ -24,7 +24,7 @@ def _run(capsys, *argv):
 
 
 def _reference(expr, values: dict):
-    """sympy's own value of a Result (Eq -> rhs or residual), by direct substitution at 30 digits."""
+    """sympy's own value of a Result (Eq -> rhs or residual), substituted at 30 digits."""
     def one(e):
         if isinstance(e, sp.Equality):
             e = e.rhs if e.lhs.is_Symbol else e.lhs - e.rhs
@@ -45,7 +45,7 @@ def _values(names, rng):
 
 
 def test_import_coupled_beam_cli_does_not_import_sympy():
-    """`import coupled_beam.cli` stays light: sympy is imported only by the commands that need it."""
+    """`import coupled_beam.cli` stays light: sympy is imported only by the commands."""
     code = ("import sys, coupled_beam, coupled_beam.cli; "
             "sys.exit(1 if 'sympy' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
@@ -100,7 +100,7 @@ def c_results():
 
 
 def test_derive_c_output_has_no_sympy_leftovers(c_results):
-    """No 'Not supported', Symbol(, Derivative, Integral, zoo, nan or sympy names in any C output."""
+    """No 'Not supported', Symbol(, Derivative, Integral, zoo, nan or ** in any C output."""
     outs = c_results
     assert len(outs) >= 10
     for name, src in outs:

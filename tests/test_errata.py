@@ -67,7 +67,7 @@ def test_known_paper_errata_real_checks_flagged(paper_rows, pattern):
 @pytest.mark.parametrize("pattern", [r"det m", r"1/S = P\(0,0\)/2", r"quartic \(Tr, det\)",
                                      r"\(8\).*μ_xz"])
 def test_correct_paper_equations_real_checks_ok(paper_rows, pattern):
-    """det m = ¼ det⁻¹, 1/S = P(0,0)/2, the generic quartic and μ_rs (8) are correct as printed."""
+    """det m = ¼ det⁻¹, 1/S = P(0,0)/2, the generic quartic and μ_rs (8) are correct."""
     row = _row(paper_rows, pattern)
     assert row.status == "ok", f"{row.check.equation}: {row.verdict}"
 

@@ -19,11 +19,11 @@ def test_equal_double_angle_identity_proved():
 
 
 def test_equal_dilogarithm_reflection_numerically_equal():
-    """Euler's reflection Li2(x) + Li2(1-x) = π²/6 - ln x ln(1-x) defeats simplify; mpmath confirms it."""
+    """Euler reflection Li2(x) + Li2(1-x) = π²/6 - ln x ln(1-x): simplify fails, mpmath agrees."""
     lhs = "polylog(2, x) + polylog(2, 1 - x)"
     rhs = "pi**2/6 - log(x)*log(1 - x)"
     # precondition from sympy itself: it cannot reduce the difference to zero
-    assert sp.simplify(parse(lhs) - parse(rhs)) != 0, "sympy can now prove it: pick a harder identity"
+    assert sp.simplify(parse(lhs) - parse(rhs)) != 0, "sympy proves it now: pick a harder one"
     v = equal(lhs, rhs, domain={"x": (0, 1)})
     assert v.status == "numerically equal", f"dilogarithm reflection: {v}"
     assert str(v) == "numerically equal (24 points, 50 digits)"
