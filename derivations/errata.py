@@ -259,6 +259,7 @@ def to_json(rows: list[Row]) -> list[dict]:
 _LATEX_TEXT = str.maketrans({
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
     "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
+    "<": r"\textless{}", ">": r"\textgreater{}",
 })
 
 _UNICODE_MATH = {
@@ -283,25 +284,29 @@ def latex_text(text: str) -> str:
     >>> latex_text("μ_xx ≥ 0 & 5%")
     '$\\\\mu$\\\\_xx $\\\\geq$ 0 \\\\& 5\\\\%'
     """
-    out = []
+    parts: list[tuple[bool, str]] = []  # (is_math, text); adjacent math pieces merge
     i = 0
     while i < len(text):
         for width in (2, 1):
             chunk = text[i:i + width]
             if len(chunk) == width and chunk in _UNICODE_MATH:
-                out.append(f"${_UNICODE_MATH[chunk]}$")
+                piece = (True, _UNICODE_MATH[chunk])
                 i += width
                 break
         else:
             ch = text[i]
             if ch == "§":
-                out.append(r"\S{}")
+                piece = (False, r"\S{}")
             elif ord(ch) < 128:
-                out.append(ch.translate(_LATEX_TEXT))
+                piece = (False, ch.translate(_LATEX_TEXT))
             else:
-                out.append(r"\,?\,")  # an unmapped symbol, visibly marked
+                piece = (False, r"\,?\,")  # an unmapped symbol, visibly marked
             i += 1
-    return "".join(out).replace("$$", "")
+        if parts and parts[-1][0] == piece[0]:
+            parts[-1] = (piece[0], parts[-1][1] + piece[1])
+        else:
+            parts.append(piece)
+    return "".join(f"${t}$" if math else t for math, t in parts)
 
 
 def _latex_math(obj) -> str:
