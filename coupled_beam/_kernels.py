@@ -7,7 +7,7 @@ Every ``name`` has an mpmath twin ``name_mp`` printing the same expression.
 
 import numpy
 
-__all__ = ['a_from_kd_entries', 'a_from_kd_entries_mp', 'a_matrix_entries', 'a_matrix_entries_mp', 'absolute_moments', 'absolute_moments_mp', 'edge_kick_entries', 'edge_kick_entries_mp', 'folded_mu_rs', 'folded_mu_rs_mp', 'forcing_entries', 'forcing_entries_mp', 'mode_covariance', 'mode_covariance_mp', 'overlap_inv_area', 'overlap_inv_area_mp', 'position_density', 'position_density_mp', 'quadrupole_focusing', 'quadrupole_focusing_mp', 'resonance_denominator', 'resonance_denominator_mp', 'skew_eigentunes', 'skew_eigentunes_mp', 'skew_mode_damping', 'skew_mode_damping_mp', 'skew_one_turn_map', 'skew_one_turn_map_mp', 'skew_stability_terms', 'skew_stability_terms_mp', 'spot_axes', 'spot_axes_mp']
+__all__ = ['a_from_kd_entries', 'a_from_kd_entries_mp', 'a_matrix_entries', 'a_matrix_entries_mp', 'absolute_moments', 'absolute_moments_mp', 'edge_kick_entries', 'edge_kick_entries_mp', 'folded_mu_rs', 'folded_mu_rs_mp', 'forcing_entries', 'forcing_entries_mp', 'mode_covariance', 'mode_covariance_mp', 'overlap_inv_area', 'overlap_inv_area_mp', 'position_density', 'position_density_mp', 'quadrupole_focusing', 'quadrupole_focusing_mp', 'resonance_denominator', 'resonance_denominator_mp', 'skew_eigentunes', 'skew_eigentunes_mp', 'skew_mode_damping', 'skew_mode_damping_mp', 'skew_one_turn_map', 'skew_one_turn_map_mp', 'skew_stability_boundaries', 'skew_stability_boundaries_mp', 'skew_stability_terms', 'skew_stability_terms_mp', 'spot_axes', 'spot_axes_mp']
 
 
 def a_matrix_entries(K, n, M, H, D11, D12, D21, D22):
@@ -250,21 +250,33 @@ def position_density_mp(mu_xx, mu_xz, mu_zz, x, z):
 
 def skew_eigentunes(mu_x, mu_z, beta_x, beta_z, m):
     """Eigentunes (g_plus, g_minus) in [0, pi] of the thin-skew one-turn map N = L F:
-    cos g± = (a ± b)/2, a = cos mu_x + cos mu_z, b² in product form.
+    cos g± = (a ± b)/2, a = cos mu_x + cos mu_z, b² in product form, printed as
+    g± = 2 atan2(...) with det(N ∓ 1) in half-angle form (half_angle_eigentunes).
     NaN where that mode is unstable (|a ± b| > 2 or b² < 0).
 
     Arguments: mu_x, mu_z, beta_x, beta_z, m.
     Backend: numpy float64, broadcasting.
     Reference: LNF-64/55 §5.
     """
-    _x0 = numpy.sqrt(beta_x*beta_z*m**2*numpy.sin(mu_x)*numpy.sin(mu_z) + 4*numpy.sin((1/2)*(mu_x - mu_z))**2*numpy.sin((1/2)*(mu_x + mu_z))**2)
-    _x1 = numpy.cos(mu_x) + numpy.cos(mu_z)
-    return (numpy.arccos((1/2)*_x0 + (1/2)*_x1), numpy.arccos(-1/2*_x0 + (1/2)*_x1),)
+    _x0 = (1/2)*mu_x
+    _x1 = numpy.sin(_x0)
+    _x2 = (1/2)*mu_z
+    _x3 = numpy.sin(_x2)
+    _x4 = _x1*_x3
+    _x5 = numpy.cos(_x0)
+    _x6 = numpy.cos(_x2)
+    _x7 = _x5*_x6
+    _x8 = beta_x*beta_z*m**2
+    _x9 = _x7*_x8
+    _x10 = numpy.sqrt(_x4*_x9 + numpy.sin((1/2)*(mu_x - mu_z))**2*numpy.sin((1/2)*(mu_x + mu_z))**2)
+    _x11 = 2*numpy.sqrt((_x1**2 + _x10 + _x3**2)*(_x10 + _x5**2 + _x6**2))
+    return (2*numpy.arctan2(2*numpy.sqrt(-_x4*(-4*_x4 + _x9)), _x11), 2*numpy.arctan2(_x11, 2*numpy.sqrt(-_x7*(_x4*_x8 - 4*_x7))),)
 
 
 def skew_eigentunes_mp(mu_x, mu_z, beta_x, beta_z, m):
     """Eigentunes (g_plus, g_minus) in [0, pi] of the thin-skew one-turn map N = L F:
-    cos g± = (a ± b)/2, a = cos mu_x + cos mu_z, b² in product form.
+    cos g± = (a ± b)/2, a = cos mu_x + cos mu_z, b² in product form, printed as
+    g± = 2 atan2(...) with det(N ∓ 1) in half-angle form (half_angle_eigentunes).
     NaN where that mode is unstable (|a ± b| > 2 or b² < 0).
 
     Arguments: mu_x, mu_z, beta_x, beta_z, m.
@@ -272,9 +284,19 @@ def skew_eigentunes_mp(mu_x, mu_z, beta_x, beta_z, m):
     Reference: LNF-64/55 §5.
     """
     import mpmath
-    _x0 = mpmath.sqrt(beta_x*beta_z*m**2*mpmath.sin(mu_x)*mpmath.sin(mu_z) + 4*mpmath.sin((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x - mu_z))**2*mpmath.sin((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x + mu_z))**2)
-    _x1 = mpmath.cos(mu_x) + mpmath.cos(mu_z)
-    return (mpmath.acos((mpmath.mpf(1)/mpmath.mpf(2))*_x0 + (mpmath.mpf(1)/mpmath.mpf(2))*_x1), mpmath.acos(-mpmath.mpf(1)/mpmath.mpf(2)*_x0 + (mpmath.mpf(1)/mpmath.mpf(2))*_x1),)
+    _x0 = (mpmath.mpf(1)/mpmath.mpf(2))*mu_x
+    _x1 = mpmath.sin(_x0)
+    _x2 = (mpmath.mpf(1)/mpmath.mpf(2))*mu_z
+    _x3 = mpmath.sin(_x2)
+    _x4 = _x1*_x3
+    _x5 = mpmath.cos(_x0)
+    _x6 = mpmath.cos(_x2)
+    _x7 = _x5*_x6
+    _x8 = beta_x*beta_z*m**2
+    _x9 = _x7*_x8
+    _x10 = mpmath.sqrt(_x4*_x9 + mpmath.sin((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x - mu_z))**2*mpmath.sin((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x + mu_z))**2)
+    _x11 = 2*mpmath.sqrt((_x1**2 + _x10 + _x3**2)*(_x10 + _x5**2 + _x6**2))
+    return (2*mpmath.atan2(2*mpmath.sqrt(-_x4*(-4*_x4 + _x9)), _x11), 2*mpmath.atan2(_x11, 2*mpmath.sqrt(-_x7*(_x4*_x8 - 4*_x7))),)
 
 
 def skew_stability_terms(mu_x, mu_z, beta_x, beta_z, m):
@@ -296,6 +318,47 @@ def skew_stability_terms_mp(mu_x, mu_z, beta_x, beta_z, m):
     """
     import mpmath
     return (mpmath.cos(mu_x) + mpmath.cos(mu_z), beta_x*beta_z*m**2*mpmath.sin(mu_x)*mpmath.sin(mu_z) + 4*mpmath.sin((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x - mu_z))**2*mpmath.sin((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x + mu_z))**2,)
+
+
+def skew_stability_boundaries(mu_x, mu_z, beta_x, beta_z, m):
+    """(b², det(N - 1), det(N + 1)) of the undamped map, cancellation-free (half angles).
+    Stable iff all three are >= 0: with b >= 0, 2 - a + b and 2 + a + b are sums of
+    squares, so det(N ∓ 1) = (2 ∓ a - b)(2 ∓ a + b) >= 0 is |a ± b| <= 2.
+
+    Arguments: mu_x, mu_z, beta_x, beta_z, m.
+    Backend: numpy float64, broadcasting.
+    Reference: LNF-64/55 §5 (stability conditions; rewrite derived here).
+    """
+    _x0 = (1/2)*mu_x
+    _x1 = (1/2)*mu_z
+    _x2 = numpy.sin(_x0)*numpy.sin(_x1)
+    _x3 = numpy.cos(_x0)*numpy.cos(_x1)
+    _x4 = beta_x*beta_z*m**2
+    _x5 = _x3*_x4
+    _x6 = 4*_x2
+    _x7 = 4*_x3
+    return (4*_x2*_x5 + 4*numpy.sin((1/2)*(mu_x - mu_z))**2*numpy.sin((1/2)*(mu_x + mu_z))**2, -_x6*(_x5 - _x6), -_x7*(_x2*_x4 - _x7),)
+
+
+def skew_stability_boundaries_mp(mu_x, mu_z, beta_x, beta_z, m):
+    """(b², det(N - 1), det(N + 1)) of the undamped map, cancellation-free (half angles).
+    Stable iff all three are >= 0: with b >= 0, 2 - a + b and 2 + a + b are sums of
+    squares, so det(N ∓ 1) = (2 ∓ a - b)(2 ∓ a + b) >= 0 is |a ± b| <= 2.
+
+    Arguments: mu_x, mu_z, beta_x, beta_z, m.
+    Backend: mpmath, run under mpmath.workdps(n).
+    Reference: LNF-64/55 §5 (stability conditions; rewrite derived here).
+    """
+    import mpmath
+    _x0 = (mpmath.mpf(1)/mpmath.mpf(2))*mu_x
+    _x1 = (mpmath.mpf(1)/mpmath.mpf(2))*mu_z
+    _x2 = mpmath.sin(_x0)*mpmath.sin(_x1)
+    _x3 = mpmath.cos(_x0)*mpmath.cos(_x1)
+    _x4 = beta_x*beta_z*m**2
+    _x5 = _x3*_x4
+    _x6 = 4*_x2
+    _x7 = 4*_x3
+    return (4*_x2*_x5 + 4*mpmath.sin((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x - mu_z))**2*mpmath.sin((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x + mu_z))**2, -_x6*(_x5 - _x6), -_x7*(_x2*_x4 - _x7),)
 
 
 def skew_mode_damping(mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0):

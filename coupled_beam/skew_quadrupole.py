@@ -92,14 +92,19 @@ def eigentunes(mu_x, mu_z, beta_x, beta_z, m) -> tuple[np.ndarray, np.ndarray]:
     """
     args = _as_arrays(_ARGS, (mu_x, mu_z, beta_x, beta_z, m), _POSITIVE)
     with np.errstate(invalid="ignore"):
-        g_p, g_m = _kernels.skew_eigentunes(*args)
-    return np.asarray(g_p, dtype=np.float64), np.asarray(g_m, dtype=np.float64)
+        g_p, g_m = (np.asarray(v, dtype=np.float64) for v in _kernels.skew_eigentunes(*args))
+    # g+ <= g- holds exactly (cos g+ >= cos g-); the two atan2 forms may invert it by an ulp at b = 0
+    swap = g_p > g_m
+    if np.any(swap):
+        g_p, g_m = np.where(swap, g_m, g_p), np.where(swap, g_p, g_m)
+    return g_p, g_m
 
 
 def stable(mu_x, mu_z, beta_x, beta_z, m) -> np.ndarray:
     """Stability mask of the undamped one-turn map (§5).
 
-    Stable iff b² ≥ 0 and |a ± b| ≤ 2 (all four |λ| = 1). The paper prints
+    Stable iff b² ≥ 0 and |a ± b| ≤ 2 (all four |λ| = 1), evaluated as
+    b² ≥ 0, det(N − 1) ≥ 0, det(N + 1) ≥ 0 in cancellation-free form. The paper prints
     b² > 0; b = 0 with m = 0 is the uncoupled machine on μ_x = μ_z, which is
     stable, so the boundary b² = 0 is counted stable.
 
@@ -123,10 +128,11 @@ def stable(mu_x, mu_z, beta_x, beta_z, m) -> np.ndarray:
     array([ True, False])
     """
     args = _as_arrays(_ARGS, (mu_x, mu_z, beta_x, beta_z, m), _POSITIVE)
-    a, b2 = _kernels.skew_stability_terms(*args)
-    a, b2 = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b2, dtype=np.float64))
-    bb = np.sqrt(np.maximum(b2, 0.0))
-    return (b2 >= 0) & (np.abs(a + bb) <= 2) & (np.abs(a - bb) <= 2)
+    # b² >= 0, det(N - 1) >= 0, det(N + 1) >= 0 (half-angle forms): the same signs that make
+    # eigentunes finite, exact near mu -> 0, pi where |a ± b| <= 2 in float64 misjudges
+    b2, p_plus, p_minus = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64)
+                                                for v in _kernels.skew_stability_boundaries(*args)))
+    return (b2 >= 0) & (p_plus >= 0) & (p_minus >= 0)
 
 
 def mode_damping(mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0) -> tuple[np.ndarray, np.ndarray]:
@@ -217,8 +223,14 @@ def thin_skew_one_turn_map(mu_x, mu_z, beta_x, beta_z, m, alpha_x=0.0, alpha_z=0
 
 
 def eigentune_report(mu_x: float, mu_z: float, beta_x: float, beta_z: float, m: float,
-                     d11_s0: float = 0.0, d22_s0: float = 0.0) -> dict:
+                     d11_s0: float = 0.0, d22_s0: float = 0.0, *, precision: int | None = None) -> dict:
     """Scalar summary of §5 for one parameter set (used by ``coupled-beam tunes``).
+
+    Parameters
+    ----------
+    precision : int or None
+        Significant digits of an mpmath evaluation of the same generated
+        expressions (:func:`coupled_beam.precision.eigentune_report_mp`); None = float64.
 
     Returns
     -------
@@ -226,13 +238,21 @@ def eigentune_report(mu_x: float, mu_z: float, beta_x: float, beta_z: float, m: 
         ``mu_x, mu_z, nu_x, nu_z, g_plus, g_minus, nu_plus, nu_minus`` (fractional
         tunes g/2π), ``stable`` and, when any damping is given, ``omega_plus``,
         ``omega_minus`` (per turn); unstable modes are reported as ``None``.
+        With ``precision``: the values correctly rounded to float, plus
+        ``precision`` and ``digits`` (the values as strings of that many digits).
 
     Examples
     --------
     >>> r = eigentune_report(1.0, 1.3, 10.0, 8.0, 0.0)
     >>> r["stable"], r["g_plus"]
     (True, 1.0)
+    >>> eigentune_report(1.0, 1.3, 10.0, 8.0, 0.0, precision=20)["digits"]["g_plus"]
+    '1.0'
     """
+    if precision is not None:
+        from coupled_beam.precision import eigentune_report_mp
+
+        return eigentune_report_mp(mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0, dps=precision)
     g_p, g_m = (float(v) for v in eigentunes(mu_x, mu_z, beta_x, beta_z, m))
     ok = bool(stable(mu_x, mu_z, beta_x, beta_z, m))
     report: dict = {

@@ -250,6 +250,91 @@ def cos_eigentunes() -> tuple[sp.Expr, sp.Expr]:
     return (a_ + bb) / 2, (a_ - bb) / 2
 
 
+#: half angles: sin(μ/2), cos(μ/2) of each plane (the rewrite below needs no other trig of μ_x, μ_z alone)
+_HALF = (sp.sin(mu_x / 2), sp.cos(mu_x / 2), sp.sin(mu_z / 2), sp.cos(mu_z / 2))
+
+
+@lru_cache(maxsize=None)
+def det_n_minus_plus_identity() -> tuple[sp.Expr, sp.Expr]:
+    """Named rewrite: det(N − 1) and det(N + 1) of the undamped map in half-angle product form.
+
+    det(N ∓ 1) = P(±1) = (2 ∓ a)² − b² are the boundaries a ± b = ±2 of the
+    stability region. Derived from :func:`characteristic_polynomial` at λ = ±1
+    and rewritten with 1 − cos μ = 2 sin²(μ/2), sin μ = 2 sin(μ/2) cos(μ/2):
+
+        P(+1) = 4 s_x s_z (4 s_x s_z − m² β_x β_z c_x c_z),
+        P(−1) = 4 c_x c_z (4 c_x c_z − m² β_x β_z s_x s_z),
+
+    s = sin(μ/2), c = cos(μ/2). The form keeps full relative precision as μ → 0
+    or π (where 1 − cos μ loses all digits in float64); the identity is checked
+    here (ArithmeticError otherwise) and in the tests.
+
+    Returns
+    -------
+    (P_plus_one, P_minus_one) : sympy.Expr
+
+    References
+    ----------
+    LNF-64/55 §5 (the quartic det(N − λ) = 0); rewrite derived here.
+
+    Examples
+    --------
+    >>> p1, pm1 = det_n_minus_plus_identity()
+    >>> p1.subs(m, 0)
+    16*sin(mu_x/2)**2*sin(mu_z/2)**2
+    """
+    sx, cx, sz, cz = _HALF
+    k = m**2 * beta_x * beta_z
+    forms = (4 * sx * sz * (4 * sx * sz - k * cx * cz), 4 * cx * cz * (4 * cx * cz - k * sx * sz))
+    tx, tz = sp.symbols("t_x t_z", real=True)
+    p = characteristic_polynomial(False)
+    for lam_value, form in zip((1, -1), forms):
+        d = sp.expand(sp.expand_trig((p.subs(lam, lam_value) - form).subs({mu_x: 2 * tx, mu_z: 2 * tz})))
+        d = sp.expand(d.subs({sp.cos(tx) ** 2: 1 - sp.sin(tx) ** 2, sp.cos(tz) ** 2: 1 - sp.sin(tz) ** 2}))
+        if d != 0:
+            raise ArithmeticError(f"half-angle form of det(N - ({lam_value})) is wrong: residual {d}")
+    return forms
+
+
+def half_angle_eigentunes() -> tuple[sp.Expr, sp.Expr]:
+    """Named rewrite: g± = 2 atan2(...) instead of arccos((a ± b)/2), exact near g± = 0 and π.
+
+    With c = cos g, tan²(g/2) = (1 − c)/(1 + c) and g/2 ∈ [0, π/2]. For the
+    plus mode 1 − c+ = (2 − a − b)/2 cancels near the boundary a + b = 2;
+    multiplying by (2 − a + b) turns it into P(+1) = det(N − 1)
+    (:func:`det_n_minus_plus_identity`), free of cancellation. Likewise
+    1 + c- = (2 + a − b)/2 → P(−1) = det(N + 1). With T = (2 − a + b)(2 + a + b),
+
+        g+ = 2 atan2(sqrt(P(+1)), sqrt(T)),   g- = 2 atan2(sqrt(T), sqrt(P(−1))),
+
+    2 ∓ a = 2 sin²(μ_x/2) + 2 sin²(μ_z/2) resp. 2 cos²(μ_x/2) + 2 cos²(μ_z/2),
+    and b² keeps its product form with sin μ_x sin μ_z = 4 s_x c_x s_z c_z.
+    arccos loses half the digits within ε of ±1 (g = 1e-8 comes out 0);
+    this form keeps g to a few ulp there. A negative radicand (unstable mode) gives NaN, as before.
+
+    Returns
+    -------
+    (g_plus, g_minus) : sympy.Expr
+
+    References
+    ----------
+    LNF-64/55 §5, cos g± = (a ± b)/2; rewrite derived here.
+
+    Examples
+    --------
+    >>> g_p, g_m = half_angle_eigentunes()
+    >>> float(g_p.subs({mu_x: 1e-9, mu_z: 2.0, m: 0, beta_x: 1, beta_z: 1}))
+    1e-09
+    """
+    sx, cx, sz, cz = _HALF
+    p1, pm1 = det_n_minus_plus_identity()
+    bb = sp.sqrt(b_squared().subs({sp.sin(mu_x): 2 * sx * cx, sp.sin(mu_z): 2 * sz * cz}))
+    two_minus_a = 2 * sx**2 + 2 * sz**2
+    two_plus_a = 2 * cx**2 + 2 * cz**2
+    t = (two_minus_a + bb) * (two_plus_a + bb)
+    return 2 * sp.atan2(sp.sqrt(p1), sp.sqrt(t)), 2 * sp.atan2(sp.sqrt(t), sp.sqrt(pm1))
+
+
 def stability_conditions() -> tuple[sp.Basic, ...]:
     """Stability of the undamped map (§5): all four |λ| = 1.
 
@@ -333,8 +418,7 @@ def kernel_specs() -> list[KernelSpec]:
     b2 = b_squared()
     bb = sp.sqrt(b2)
     a_, _ = roots_a_b()
-    g_p = sp.acos((a_ + bb) / 2)
-    g_m = sp.acos((a_ - bb) / 2)
+    g_p, g_m = half_angle_eigentunes()  # = acos((a ± b)/2), cancellation-free near 0 and π
     op, om = mode_damping_closed_form()
     op, om = (cos_difference_as_product(e.subs(b, bb)) for e in (op, om))
     N = one_turn_map(alpha=True, damped=True)
@@ -343,13 +427,22 @@ def kernel_specs() -> list[KernelSpec]:
         KernelSpec(
             "skew_eigentunes", args5, (g_p, g_m),
             "Eigentunes (g_plus, g_minus) in [0, pi] of the thin-skew one-turn map N = L F:\n"
-            "cos g± = (a ± b)/2, a = cos mu_x + cos mu_z, b² in product form.\n"
+            "cos g± = (a ± b)/2, a = cos mu_x + cos mu_z, b² in product form, printed as\n"
+            "g± = 2 atan2(...) with det(N ∓ 1) in half-angle form (half_angle_eigentunes).\n"
             "NaN where that mode is unstable (|a ± b| > 2 or b² < 0).",
             "LNF-64/55 §5"),
         KernelSpec(
             "skew_stability_terms", args5, (a_, b2),
             "(a, b²) of lambda + 1/lambda = a ± b; stable iff b² >= 0 and |a ± b| <= 2.",
             "LNF-64/55 §5"),
+        KernelSpec(
+            "skew_stability_boundaries", args5,
+            (b_squared().subs({sp.sin(mu_x): 2 * _HALF[0] * _HALF[1], sp.sin(mu_z): 2 * _HALF[2] * _HALF[3]}),
+             *det_n_minus_plus_identity()),
+            "(b², det(N - 1), det(N + 1)) of the undamped map, cancellation-free (half angles).\n"
+            "Stable iff all three are >= 0: with b >= 0, 2 - a + b and 2 + a + b are sums of\n"
+            "squares, so det(N ∓ 1) = (2 ∓ a - b)(2 ∓ a + b) >= 0 is |a ± b| <= 2.",
+            "LNF-64/55 §5 (stability conditions; rewrite derived here)"),
         KernelSpec(
             "skew_mode_damping", args5 + (d11_s0, d22_s0), (op, om),
             "First-order decrements (omega_plus, omega_minus) per turn:\n"

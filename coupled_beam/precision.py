@@ -1,0 +1,554 @@
+"""High precision: the §5 kernels, the eigen-decomposition and formula (10) in mpmath.
+
+Every closed form here is the generated mpmath twin ``name_mp`` of a kernel in
+:mod:`coupled_beam._kernels` (the same sympy expression printed by
+``MpmathPrinter``), run under ``mpmath.workdps(dps)``; there is no second
+hand-written copy. Float64 inputs are converted to mpmath exactly, so the
+result is the value of the formula *at the given float64 inputs* to ``dps``
+significant digits. Formula (10) uses ``mpmath.eig``.
+
+The scalar APIs take ``precision=`` (digits; ``None`` = float64) and delegate
+here: ``eigentune_report(..., precision=50)``, ``coupled-beam tunes --dps 50``.
+
+Where float64 can be trusted (:func:`accuracy_report`, 10⁴ points, 50-digit
+reference; table in the README, section "Errors"): the float64 eigentunes g± are
+at least as accurate as ``numpy.linalg.eigvals`` everywhere, and within a few
+ulp wherever the problem itself is well conditioned. Near the stability
+boundary (2 ∓ (a ± b) = δ, or b² = δ) every float64 route loses digits because
+the *input* is ill conditioned there: g± carry an absolute error of about
+1e-16/sqrt(δ) (3e-11 at δ = 1e-12; eigvals: 2e-9). The first-order decrements
+ω± diverge like 1/b at b → 0 and lose relative digits like 1e-16/b².
+Beyond that, use ``precision=``.
+
+References
+----------
+LNF-64/55 §4 (eq. (9), (10)), §5.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from coupled_beam import _kernels
+from coupled_beam.errors import InputError, ResonanceError, UnstableError
+
+__all__ = [
+    "DEFAULT_DPS",
+    "check_dps",
+    "stable_modes_mp",
+    "eigentunes_mp",
+    "mode_damping_mp",
+    "one_turn_map_mp",
+    "mode_decomposition_mp",
+    "equilibrium_moments_mp",
+    "eigentune_report_mp",
+    "accuracy_report",
+    "format_accuracy_table",
+]
+
+#: default working precision in significant decimal digits
+DEFAULT_DPS = 50
+
+_ARGS5 = ("mu_x", "mu_z", "beta_x", "beta_z", "m")
+
+
+def check_dps(dps: Any) -> int:
+    """The working precision as an int in [16, 10000], else :class:`InputError`.
+
+    Examples
+    --------
+    >>> check_dps(50)
+    50
+    >>> check_dps(3)
+    Traceback (most recent call last):
+    ...
+    coupled_beam.errors.InputError: precision must be an integer number of digits in [16, 10000], got 3: ...
+    """
+    if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)) or not 16 <= int(dps) <= 10000:
+        raise InputError(f"precision must be an integer number of digits in [16, 10000], got {dps!r}: "
+                         "use None for float64 or e.g. 50", name="precision", value=repr(dps))
+    return int(dps)
+
+
+def _scalar(name: str, value: Any, positive: bool = False):
+    """An exact mpmath.mpf of a finite real scalar; InputError naming the value otherwise."""
+    import mpmath
+
+    if isinstance(value, mpmath.mpf):
+        x = value
+    else:
+        arr = np.asarray(value)
+        if arr.shape != ():
+            raise InputError(f"{name} must be a scalar in the high-precision path, got shape {arr.shape}: "
+                             "loop over the points or use the float64 kernels", name=name)
+        if arr.dtype.kind not in "biuf":
+            raise InputError(f"{name} must be a real number, got {value!r}", name=name)
+        x = mpmath.mpf(float(arr)) if arr.dtype.kind == "f" else mpmath.mpf(int(arr))
+    if not mpmath.isfinite(x):
+        raise InputError(f"{name} must be finite, got {value!r}: replace NaN/inf before calling",
+                         name=name, value=float(x))
+    if positive and not x > 0:
+        raise InputError(f"{name} must be > 0 (a beta function in metres), got {value!r}",
+                         name=name, value=float(x))
+    return x
+
+
+def _args5(mu_x, mu_z, beta_x, beta_z, m) -> list:
+    return [_scalar(n, v, positive=n.startswith("beta")) for n, v in zip(_ARGS5, (mu_x, mu_z, beta_x, beta_z, m))]
+
+
+def stable_modes_mp(mu_x, mu_z, beta_x, beta_z, m, *, dps: int = DEFAULT_DPS) -> tuple[bool, bool]:
+    """Which §5 modes are stable, decided at ``dps`` digits: (plus, minus).
+
+    A mode is stable iff b² ≥ 0 and abs(a ± b) ≤ 2 (:func:`coupled_beam.stable`
+    is the float64 ``plus and minus``).
+
+    Examples
+    --------
+    >>> stable_modes_mp(3.0, 3.0, 10.0, 10.0, 0.5)
+    (True, False)
+    """
+    import mpmath
+
+    dps = check_dps(dps)
+    with mpmath.workdps(dps):
+        a, b2 = _kernels.skew_stability_terms_mp(*_args5(mu_x, mu_z, beta_x, beta_z, m))
+        if b2 < 0:
+            return False, False
+        b = mpmath.sqrt(b2)
+        return bool(abs(a + b) <= 2), bool(abs(a - b) <= 2)
+
+
+def one_turn_map_mp(mu_x, mu_z, beta_x, beta_z, m, alpha_x=0.0, alpha_z=0.0, d11_s0=0.0, d22_s0=0.0,
+                    *, dps: int = DEFAULT_DPS):
+    """N = L F of the thin skew quadrupole as a 4×4 ``mpmath.matrix`` (§5).
+
+    Examples
+    --------
+    >>> import mpmath
+    >>> N = one_turn_map_mp(1.0, 1.3, 10.0, 8.0, 0.01)
+    >>> with mpmath.workdps(50):
+    ...     print(mpmath.nstr(mpmath.det(N), 30))
+    1.0
+    """
+    import mpmath
+
+    dps = check_dps(dps)
+    with mpmath.workdps(dps):
+        extra = [_scalar(n, v) for n, v in zip(("alpha_x", "alpha_z", "d11_s0", "d22_s0"),
+                                                (alpha_x, alpha_z, d11_s0, d22_s0))]
+        entries = _kernels.skew_one_turn_map_mp(*_args5(mu_x, mu_z, beta_x, beta_z, m), *extra)
+        return mpmath.matrix([[mpmath.mpf(entries[4 * i + j]) for j in range(4)] for i in range(4)])
+
+
+def eigentunes_mp(mu_x, mu_z, beta_x, beta_z, m, *, dps: int = DEFAULT_DPS) -> tuple:
+    """Eigentunes (g+, g-) at ``dps`` digits; ``None`` for an unstable mode (§5).
+
+    Evaluates the generated ``skew_eigentunes_mp``. Where one mode is unstable
+    the generated expression has a negative radicand for it, so the stable
+    mode's phase is taken from ``mpmath.eig`` of the ``dps``-digit one-turn map
+    (the unit-modulus pair).
+
+    Returns
+    -------
+    (g_plus, g_minus) : mpmath.mpf or None
+        In [0, π], g+ ≤ g-.
+
+    References
+    ----------
+    LNF-64/55 §5, cos g± = (a ± b)/2.
+
+    Examples
+    --------
+    >>> g_p, g_m = eigentunes_mp(1e-9, 2.0, 1.0, 1.0, 0.0)
+    >>> float(g_p), float(g_m)
+    (1e-09, 2.0)
+    >>> eigentunes_mp(3.0, 3.0, 10.0, 10.0, 0.5)[1] is None
+    True
+    """
+    import mpmath
+
+    dps = check_dps(dps)
+    ok_p, ok_m = stable_modes_mp(mu_x, mu_z, beta_x, beta_z, m, dps=dps)
+    if not (ok_p or ok_m):
+        return None, None
+    with mpmath.workdps(dps):
+        args = _args5(mu_x, mu_z, beta_x, beta_z, m)
+        if ok_p and ok_m:
+            g_p, g_m = _kernels.skew_eigentunes_mp(*args)
+            return +g_p, +g_m
+        with mpmath.workdps(2 * dps):
+            lam = mpmath.eig(one_turn_map_mp(*args, dps=2 * dps), left=False, right=False)
+            unit = [abs(mpmath.arg(v)) for v in lam if abs(abs(v) - 1) < mpmath.mpf(10) ** (-dps)]
+        g = +max(unit) if unit else None  # the stable pair (for a real pair at ±1 both give 0 or π)
+        return (g, None) if ok_p else (None, g)
+
+
+def mode_damping_mp(mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0, *, dps: int = DEFAULT_DPS) -> tuple:
+    """First-order decrements (ω+, ω-) per turn at ``dps`` digits; ``None`` where b² ≤ 0.
+
+    Examples
+    --------
+    >>> op, om = mode_damping_mp(1.0, 1.3, 10.0, 8.0, 0.0, 2e-4, 1e-4)
+    >>> float(op), float(om)
+    (0.0001, 5e-05)
+    """
+    import mpmath
+
+    dps = check_dps(dps)
+    with mpmath.workdps(dps):
+        args = _args5(mu_x, mu_z, beta_x, beta_z, m)
+        d = [_scalar("d11_s0", d11_s0), _scalar("d22_s0", d22_s0)]
+        _, b2 = _kernels.skew_stability_terms_mp(*args)
+        if not b2 > 0:
+            return None, None
+        op, om = _kernels.skew_mode_damping_mp(*args, *d)
+        return +op, +om
+
+
+def _round(v) -> float | None:
+    return None if v is None else float(v)
+
+
+def eigentune_report_mp(mu_x: float, mu_z: float, beta_x: float, beta_z: float, m: float,
+                        d11_s0: float = 0.0, d22_s0: float = 0.0, *, dps: int = DEFAULT_DPS) -> dict:
+    """The dict of :func:`coupled_beam.skew_quadrupole.eigentune_report`, computed at ``dps`` digits.
+
+    Numbers are the ``dps``-digit values correctly rounded to float; ``digits``
+    holds them as strings of ``dps`` significant digits and ``precision`` the
+    digits used.
+
+    Examples
+    --------
+    >>> r = eigentune_report_mp(1e-9, 2.0, 1.0, 1.0, 0.0, dps=30)
+    >>> r["g_plus"], r["digits"]["g_plus"]
+    (1e-09, '1.0e-9')
+    """
+    import mpmath
+
+    dps = check_dps(dps)
+    g_p, g_m = eigentunes_mp(mu_x, mu_z, beta_x, beta_z, m, dps=dps)
+    ok_p, ok_m = stable_modes_mp(mu_x, mu_z, beta_x, beta_z, m, dps=dps)
+    op, om = mode_damping_mp(mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0, dps=dps)
+    with mpmath.workdps(dps):
+        two_pi = 2 * mpmath.pi
+        mx, mz = _scalar("mu_x", mu_x), _scalar("mu_z", mu_z)
+        values = {"mu_x": mx, "mu_z": mz, "nu_x": mx / two_pi, "nu_z": mz / two_pi,
+                  "g_plus": g_p, "g_minus": g_m,
+                  "nu_plus": None if g_p is None else g_p / two_pi,
+                  "nu_minus": None if g_m is None else g_m / two_pi}
+        digits = {k: mpmath.nstr(v, dps) for k, v in {**values, "omega_plus": op, "omega_minus": om}.items()
+                  if v is not None}
+    report: dict = {k: _round(v) for k, v in values.items()}
+    report["stable"] = ok_p and ok_m
+    report["omega_plus"], report["omega_minus"] = _round(op), _round(om)
+    report["precision"] = dps
+    report["digits"] = digits
+    return report
+
+
+# ----------------------------------------------------------- formula (10)
+def _matrix_mp(name: str, value, symmetric: bool = False):
+    import mpmath
+
+    arr = np.asarray(value, dtype=np.float64) if not isinstance(value, mpmath.matrix) else None
+    if arr is None:
+        M = value.copy()
+        if (M.rows, M.cols) != (4, 4):
+            raise InputError(f"{name} must be 4x4, got {M.rows}x{M.cols}", field=name)
+    else:
+        if arr.shape != (4, 4):
+            raise InputError(f"{name} must be 4x4, got shape {arr.shape}", field=name)
+        M = mpmath.matrix(arr.tolist())
+    if not all(mpmath.isfinite(M[i, j]) for i in range(4) for j in range(4)):
+        raise InputError(f"{name} has non-finite entries: replace NaN/inf", field=name)
+    if symmetric:
+        asym = max(abs(M[i, j] - M[j, i]) for i in range(4) for j in range(4))
+        scale = max(abs(M[i, j]) for i in range(4) for j in range(4))
+        if asym > 1e-12 * scale:
+            raise InputError(f"{name} must be symmetric (eq. (5): phi = phi^T); max |{name} - {name}^T| = "
+                             f"{float(asym):.3g}: symmetrize it, (R + R^T)/2", field=name, value=float(asym))
+    return M
+
+
+def mode_decomposition_mp(N, *, dps: int = DEFAULT_DPS) -> tuple:
+    """U, Δ with Δ = U N U⁻¹ diagonal at ``dps`` digits (``mpmath.eig``), paper's mode order.
+
+    Mode order as :func:`coupled_beam.equilibrium.mode_decomposition`: (1, 2)
+    the conjugate pair of smaller abs(arg Δ), arg Δ_1 > 0, then (3, 4).
+
+    Returns
+    -------
+    U : mpmath.matrix (4×4)
+        Rows are left eigenvectors.
+    Delta : list of mpmath.mpc
+        Eigenvalues Δ_1 … Δ_4.
+
+    References
+    ----------
+    LNF-64/55 §4.
+
+    Examples
+    --------
+    >>> import mpmath
+    >>> U, Delta = mode_decomposition_mp(np.diag([0.5, 0.25, 0.5, 0.25]), dps=30)
+    >>> [float(mpmath.re(d)) for d in Delta]
+    [0.5, 0.25, 0.5, 0.25]
+    """
+    import mpmath
+
+    dps = check_dps(dps)
+    with mpmath.workdps(dps):
+        A = _matrix_mp("N", N)
+        E, ER = mpmath.eig(A)
+        order = sorted(range(4), key=lambda i: (abs(mpmath.arg(E[i])), -mpmath.im(E[i])))
+        for k in (0, 2):  # within a pair, the eigenvalue with arg > 0 first
+            i, j = order[k], order[k + 1]
+            if mpmath.im(E[i]) < mpmath.im(E[j]):
+                order[k], order[k + 1] = j, i
+        V = mpmath.matrix(4, 4)
+        for col, i in enumerate(order):
+            for r in range(4):
+                V[r, col] = ER[r, i]
+        return mpmath.inverse(V), [E[i] for i in order]
+
+
+def equilibrium_moments_mp(N, R, *, dps: int = DEFAULT_DPS):
+    """Formula (10), <ŷ ŷᵀ> = Σ U⁻¹ U⁻¹ R / (1 − Δ_r Δ_s), at ``dps`` digits.
+
+    Parameters
+    ----------
+    N : (4, 4) array_like or mpmath.matrix
+        One-turn map N(s).
+    R : (4, 4) array_like or mpmath.matrix
+        One-turn noise (the paper's script-R), symmetric.
+    dps : int
+        Significant digits.
+
+    Returns
+    -------
+    mpmath.matrix
+        4×4, symmetric, real.
+
+    Raises
+    ------
+    InputError
+        Wrong shape, non-finite or non-symmetric input, bad ``dps``.
+    UnstableError
+        Some abs(Δ_r) ≥ 1 (no equilibrium without damping in every mode).
+    ResonanceError
+        Some 1 − Δ_r Δ_s vanishes to ``dps`` digits.
+
+    References
+    ----------
+    LNF-64/55, eq. (9), (10).
+
+    Examples
+    --------
+    >>> S = equilibrium_moments_mp(np.diag([0.5, 0.25, 0.5, 0.25]), np.eye(4), dps=30)
+    >>> float(S[0, 0])   # 1 / (1 - 0.5²)
+    1.3333333333333333
+    """
+    import mpmath
+
+    dps = check_dps(dps)
+    with mpmath.workdps(dps):
+        Rm = _matrix_mp("R", R, symmetric=True)
+        U, Delta = mode_decomposition_mp(N, dps=dps)
+        for r, d in enumerate(Delta):
+            if abs(d) >= 1:
+                raise UnstableError(
+                    f"mode {r + 1} unstable: |Delta_{r + 1}| = {mpmath.nstr(abs(d), 15)} >= 1 "
+                    f"(arg = {mpmath.nstr(mpmath.arg(d), 8)} rad): the ring needs damping in every mode "
+                    "and stable tunes", mode=r + 1, value=float(abs(d)))
+        den = [[1 - Delta[r] * Delta[s] for s in range(4)] for r in range(4)]
+        small = min(abs(den[r][s]) for r in range(4) for s in range(4))
+        if small <= mpmath.mpf(10) ** (5 - dps):
+            raise ResonanceError(
+                f"min |1 - Delta_r Delta_s| = {mpmath.nstr(small, 5)} vanishes at {dps} digits "
+                "(exact resonance): move the tunes or add damping", value=float(small))
+        Rq = U * Rm * U.T
+        Q = mpmath.matrix(4, 4)
+        for r in range(4):
+            for s in range(4):
+                Q[r, s] = Rq[r, s] / den[r][s]
+        W = mpmath.inverse(U)
+        S = W * Q * W.T
+        out = mpmath.matrix(4, 4)
+        for r in range(4):
+            for s in range(4):
+                out[r, s] = mpmath.re(S[r, s] + S[s, r]) / 2
+        return out
+
+
+# ------------------------------------------------------------ accuracy
+def _boundary_points(rng, kind: str, delta: float, n: int) -> np.ndarray:
+    """n parameter sets (mu_x, mu_z, beta_x, beta_z, m) at distance ~delta from a boundary.
+
+    kind: "plus" (2 - (a + b) = delta, g+ -> 0 by coupling), "minus" (2 + (a - b) = delta,
+    g- -> pi), "b2" (b^2 = delta, difference stop band edge), "mu0" (mu_x = delta),
+    "mupi" (mu_z = pi - delta), "diag" (mu_z = mu_x + delta, weak coupling).
+    m is solved at 60 digits from the generated (a, b^2) kernel: b^2 is linear in m^2.
+    """
+    import mpmath
+
+    out = []
+    while len(out) < n:
+        bx, bz = np.exp(rng.uniform(math.log(0.5), math.log(30.0), 2))
+        if kind in ("mu0", "mupi", "diag"):
+            u = rng.uniform(0.5, 1.0)
+            mux = rng.uniform(0.3, math.pi - 0.3)
+            muz = rng.uniform(0.3, math.pi - 0.3)
+            if kind == "mu0":
+                mux, m = delta * u, rng.uniform(-1, 1) * delta
+            elif kind == "mupi":
+                muz, m = math.pi - delta * u, rng.uniform(-1, 1) * delta
+            else:
+                muz, m = mux + delta * u, rng.uniform(-1e-3, 1e-3)
+            out.append((mux, muz, bx, bz, m))
+            continue
+        mux = rng.uniform(0.01, math.pi - 0.01)
+        muz = rng.uniform(math.pi + 0.01, 2 * math.pi - 0.01) if kind == "b2" else rng.uniform(0.01, math.pi - 0.01)
+        with mpmath.workdps(60):
+            args = [mpmath.mpf(float(v)) for v in (mux, muz, bx, bz)]
+            a, b2_0 = _kernels.skew_stability_terms_mp(*args, mpmath.mpf(0))
+            _, b2_1 = _kernels.skew_stability_terms_mp(*args, mpmath.mpf(1))
+            if kind == "b2":
+                m2 = (delta - b2_0) / (b2_1 - b2_0)
+            else:
+                b_target = 2 - delta - a if kind == "plus" else a + 2 - delta
+                if b_target < 0:
+                    continue
+                m2 = (b_target**2 - b2_0) / (b2_1 - b2_0)
+            if not m2 > 0:
+                continue
+            out.append((mux, muz, bx, bz, float(mpmath.sqrt(m2))))
+    return np.array(out, dtype=np.float64)
+
+
+def _categories(n: int) -> list[tuple[str, str, float, int]]:
+    kinds = [("plus", "a+b=2 (g+->0, coupling)"), ("minus", "a-b=-2 (g-->pi, coupling)"),
+             ("b2", "b^2=0 (difference stop band)"), ("mu0", "mu_x->0"), ("mupi", "mu_z->pi"),
+             ("diag", "mu_x=mu_z")]
+    deltas = (1e-4, 1e-8, 1e-12)
+    per = max(1, (7 * n) // (10 * len(kinds) * len(deltas)))
+    cats = [(k, f"{label} d={d:.0e}", d, per) for k, label in kinds for d in deltas]
+    return [("bulk", "bulk", 0.0, max(1, n - per * len(cats)))] + cats
+
+
+def accuracy_report(n: int = 10_000, seed: int = 20261124, dps: int = DEFAULT_DPS) -> dict:
+    """Max error of the float64 §5 kernels and of ``numpy.linalg.eigvals`` against ``dps`` digits.
+
+    Points: a bulk (μ in (0, π), β in [0.5, 30] m, abs(m) ≤ 0.2) and, for each
+    boundary (2 − (a + b), 2 + (a − b), b², μ_x → 0, μ_z → π, μ_x = μ_z) and each
+    distance δ in {1e-4, 1e-8, 1e-12}, points at that distance (m solved at 60
+    digits). Only modes stable at ``dps`` digits enter the g errors; the eigvals
+    route takes the sorted abs(arg λ) of the float64 map (built by the float64
+    kernel). ω± (D s0 in [1e-6, 1e-3]) are compared where b² > 0.
+
+    Parameters
+    ----------
+    n : int
+        Total number of points (about 70 % near boundaries).
+    seed : int
+        numpy Generator seed.
+    dps : int
+        Reference precision.
+
+    Returns
+    -------
+    dict
+        ``rows``: list of dicts with ``category``, ``n``, ``g_kernel_abs`` (max abs error of
+        g± from the float64 kernel, rad), ``g_eigvals_abs`` (same for eigvals phases),
+        ``g_kernel_rel``, ``g_eigvals_rel`` (relative to g±), ``omega_rel`` (max relative
+        error of ω±), ``mask_errors`` (points where :func:`coupled_beam.stable` or the
+        NaN pattern of g± disagrees with the reference); ``n``, ``seed``, ``dps``,
+        ``seconds``, ``kernel_ns_per_point``, ``eigvals_ns_per_point``.
+
+    Examples
+    --------
+    >>> rep = accuracy_report(n=60, seed=1, dps=30)
+    >>> rep["rows"][0]["category"], rep["rows"][0]["g_kernel_abs"] < 1e-13
+    ('bulk', True)
+    """
+    from coupled_beam import skew_quadrupole as sq
+
+    check_dps(dps)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise InputError(f"n must be a positive integer number of points, got {n!r}", name="n", value=repr(n))
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    rows = []
+    all_pts = []
+    for kind, label, delta, count in _categories(int(n)):
+        if kind == "bulk":
+            P = np.column_stack([rng.uniform(0.01, math.pi - 0.01, count), rng.uniform(0.01, math.pi - 0.01, count),
+                                 np.exp(rng.uniform(math.log(0.5), math.log(30.0), (2, count))).T,
+                                 rng.uniform(-0.2, 0.2, count)])
+        else:
+            P = _boundary_points(rng, kind, delta, count)
+        all_pts.append(P)
+        D = rng.uniform(1e-6, 1e-3, (count, 2))
+        g = np.column_stack(sq.eigentunes(*P.T))
+        ok = sq.stable(*P.T)
+        om = np.column_stack(sq.mode_damping(*P.T, D[:, 0], D[:, 1]))
+        N = sq.thin_skew_one_turn_map(*P.T)
+        phases = np.sort(np.abs(np.angle(np.linalg.eigvals(N))), axis=1)[:, [0, 2]]
+        ref_g = np.full((count, 2), np.nan)
+        ref_om = np.full((count, 2), np.nan)
+        ref_ok = np.zeros(count, dtype=bool)
+        for i, p in enumerate(P):
+            gp, gm = eigentunes_mp(*p, dps=dps)
+            ref_g[i] = [np.nan if gp is None else float(gp), np.nan if gm is None else float(gm)]
+            ref_ok[i] = gp is not None and gm is not None
+            op, omm = mode_damping_mp(*p, *D[i], dps=dps)
+            ref_om[i] = [np.nan if op is None else float(op), np.nan if omm is None else float(omm)]
+        both = np.isfinite(ref_g)
+        both_om = np.isfinite(ref_om) & np.isfinite(om)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ek = np.where(both, np.abs(g - ref_g), 0.0)
+            ee = np.where(both, np.abs(phases - ref_g), 0.0)
+            ek = np.where(np.isnan(ek), np.inf, ek)  # NaN where the reference is finite: total loss
+            rel = lambda e: np.where(both & (ref_g > 0), e / np.where(ref_g > 0, ref_g, 1.0), 0.0)  # noqa: E731
+            eo = np.where(both_om, np.abs(om - ref_om) / np.abs(ref_om), 0.0)
+        mask_err = int(np.sum(ok != ref_ok) + np.sum(np.isfinite(g) != both))
+        rows.append({"category": label, "n": int(count),
+                     "g_kernel_abs": float(ek.max()), "g_eigvals_abs": float(ee.max()),
+                     "g_kernel_rel": float(rel(ek).max()), "g_eigvals_rel": float(rel(ee).max()),
+                     "omega_rel": float(eo.max()), "mask_errors": mask_err})
+    P = np.concatenate(all_pts)
+    reps = 5
+    t = time.perf_counter()
+    for _ in range(reps):
+        sq.eigentunes(*P.T)
+    k_ns = (time.perf_counter() - t) / reps / len(P) * 1e9
+    N = sq.thin_skew_one_turn_map(*P.T)
+    t = time.perf_counter()
+    for _ in range(reps):
+        np.linalg.eigvals(N)
+    e_ns = (time.perf_counter() - t) / reps / len(P) * 1e9
+    return {"rows": rows, "n": int(len(P)), "seed": seed, "dps": dps,
+            "seconds": time.perf_counter() - t0,
+            "kernel_ns_per_point": k_ns, "eigvals_ns_per_point": e_ns}
+
+
+def format_accuracy_table(report: dict) -> str:
+    """The rows of :func:`accuracy_report` as a fixed-width text table.
+
+    Examples
+    --------
+    >>> print(format_accuracy_table({"rows": [], "n": 0, "seed": 0, "dps": 50}).splitlines()[0])
+    category                              n   g kernel abs  g eigvals abs   g kernel rel  g eigvals rel    omega rel  mask
+    """
+    head = (f"{'category':<34s}{'n':>5s}{'g kernel abs':>15s}{'g eigvals abs':>15s}"
+            f"{'g kernel rel':>15s}{'g eigvals rel':>15s}{'omega rel':>13s}{'mask':>6s}")
+    lines = [head]
+    for r in report["rows"]:
+        lines.append(f"{r['category']:<34s}{r['n']:>5d}{r['g_kernel_abs']:>15.2e}{r['g_eigvals_abs']:>15.2e}"
+                     f"{r['g_kernel_rel']:>15.2e}{r['g_eigvals_rel']:>15.2e}{r['omega_rel']:>13.2e}"
+                     f"{r['mask_errors']:>6d}")
+    return "\n".join(lines)
