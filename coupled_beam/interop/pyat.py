@@ -53,8 +53,7 @@ from coupled_beam.lattice import (Bend, Drift, Element, Generic, Quadrupole, Rin
 __all__ = ["EdgeBend", "ring_from_pyat", "example_at_ring", "PyatComparison",
            "compare_with_pyat", "time_vs_ohmi", "tilt_from_sigma"]
 
-_PASSIVE = ("IdentityPass", "DriftPass", "RFCavityPass", "AperturePass", "CorrectorPass",
-            "GWigSymplecticPass")
+_PASSIVE = ("IdentityPass", "DriftPass", "RFCavityPass", "AperturePass")
 
 
 class EdgeBend(Bend):
@@ -270,3 +269,197 @@ def tilt_from_sigma(s11, s13, s33):
     0.785398
     """
     return 0.5 * np.arctan2(2 * np.asarray(s13), np.asarray(s11) - np.asarray(s33))
+
+
+@dataclass(frozen=True)
+class PyatComparison:
+    """Our equilibrium next to pyAT's on the same ring.
+
+    Attributes
+    ----------
+    rows : list of (str, float, float, float)
+        (quantity, ours, pyAT, relative difference ours/pyAT - 1); tunes are
+        fractional in [0, 1/2], damping times in s, emittances in m rad.
+    s : (n+1,) array
+        Boundaries (m), pyAT's refpts 0 ... n.
+    sigma_x, sigma_z : (2, n+1) arrays
+        rms sizes (m), rows (ours, pyAT).
+    tilt : (2, n+1) array
+        Tilt (rad), rows (ours, pyAT); pyAT's from 1/2 atan2(2 S13, S11 - S33).
+    max_rel_sigma_x, max_rel_sigma_z : float
+        max over s of abs(ours / pyAT - 1) (NaN where pyAT's size is 0).
+    max_abs_tilt : float
+        max over s of abs(tilt difference) (rad).
+    q_s : float
+        pyAT's synchrotron tune (differences are O(q_s^2), module notes).
+    """
+
+    rows: list
+    s: np.ndarray
+    sigma_x: np.ndarray
+    sigma_z: np.ndarray
+    tilt: np.ndarray
+    max_rel_sigma_x: float
+    max_rel_sigma_z: float
+    max_abs_tilt: float
+    q_s: float
+    extra: dict = field(default_factory=dict)
+
+    def table(self) -> str:
+        """The comparison as an aligned text table."""
+        lines = [f"{'quantity':<28}{'ours':>15}{'pyAT':>15}{'rel. diff':>12}"]
+        lines += [f"{q:<28}{a:>15.7g}{b:>15.7g}{r:>12.2e}" for q, a, b, r in self.rows]
+        return "\n".join(lines)
+
+
+def _mode_emittances(S: np.ndarray) -> np.ndarray:
+    J = np.kron(np.eye(2), np.array([[0.0, 1.0], [-1.0, 0.0]]))
+    ev = np.abs(np.linalg.eigvals(S @ J).imag)
+    return np.sort(ev)[::2]
+
+
+def compare_with_pyat(at_ring) -> PyatComparison:
+    """Tunes, damping times, emittances, sizes and tilt: ours vs pyAT on one ring.
+
+    pyAT side: ``ohmi_envelope`` on ``at_ring.enable_6d(copy=True)`` (6-D
+    envelope, RF on) and ``radiation_parameters()`` of the 4-D ring. Our side:
+    :func:`ring_from_pyat` then ``Ring.equilibrium()`` (4-D betatron (10) plus
+    energy folding (8)). Modes are paired by nearest fractional tune.
+
+    Parameters
+    ----------
+    at_ring : at.Lattice
+        With an RF cavity and ``energy`` set.
+
+    Returns
+    -------
+    PyatComparison
+
+    References
+    ----------
+    LNF-64/55 eq. (8), (10), appendix; Ohmi et al., PRE 49 (1994) 751.
+
+    Examples
+    --------
+    >>> cmp = compare_with_pyat(example_at_ring())
+    >>> bool(cmp.max_rel_sigma_x < 1e-3)
+    True
+    """
+    import at
+
+    from coupled_beam.radiation import SPEED_OF_LIGHT, radiation_parameters
+
+    ring4 = at_ring.disable_6d(copy=True)
+    ring6 = at_ring.enable_6d(copy=True)
+    n = len(at_ring)
+    _, bd, em = at.ohmi_envelope(ring6, refpts=range(n + 1))
+    rp = ring4.radiation_parameters()
+    ours = ring_from_pyat(ring4)
+    eq = ours.equilibrium()
+    mine = radiation_parameters(ring_from_pyat(ring4, radiation=False), at_ring.energy / 1e9)
+    T0 = ours.circumference / SPEED_OF_LIGHT
+
+    S = em.r66
+    sx, sz = np.sqrt(np.maximum(S[:, 0, 0], 0)), np.sqrt(np.maximum(S[:, 2, 2], 0))
+    tilt_p = tilt_from_sigma(S[:, 0, 0], S[:, 0, 2], S[:, 2, 2])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel_x = np.where(sx > 0, eq.sigma_x / sx - 1, np.nan)
+        rel_z = np.where(sz > 1e-3 * sx, eq.sigma_z / sz - 1, np.nan)
+
+    dec = eq.decomposition
+    delta = np.asarray(dec.Delta)[[0, 2]]
+    tunes = np.angle(delta) / (2 * np.pi)
+    rates = -np.log(np.abs(delta))
+    ptunes = np.minimum(bd.tunes[:2], 1 - bd.tunes[:2])
+    order = [int(np.argmin(np.abs(ptunes - t))) for t in tunes]
+    eps = _mode_emittances(eq.moments[0])
+    peps = np.asarray(bd.mode_emittances[:2])
+    eorder = np.argsort(eps)
+    rows = []
+
+    def row(q, a, b):
+        rows.append((q, float(a), float(b), float(a / b - 1) if b else float("nan")))
+
+    for k in range(2):
+        row(f"tune mode {k + 1}", tunes[k], ptunes[order[k]])
+    for k in range(2):
+        row(f"damping time mode {k + 1} (s)", T0 / rates[k], T0 / bd.damping_rates[order[k]])
+    row("damping time long. (s)", mine.tau_s, T0 / bd.damping_rates[2])
+    finite_z = rel_z[np.isfinite(rel_z)]
+    coupled = finite_z.size > 0
+    pairs = [("I1 (m)", mine.I1, rp.i1), ("I2 (1/m)", mine.I2, rp.i2),
+             ("I3 (1/m^2)", mine.I3, rp.i3), ("I4 (1/m)", mine.I4, rp.i4),
+             ("U0 (eV)", mine.U0 * 1e9, rp.U0), ("J_x", mine.J_x, rp.J[0]),
+             ("J_s", mine.J_s, rp.J[2]), ("tau_x integrals (s)", mine.tau_x, rp.Tau[0])]
+    if not coupled:   # I5 and eps_x(I5) are uncoupled definitions; the codes differ if coupled
+        pairs += [("I5 (1/m)", mine.I5, rp.i5),
+                  ("eps_x integrals (m)", mine.eps_x, rp.emittances[0])]
+    pairs += [("sigma_delta", np.sqrt(eq.p2), np.sqrt(S[0, 4, 4]))]
+    for name, a, b in pairs:
+        row(name, a, b)
+    for k, j in enumerate(eorder):
+        if np.sort(peps)[k] > 0:
+            row(f"mode emittance {k + 1} (m)", eps[j], np.sort(peps)[k])
+    row("sigma_x at s=0 (m)", eq.sigma_x[0], sx[0])
+    if coupled:
+        row("sigma_z at s=0 (m)", eq.sigma_z[0], sz[0])
+        row("tilt at s=0 (rad)", eq.tilt[0], tilt_p[0])
+    return PyatComparison(
+        rows=rows, s=ours.s.copy(), sigma_x=np.array([eq.sigma_x, sx]),
+        sigma_z=np.array([eq.sigma_z, sz]), tilt=np.array([eq.tilt, tilt_p]),
+        max_rel_sigma_x=float(np.nanmax(np.abs(rel_x))),
+        max_rel_sigma_z=float(np.max(np.abs(finite_z))) if coupled else float("nan"),
+        max_abs_tilt=float(np.max(np.abs(eq.tilt - tilt_p))) if coupled else float("nan"),
+        q_s=float(bd.tunes[2]))
+
+
+def time_vs_ohmi(at_ring, *, repeat: int = 3) -> dict:
+    """Best-of-``repeat`` wall times: our equilibrium vs pyAT's ``ohmi_envelope``.
+
+    Ours: :func:`ring_from_pyat` (radiation on) + ``Ring.equilibrium()``;
+    pyAT: ``ohmi_envelope(ring6, refpts=all)`` on the 6-D ring, both with
+    sizes at every element boundary. For ``coupled-beam bench``.
+
+    Parameters
+    ----------
+    at_ring : at.Lattice
+    repeat : int
+        Runs of each (after one warm-up).
+
+    Returns
+    -------
+    dict
+        ``elements``, ``ours_s``, ``ohmi_s``, ``speedup`` (ohmi / ours).
+
+    Examples
+    --------
+    >>> t = time_vs_ohmi(example_at_ring(), repeat=1)
+    >>> sorted(t)
+    ['elements', 'ohmi_s', 'ours_s', 'speedup']
+    """
+    import at
+
+    if repeat < 1:
+        raise InputError(f"repeat must be >= 1, got {repeat}", field="repeat", value=repeat)
+    ring4 = at_ring.disable_6d(copy=True)
+    ring6 = at_ring.enable_6d(copy=True)
+    refpts = range(len(at_ring) + 1)
+
+    def ours():
+        ring_from_pyat(ring4).equilibrium()
+
+    def theirs():
+        at.ohmi_envelope(ring6, refpts=refpts)
+
+    out = {}
+    for key, fn in (("ours_s", ours), ("ohmi_s", theirs)):
+        fn()
+        best = np.inf
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        out[key] = best
+    out["elements"] = len(at_ring)
+    out["speedup"] = out["ohmi_s"] / out["ours_s"]
+    return out

@@ -1,0 +1,174 @@
+"""Tests of coupled_beam.radiation: the standard electron radiation model.
+
+Independent routes: closed forms of the isomagnetic weak-focusing ring
+(Sands SLAC-121 §4-5: xi, beta_x and H constant), Liouville's det N =
+exp(int tr A), and brute-force midpoint quadrature of the noise integral.
+The pyAT comparison lives in tests/test_interop_pyat.py.
+"""
+
+import numpy as np
+import pytest
+
+from coupled_beam.errors import InputError
+from coupled_beam.lattice import Bend, Drift, Quadrupole, Ring, ThinSkewQuadrupole
+from coupled_beam.radiation import (C_GAMMA, C_Q, ELECTRON_MASS, R_E, RadiatingElement,
+                                    apply_radiation, radiation_parameters)
+
+K, N_INDEX, ENERGY = 0.5, 0.4, 0.5   # 1/m, field index, GeV
+
+
+def weak_focusing(pieces: int = 8):
+    """Isomagnetic weak-focusing ring of radius 1/K in ``pieces`` sector bends."""
+    return [Bend(2 * np.pi / (K * pieces), K=K, n=N_INDEX)] * pieces
+
+
+def weak_focusing_expected():
+    """Closed forms: xi = 1/(K(1-n)), beta_x = 1/(K sqrt(1-n)), H = xi^2/beta_x."""
+    n, g = N_INDEX, ENERGY / ELECTRON_MASS
+    curly_h = 1 / (K * (1 - n) ** 1.5)
+    I2 = 2 * np.pi * K
+    I4 = 2 * np.pi * K * (1 - 2 * n) / (1 - n)
+    return dict(I1=2 * np.pi / (K * (1 - n)), I2=I2, I3=2 * np.pi * K**2, I4=I4,
+                I5=2 * np.pi * K**2 * curly_h, J_x=n / (1 - n), J_s=(3 - 4 * n) / (1 - n),
+                eps_x=C_Q * g**2 / (n * np.sqrt(1 - n)),
+                p2=C_Q * g**2 * K * (1 - n) / (3 - 4 * n),
+                u0_over_e=C_GAMMA * ENERGY**3 * I2 / (2 * np.pi))
+
+
+def fodo(cells: int = 8, skew: float = 0.0):
+    """A separated-function FODO ring; optional thin skew quadrupole in cell 0."""
+    h = 2 * np.pi / (2 * cells)
+    cell = [Quadrupole(0.2, 1.2), Drift(0.5), Bend(1.0, K=h), Drift(0.5),
+            Quadrupole(0.2, -1.2), Drift(0.5), Bend(1.0, K=h), Drift(0.5)]
+    els = cell * cells
+    if skew:
+        els = [ThinSkewQuadrupole(skew)] + els
+    return els
+
+
+def test_radiation_integrals_weak_focusing_match_closed_forms():
+    """I1...I5, J_x, J_s of the weak-focusing ring equal Sands' closed forms."""
+    par = radiation_parameters(weak_focusing(), ENERGY)
+    exp = weak_focusing_expected()
+    for key in ("I1", "I2", "I3", "I4", "I5", "J_x", "J_s"):
+        # Gauss-Legendre on constant integrands and exact maps: rounding only
+        assert np.isclose(getattr(par, key), exp[key], rtol=1e-10, atol=0.0), key
+    assert np.isclose(par.J_x + par.J_z + par.J_s, 4.0, rtol=1e-12, atol=0.0), "Robinson sum"
+
+
+def test_emittance_engine_reproduces_sands_formula_with_four_thirds_diffusion():
+    """<x_b^2><x_b'^2> - <x_b x_b'>^2 from (10) gives eps_x = C_q gamma^2 I5/(J_x I2).
+
+    This settles the diffusion factor: d<p^2>/ds = (4/3) C_q r_e gamma^5 abs(h)^3
+    (half of it would give half the emittance).
+    """
+    eq = Ring(weak_focusing(), energy=ENERGY).equilibrium()
+    exp = weak_focusing_expected()
+    eps = np.sqrt(np.linalg.det(eq.moments[:, :2, :2]))
+    # per-turn map vs continuous rate: relative J_x U0 / 2E = 1.8e-6 here
+    assert np.allclose(eps, exp["eps_x"], rtol=1e-5, atol=0.0), "eps_x = C_q g^2 I5/(J_x I2)"
+
+
+def test_energy_spread_weak_focusing_matches_closed_form():
+    """<p^2> = C_q gamma^2 I3 / (J_s I2) for the weak-focusing ring."""
+    _, p2 = apply_radiation(weak_focusing(), ENERGY)
+    # exact integrals: rounding only
+    assert np.isclose(p2, weak_focusing_expected()["p2"], rtol=1e-10, atol=0.0)
+
+
+def test_uncoupled_ring_vertical_moments_zero():
+    """Without coupling and vertical bends nothing excites z: <z_b^2> = 0."""
+    eq = Ring(weak_focusing(), energy=ENERGY).equilibrium()
+    assert np.all(np.abs(eq.moments[:, 2:, 2:]) < 1e-30), "no vertical excitation"
+
+
+def test_one_turn_determinant_damped_ring_equals_liouville():
+    """det N = exp(int tr A ds) = exp(-(J_x + J_z) U0/E) (Liouville, Robinson)."""
+    ring = Ring(weak_focusing(), energy=ENERGY)
+    exp = weak_focusing_expected()
+    det = np.linalg.det(ring.one_turn_map())
+    # exact exponentials: rounding only
+    assert np.isclose(det, np.exp(-(exp["J_x"] + 1.0) * exp["u0_over_e"]), rtol=1e-12, atol=0.0)
+
+
+def test_mode_decrements_weak_focusing_match_partition_numbers():
+    """-ln abs(Delta) is J_x U0/2E for the x mode and U0/2E for the z mode."""
+    ring = Ring(weak_focusing(), energy=ENERGY)
+    exp = weak_focusing_expected()
+    lam = np.linalg.eigvals(ring.one_turn_map())
+    nu_x = np.sqrt(1 - N_INDEX)   # weak focusing: x tune sqrt(1-n), z tune sqrt(n)
+    frac = np.abs(np.angle(lam)) / (2 * np.pi)
+    is_x = np.isclose(frac, min(nu_x % 1, 1 - nu_x % 1), atol=1e-9)
+    dec = -np.log(np.abs(lam))
+    # first order in U0/E = 5.5e-6: exact up to (U0/E)^2
+    assert np.allclose(dec[is_x], exp["J_x"] * exp["u0_over_e"] / 2, rtol=1e-6, atol=0.0)
+    assert np.allclose(dec[~is_x], exp["u0_over_e"] / 2, rtol=1e-6, atol=0.0)
+
+
+@pytest.mark.parametrize("skew", [0.0, 0.05])
+def test_bend_noise_integral_matches_brute_force_quadrature(skew):
+    """The constant phi_hat of a bend integrates to the midpoint sum of N phi(s) N^T."""
+    from scipy.linalg import expm
+
+    energy = 1.0
+    bare = fodo(skew=skew)
+    els, _ = apply_radiation(bare, energy)
+    i = next(k for k, el in enumerate(els) if isinstance(el, RadiatingElement))
+    el = els[i]
+    # closed-orbit vector at the bend entrance: fixed point of the bare one-turn 5x5
+    aug = Ring(bare).augmented_maps()
+    P = np.eye(5)
+    for a in list(aug[i:]) + list(aug[:i]):
+        P = a @ P
+    v0 = np.append(np.linalg.solve(np.eye(4) - P[:4, :4], P[:4, 4]), 1.0)
+    base_aug = np.zeros((5, 5))
+    base_aug[:4, :4], base_aug[:4, 4] = bare[i].A, bare[i].b
+    m = 4000
+    s = (np.arange(m) + 0.5) * el.length / m
+    v = (expm(base_aug[None] * s[:, None, None]) @ v0)[:, :4]
+    Nls = expm(el.A[None] * (el.length - s)[:, None, None])
+    w = np.einsum("kij,kj->ki", Nls, v)
+    gamma = energy / ELECTRON_MASS
+    c_q = 4 / 3 * C_Q * R_E * gamma**5 * abs(el.K) ** 3
+    R = c_q * el.length / m * np.einsum("ki,kj->ij", w, w)
+    R = el.exit @ R @ el.exit.T
+    got = el.noise_integral()
+    # midpoint rule: relative error (L/m)^2 / 24 ~ 3e-9
+    assert np.allclose(got, R, rtol=1e-6, atol=1e-9 * np.abs(R).max()), "noise integral"
+    if skew:
+        assert abs(got[2, 2]) > 1e-6 * got[0, 0], "vertical dispersion feeds the zz noise"
+
+
+def test_fodo_emittance_pinned_value():
+    """Pinned eps_x of the 8-cell FODO ring at 1 GeV (guards every shared mistake)."""
+    par = radiation_parameters(fodo(), 1.0)
+    eq = Ring(fodo(), energy=1.0).equilibrium()
+    eps = np.sqrt(np.linalg.det(eq.moments[0, :2, :2]))
+    # value computed once with this code and cross-checked against pyAT-style integrals
+    assert np.isclose(par.eps_x, 4.562987e-06, rtol=1e-6, atol=0.0), "pinned eps_x"
+    # O(U0/E) = 3.5e-5 damping-placement effects
+    assert np.isclose(eps, par.eps_x, rtol=1e-5, atol=0.0), "engine vs integrals"
+
+
+def test_closed_orbit_functions_agree_with_distribution_module():
+    """Our orbit vectors equal coupled_beam.distribution.closed_orbit_functions."""
+    distribution = pytest.importorskip("coupled_beam.distribution")
+    from coupled_beam.radiation import _survey
+
+    els = fodo(skew=0.05)
+    ours = _survey(els).v
+    theirs = np.asarray(distribution.closed_orbit_functions(Ring(els)))
+    # two linear solves of the same fixed point: rounding only
+    assert np.allclose(ours, theirs, rtol=1e-9, atol=1e-12), "xi, xi', zeta, zeta'"
+
+
+def test_energy_below_rest_mass_raises():
+    """An energy at or below m c^2 is rejected with the value in the message."""
+    with pytest.raises(InputError, match="0.0001"):
+        radiation_parameters(weak_focusing(), 1e-4)
+
+
+def test_ring_without_bends_raises():
+    """A ring with no bend has nothing to radiate: InputError."""
+    with pytest.raises(InputError, match="nothing radiates"):
+        Ring([Drift(1.0), Quadrupole(0.2, 0.5), Drift(1.0), Quadrupole(0.2, -0.5)], energy=1.0)
