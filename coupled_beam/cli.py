@@ -56,6 +56,8 @@ def _add_tunes(p: argparse.ArgumentParser) -> None:
     p.add_argument("--m", type=_finite_float, required=True, help="integrated skew strength m (1/m)")
     p.add_argument("--d11-s0", type=_finite_float, default=0.0, help="horizontal damping D11*s0 per turn")
     p.add_argument("--d22-s0", type=_finite_float, default=0.0, help="vertical damping D22*s0 per turn")
+    p.add_argument("--dps", type=int, default=None, metavar="DIGITS",
+                   help="evaluate in mpmath with this many significant digits (e.g. 50) instead of float64")
 
 
 def _run_tunes(args: argparse.Namespace) -> int:
@@ -64,12 +66,13 @@ def _run_tunes(args: argparse.Namespace) -> int:
     mu_x = args.mu_x if args.mu_x is not None else 2 * math.pi * args.nu_x
     mu_z = args.mu_z if args.mu_z is not None else 2 * math.pi * args.nu_z
     report = eigentune_report(mu_x, mu_z, args.beta_x, args.beta_z, args.m,
-                              args.d11_s0, args.d22_s0)
+                              args.d11_s0, args.d22_s0, precision=args.dps)
     if args.json:
         _print_json(report)
     else:
+        digits = report.pop("digits", {})
         for key, val in report.items():
-            print(f"{key:>12s} = {val}")
+            print(f"{key:>12s} = {digits.get(key, val)}")
     return 0
 
 

@@ -237,3 +237,19 @@ def test_input_error_from_precision_pickles():
         assert str(back) == str(err) and back.value == "3"
     else:  # pragma: no cover
         pytest.fail("check_dps(3) did not raise")
+
+
+def test_cli_tunes_dps_prints_digits_and_rejects_bad_dps(capsys):
+    """`coupled-beam tunes --dps 40` prints 40-digit g±; `--dps 3` exits 2 with one line on stderr."""
+    from coupled_beam import cli
+
+    argv = ["tunes", "--mu-x", "1e-9", "--mu-z", "2", "--beta-x", "1", "--beta-z", "1", "--m", "0"]
+    assert cli.main(argv + ["--dps", "40", "--json"]) == 0
+    import json
+
+    out = json.loads(capsys.readouterr().out)
+    assert out["g_plus"] == 1e-9 and out["precision"] == 40  # uncoupled: g+ = mu_x exactly
+    assert mpmath.mpf(out["digits"]["g_minus"]) == mpmath.mpf(2)
+    assert cli.main(argv + ["--dps", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "precision" in err[0] and "Traceback" not in err[0]
