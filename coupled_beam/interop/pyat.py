@@ -399,7 +399,7 @@ def compare_with_pyat(at_ring) -> PyatComparison:
         row(name, a, b)
     for k, j in enumerate(eorder):
         if np.sort(peps)[k] > 0:
-            row(f"mode emittance {k + 1} (m)", eps[j], np.sort(peps)[k])
+            row(f"mode emittance {('small', 'large')[k]} (m)", eps[j], np.sort(peps)[k])
     row("sigma_x at s=0 (m)", eq.sigma_x[0], sx[0])
     if coupled:
         row("sigma_z at s=0 (m)", eq.sigma_z[0], sz[0])
