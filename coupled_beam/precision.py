@@ -46,6 +46,7 @@ __all__ = [
     "mode_decomposition_mp",
     "equilibrium_moments_mp",
     "eigentune_report_mp",
+    "float64_digits",
     "accuracy_report",
     "format_accuracy_table",
 ]
@@ -208,6 +209,39 @@ def mode_damping_mp(mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0, *, dps: int =
             return None, None
         op, om = _kernels.skew_mode_damping_mp(*args, *d)
         return +op, +om
+
+
+def float64_digits(mu_x, mu_z, beta_x, beta_z, m) -> float:
+    """Estimated significant digits float64 keeps in g± and ω± at one parameter set.
+
+    Each of b², det(N − 1), det(N + 1) (:func:`coupled_beam._kernels.skew_stability_boundaries`)
+    is X0 + m² X1; where it is a small difference of large terms,
+    r = abs(X)/(abs(X0) + abs(X − X0)) ≪ 1 and float64 keeps about
+    −log10(2.2e-16/r) digits of X, and so of g± and ω±. This is the
+    conditioning of the problem at the stability boundary, not of a formula:
+    the eigen-solve of N loses the same digits (see :func:`accuracy_report`).
+
+    Returns
+    -------
+    float
+        Between 0 and 15.65 (= −log10 of the float64 epsilon).
+
+    Examples
+    --------
+    >>> round(float64_digits(1.0, 1.3, 10.0, 8.0, 0.01), 2)
+    15.65
+    >>> float64_digits(1.0, 3.0, 10.0, 8.0, 0.0)   # uncoupled: nothing cancels
+    15.653559774527022
+    """
+    args = [np.float64(v) for v in (mu_x, mu_z, beta_x, beta_z, m)]
+    eps = float(np.finfo(np.float64).eps)
+    with np.errstate(all="ignore"):
+        full = np.array(_kernels.skew_stability_boundaries(*args), dtype=np.float64)
+        zero = np.array(_kernels.skew_stability_boundaries(*args[:4], np.float64(0.0)), dtype=np.float64)
+        terms = np.abs(zero) + np.abs(full - zero)
+        r = np.where(terms > 0, np.abs(full) / np.where(terms > 0, terms, 1.0), 1.0)
+    worst = float(np.min(np.where(np.isfinite(r), r, 1.0)))
+    return float(min(-math.log10(eps), max(0.0, -math.log10(eps / max(worst, 1e-300)))))
 
 
 def _round(v) -> float | None:

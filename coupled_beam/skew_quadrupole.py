@@ -222,6 +222,22 @@ def thin_skew_one_turn_map(mu_x, mu_z, beta_x, beta_z, m, alpha_x=0.0, alpha_z=0
     return out.reshape(shape + (4, 4))
 
 
+def _warn_if_ill_conditioned(mu_x, mu_z, beta_x, beta_z, m, min_digits: float = 10.0) -> None:
+    """ResonanceWarning when float64 keeps fewer than ``min_digits`` of g± (near a stability boundary)."""
+    from coupled_beam.precision import float64_digits
+
+    args = _as_arrays(_ARGS, (mu_x, mu_z, beta_x, beta_z, m), _POSITIVE)
+    digits = float64_digits(*(float(a) for a in args)) if all(a.shape == () for a in args) else 16.0
+    if digits < min_digits:
+        import warnings
+
+        from coupled_beam.errors import ResonanceWarning
+
+        warnings.warn(f"near a stability boundary float64 keeps only about {digits:.0f} digits of g± and "
+                      f"omega± (mu_x = {float(args[0])!r}, mu_z = {float(args[1])!r}, m = {float(args[4])!r}): "
+                      "pass precision=50 (CLI: --dps 50)", ResonanceWarning, stacklevel=3)
+
+
 def eigentune_report(mu_x: float, mu_z: float, beta_x: float, beta_z: float, m: float,
                      d11_s0: float = 0.0, d22_s0: float = 0.0, *, precision: int | None = None) -> dict:
     """Scalar summary of §5 for one parameter set (used by ``coupled-beam tunes``).
@@ -241,6 +257,13 @@ def eigentune_report(mu_x: float, mu_z: float, beta_x: float, beta_z: float, m: 
         With ``precision``: the values correctly rounded to float, plus
         ``precision`` and ``digits`` (the values as strings of that many digits).
 
+    Warns
+    -----
+    ResonanceWarning
+        float64 (``precision=None``) keeps fewer than 10 digits of g± or ω±
+        (:func:`coupled_beam.precision.float64_digits`, within about 1e-6 of a
+        stability boundary).
+
     Examples
     --------
     >>> r = eigentune_report(1.0, 1.3, 10.0, 8.0, 0.0)
@@ -253,6 +276,7 @@ def eigentune_report(mu_x: float, mu_z: float, beta_x: float, beta_z: float, m: 
         from coupled_beam.precision import eigentune_report_mp
 
         return eigentune_report_mp(mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0, dps=precision)
+    _warn_if_ill_conditioned(mu_x, mu_z, beta_x, beta_z, m)
     g_p, g_m = (float(v) for v in eigentunes(mu_x, mu_z, beta_x, beta_z, m))
     ok = bool(stable(mu_x, mu_z, beta_x, beta_z, m))
     report: dict = {

@@ -253,3 +253,33 @@ def test_cli_tunes_dps_prints_digits_and_rejects_bad_dps(capsys):
     assert cli.main(argv + ["--dps", "3"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "precision" in err[0] and "Traceback" not in err[0]
+
+
+def test_eigentune_report_float64_near_boundary_warns_and_precision_does_not():
+    """Within 1e-12 of a+b = 2 the float64 report warns (ResonanceWarning); precision=50 is silent and right."""
+    import warnings
+
+    rng = np.random.default_rng(8)
+    p = pr._boundary_points(rng, "plus", 1e-12, 1)[0]
+    with pytest.warns(cb.ResonanceWarning, match="precision=50"):
+        f = eigentune_report(*p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h = eigentune_report(*p, precision=50)
+        eigentune_report(1.0, 1.3, 10.0, 8.0, 0.01)  # well-conditioned float64: silent
+    ref = _eig_phases_mp(p)[0]
+    assert abs(h["g_plus"] - float(ref)) <= 2 * np.spacing(h["g_plus"]), "50-digit g+ not correctly rounded"
+    # float64 near the boundary: ~1e-16/sqrt(1e-12) absolute
+    assert abs(f["g_plus"] - float(ref)) < 1e-9
+
+
+def test_float64_digits_estimate_tracks_measured_error():
+    """The digit estimate is within 1.5 digits of the measured error of g+ near the a+b = 2 boundary."""
+    rng = np.random.default_rng(9)
+    for delta in (1e-6, 1e-10):
+        for p in pr._boundary_points(rng, "plus", delta, 5):
+            g = float(cb.eigentunes(*p)[0])
+            ref = float(pr.eigentunes_mp(*p)[0])
+            measured = -math.log10(max(abs(g - ref) / ref, 1e-17))
+            # the estimate is a bound-like condition number; rounding luck makes the measured value scatter
+            assert measured > pr.float64_digits(*p) - 1.5, f"estimate too optimistic at {p}"
