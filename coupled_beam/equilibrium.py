@@ -260,7 +260,7 @@ def decompose(N, R, *, warn_below: float = 1e-6) -> Decomposition:
                          moments=S)
 
 
-def equilibrium_moments(N, R, *, warn_below: float = 1e-6) -> np.ndarray:
+def equilibrium_moments(N, R, *, warn_below: float = 1e-6, precision: int | None = None) -> np.ndarray:
     """Equilibrium <y_hat y_hat^T> by formula (10).
 
     Parameters
@@ -272,6 +272,10 @@ def equilibrium_moments(N, R, *, warn_below: float = 1e-6) -> np.ndarray:
         paper's script-R; any symmetric 4x4).
     warn_below : float
         Threshold of the resonance warning on abs(1 - Delta_r Delta_s).
+    precision : int or None
+        Significant digits of an mpmath evaluation (eig and (10) at that
+        precision, :func:`coupled_beam.precision.equilibrium_moments_mp`),
+        rounded to float64 at the end; None = float64 throughout (no warning then).
 
     Returns
     -------
@@ -295,7 +299,15 @@ def equilibrium_moments(N, R, *, warn_below: float = 1e-6) -> np.ndarray:
     >>> S = equilibrium_moments(N, np.diag([0, 1.0, 0, 0]))
     >>> round(float(S[0, 0] + S[1, 1]), 6)   # 1 / (1 - 0.99^2)
     50.251256
+    >>> S50 = equilibrium_moments(N, np.diag([0, 1.0, 0, 0]), precision=50)
+    >>> bool(abs(S50[0, 0] - S[0, 0]) < 1e-12)
+    True
     """
+    if precision is not None:
+        from coupled_beam.precision import equilibrium_moments_mp
+
+        S = equilibrium_moments_mp(N, R, dps=precision)
+        return np.array([[float(S[i, j]) for j in range(4)] for i in range(4)])
     return decompose(N, R, warn_below=warn_below).moments
 
 

@@ -283,3 +283,34 @@ def test_float64_digits_estimate_tracks_measured_error():
             measured = -math.log10(max(abs(g - ref) / ref, 1e-17))
             # the estimate is a bound-like condition number; rounding luck makes the measured value scatter
             assert measured > pr.float64_digits(*p) - 1.5, f"estimate too optimistic at {p}"
+
+
+def test_equilibrium_moments_precision_matches_float64_away_from_resonance():
+    """equilibrium_moments(precision=50) equals the float64 formula (10) to 1e-10 on a damped coupled map."""
+    N, R = _damped_coupled_map()
+    S64 = cb.equilibrium_moments(N, R)
+    S50 = cb.equilibrium_moments(N, R, precision=50)
+    # float64 formula (10) with condition ~1/(damping) ~ 1e3
+    np.testing.assert_allclose(S50, S64, rtol=1e-10, atol=1e-14 * np.abs(S64).max())
+    with pytest.raises(InputError, match="precision"):
+        cb.equilibrium_moments(N, R, precision=8)
+
+
+def test_equilibrium_moments_near_resonance_precision_beats_float64():
+    """Damping 1e-9 per turn (1 − Δ1Δ2 ~ 2e-9): float64 (10) warns and loses ~1e-6; 50 digits solve (9) to 1e-35."""
+    N = np.asarray(cb.thin_skew_one_turn_map(1.1, 1.7, 9.0, 4.0, 0.05, 0.0, 0.0, 1e-9, 1e-9))
+    R = np.diag([0.0, 1.0, 0.0, 0.5])
+    with pytest.warns(cb.ResonanceWarning):
+        S64 = cb.equilibrium_moments(N, R)
+    Smp = pr.equilibrium_moments_mp(N, R, dps=50)
+    with mpmath.workdps(50):
+        Nm, Rm = mpmath.matrix(N.tolist()), mpmath.matrix(R.tolist())
+        res = Smp - Nm * Smp * Nm.T - Rm
+        worst = max(abs(res[i, j]) for i in range(4) for j in range(4))
+        scale = max(abs(Smp[i, j]) for i in range(4) for j in range(4))
+    # exact identity at 50 digits with condition 1/(1 - |Δ|²) ~ 5e8: 1e-35 relative leaves margin
+    assert worst < 1e-35 * scale, f"(9) residual {float(worst / scale):.1e} relative"
+    S50 = cb.equilibrium_moments(N, R, precision=50)
+    rel64 = float(np.abs(S64 - S50).max() / np.abs(S50).max())
+    # measured 1.3e-6: float64 keeps ~6 digits here, which is what the warning says
+    assert 1e-9 < rel64 < 1e-4, f"float64 relative error {rel64:.1e}"
