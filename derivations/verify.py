@@ -523,6 +523,10 @@ def equal(lhs, rhs, assumptions=None, domain: Mapping | None = None, *, points: 
     a, b = (parse(x, syms_by_name) if isinstance(x, str) else _sympify(x) for x in (lhs, rhs))
     if syms_by_name:
         a, b = (_rebind(x, syms_by_name) for x in (a, b))
+    # Symbol("x") and Symbol("x", real=True) are one variable to a reader: unify by name
+    same = _unify_by_name(a, b)
+    if same:
+        a, b = (_rebind(x, same) for x in (a, b))
     if _shape(a) != _shape(b):
         return Verdict("different", method="shape", dps=dps,
                        detail=f"shapes differ: {_shape(a)} vs {_shape(b)}",
@@ -553,6 +557,21 @@ def equal(lhs, rhs, assumptions=None, domain: Mapping | None = None, *, points: 
         else:
             return Verdict("proved", method=how, dps=dps)
     return num
+
+
+def _free_symbols(x) -> set:
+    if isinstance(x, (tuple, list)):
+        return set().union(set(), *(_free_symbols(y) for y in x))
+    return {f for f in getattr(x, "free_symbols", set()) if type(f) is sp.Symbol}
+
+
+def _unify_by_name(a, b) -> dict:
+    """name -> one Symbol, for names carried by several Symbols (different assumptions)."""
+    by_name: dict[str, list] = {}
+    for sym in _free_symbols(a) | _free_symbols(b):
+        by_name.setdefault(sym.name, []).append(sym)
+    return {name: max(group, key=lambda q: (len(q.assumptions0), str(q.assumptions0)))
+            for name, group in by_name.items() if len(group) > 1}
 
 
 def _split(seq, n):

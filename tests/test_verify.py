@@ -137,3 +137,10 @@ def test_parse_assumptions_interval_and_signs():
     assert syms["beta_x"].is_positive and syms["n"].is_integer and syms["d"].is_nonpositive
     with pytest.raises(InputError):
         parse_assumptions(["beta_x >> 0"])
+
+
+def test_equal_same_name_different_assumptions_one_variable():
+    """Symbol('x') in the printed form and Symbol('x', positive=True) in the derived are one x."""
+    xp = sp.Symbol("x", positive=True)
+    v = equal(sp.sqrt(sp.Symbol("x") ** 2), xp)
+    assert v.status == "proved", f"x and x>0 treated as two variables: {v}"
