@@ -85,8 +85,13 @@ def _sym2(name: str, value) -> np.ndarray:
 
 
 def _pack(xx, xz, zz) -> np.ndarray:
-    xx, xz, zz = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (xx, xz, zz)))
-    return np.stack([np.stack([xx, xz], -1), np.stack([xz, zz], -1)], -2) + 0.0  # no -0.0
+    shape = np.broadcast_shapes(np.shape(xx), np.shape(xz), np.shape(zz))
+    out = np.empty(shape + (2, 2))
+    out[..., 0, 0] = xx
+    out[..., 0, 1] = out[..., 1, 0] = xz
+    out[..., 1, 1] = zz
+    out += 0.0  # no -0.0 entries
+    return out
 
 
 def _eta2(eta) -> np.ndarray:
@@ -188,7 +193,8 @@ def folded_mu(moments_xz, eta, p2) -> np.ndarray:
         mu = _pack(*_kernels.folded_mu_rs(s[..., 0, 0], s[..., 0, 1], s[..., 1, 1],
                                           e[..., 0], e[..., 1], p))
     ok = _positive_definite(absolute_moments(s, e, p))
-    return np.where(ok[..., None, None], mu, np.nan)
+    mu[~ok] = np.nan
+    return mu
 
 
 def position_density(mu, x, z) -> np.ndarray:
