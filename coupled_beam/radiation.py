@@ -42,7 +42,8 @@ Hook with the lattice engine (issue 3): ``Ring(elements, energy)`` calls
 (``K != 0``, length > 0) come back wrapped in :class:`RadiatingElement`,
 which keeps the wrapped element's map edges and forcing. Optional hard-edge
 face angles are read from ``entrance_angle`` / ``exit_angle`` attributes (rad;
-set by :mod:`coupled_beam.interop.pyat`).
+set by :mod:`coupled_beam.interop.pyat`); an element with ``face_radiation``
+False gets no face terms (pyAT's tracking model, see that module).
 
 References
 ----------
@@ -312,6 +313,8 @@ def _survey(elements: Sequence[Element]) -> _Survey:
 
 
 def _faces(el: Element) -> tuple[float, float]:
+    if not getattr(el, "face_radiation", True):
+        return 0.0, 0.0
     return (float(getattr(el, "entrance_angle", 0.0)), float(getattr(el, "exit_angle", 0.0)))
 
 

@@ -52,6 +52,15 @@ sigma_z, max over all s        0 in both        3.0e-5
 tilt, max over all s           -                4.7e-5 rad (of 0.46)
 =============================  ===============  ==================
 
+Pole faces: with face angles (rectangular bends) pyAT is inconsistent with
+itself: ``radiation_parameters`` include the face terms -h^2 tan(e) xi of I4,
+its tracking (hence ``ohmi_envelope``) does not. Same coupled ring with
+e1 = e2 = angle/2: with face terms (default) our damping times equal pyAT's
+radiation-integral ones (J_x 1.347) but differ from ohmi's by up to 56 %;
+with ``face_radiation=False`` sizes match ohmi to 3.2e-5, tilt to 3e-5 rad,
+damping times to 7.5e-5. The face terms are physical (the wedge's
+x-dependent field length; Sands, MAD-X).
+
 All relative. The size differences grow as Q_s^2 (2e-3 at Q_s = 0.02 in the
 uncoupled ring, 1e-2 in the coupled one): the synchro-betatron coupling that
 the paper's §2 b neglects, not a numerical error. Times (146 boundaries,
@@ -92,6 +101,11 @@ class EdgeBend(Bend):
     entrance_fringe, exit_fringe : float
         FullGap * FringeInt (m), the fringe-field correction
         psi = h g F (1 + sin^2 e) / cos e of the vertical edge focusing.
+    face_radiation : bool
+        Whether :mod:`coupled_beam.radiation` adds the pole-face terms
+        -h^2 tan(e) xi of I4 (the wedges' x-dependent energy loss; Sands, MAD,
+        pyAT's radiation integrals) or not (pyAT's tracking, hence
+        ``ohmi_envelope``).
 
     Notes
     -----
@@ -113,8 +127,9 @@ class EdgeBend(Bend):
     def __init__(self, length: float, K: float, n: float = 0.0, *,
                  entrance_angle: float = 0.0, exit_angle: float = 0.0,
                  entrance_fringe: float = 0.0, exit_fringe: float = 0.0,
-                 name: str | None = None) -> None:
+                 face_radiation: bool = True, name: str | None = None) -> None:
         super().__init__(length, K=K, n=n, name=name)
+        self.face_radiation = bool(face_radiation)
         self.entrance_angle = float(entrance_angle)
         self.exit_angle = float(exit_angle)
         self.entrance_fringe = float(entrance_fringe)
@@ -144,7 +159,7 @@ def _poly(el, name: str, k: int) -> float:
     return float(arr[k]) if arr.size > k else 0.0
 
 
-def _convert(i: int, el) -> Element:
+def _convert(i: int, el, face_radiation: bool = True) -> Element:
     import at
 
     L = float(getattr(el, "Length", 0.0))
@@ -168,7 +183,8 @@ def _convert(i: int, el) -> Element:
                         entrance_angle=float(getattr(el, "EntranceAngle", 0.0)),
                         exit_angle=float(getattr(el, "ExitAngle", 0.0)),
                         entrance_fringe=gap * float(getattr(el, "FringeInt1", 0.0)),
-                        exit_fringe=gap * float(getattr(el, "FringeInt2", 0.0)), name=name)
+                        exit_fringe=gap * float(getattr(el, "FringeInt2", 0.0)),
+                        face_radiation=face_radiation, name=name)
     if isinstance(el, at.ThinMultipole):
         if L == 0.0:
             if b1:
@@ -187,7 +203,7 @@ def _convert(i: int, el) -> Element:
                               "or markers", index=i, name=name)
 
 
-def ring_from_pyat(at_ring, *, radiation: bool = True) -> Ring:
+def ring_from_pyat(at_ring, *, radiation: bool = True, face_radiation: bool = True) -> Ring:
     """A :class:`~coupled_beam.lattice.Ring` from a pyAT lattice, boundaries at pyAT's s.
 
     Parameters
@@ -196,6 +212,10 @@ def ring_from_pyat(at_ring, *, radiation: bool = True) -> Ring:
         The pyAT ring (4-D or 6-D; ``periodicity`` > 1 is tiled to a full turn).
     radiation : bool
         Switch on :mod:`coupled_beam.radiation` at ``at_ring.energy``.
+    face_radiation : bool
+        Pole-face terms of I4 in the damping (see :class:`EdgeBend`). pyAT's
+        ``ohmi_envelope`` tracks without them while its ``radiation_parameters``
+        include them; False reproduces ``ohmi_envelope`` with edge angles.
 
     Returns
     -------
@@ -217,7 +237,7 @@ def ring_from_pyat(at_ring, *, radiation: bool = True) -> Ring:
     >>> len(ring), round(ring.circumference, 6)
     (145, 64.0)
     """
-    elements = [_convert(i, el) for i, el in enumerate(at_ring)]
+    elements = [_convert(i, el, face_radiation) for i, el in enumerate(at_ring)]
     periods = int(getattr(at_ring, "periodicity", 1))
     energy = float(at_ring.energy) / 1e9 if radiation else None
     return Ring(elements * periods, energy=energy)
@@ -342,7 +362,7 @@ def _mode_emittances(S: np.ndarray) -> np.ndarray:
     return np.sort(ev)[::2]
 
 
-def compare_with_pyat(at_ring) -> PyatComparison:
+def compare_with_pyat(at_ring, *, face_radiation: bool = True) -> PyatComparison:
     """Tunes, damping times, emittances, sizes and tilt: ours vs pyAT on one ring.
 
     pyAT side: ``ohmi_envelope`` on ``at_ring.enable_6d(copy=True)`` (6-D
@@ -354,6 +374,9 @@ def compare_with_pyat(at_ring) -> PyatComparison:
     ----------
     at_ring : at.Lattice
         With an RF cavity and ``energy`` set.
+    face_radiation : bool
+        Passed to :func:`ring_from_pyat` (False matches ``ohmi_envelope`` when
+        bends have face angles; True matches ``radiation_parameters``).
 
     Returns
     -------
@@ -378,9 +401,11 @@ def compare_with_pyat(at_ring) -> PyatComparison:
     n = len(at_ring)
     _, bd, em = at.ohmi_envelope(ring6, refpts=range(n + 1))
     rp = ring4.radiation_parameters()
-    ours = ring_from_pyat(ring4)
+    ours = ring_from_pyat(ring4, face_radiation=face_radiation)
     eq = ours.equilibrium()
-    mine = radiation_parameters(ring_from_pyat(ring4, radiation=False), at_ring.energy / 1e9)
+    mine = radiation_parameters(ring_from_pyat(ring4, radiation=False,
+                                               face_radiation=face_radiation),
+                                at_ring.energy / 1e9)
     T0 = ours.circumference / SPEED_OF_LIGHT
 
     S = em.r66
