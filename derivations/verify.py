@@ -58,6 +58,7 @@ from __future__ import annotations
 import io
 import random
 import re
+import time
 import tokenize
 from dataclasses import dataclass
 from typing import Iterable, Mapping
@@ -377,21 +378,45 @@ def _freeze_functions(exprs: list[sp.Basic]) -> list[sp.Basic]:
     return [e.xreplace(reps2) for e in exprs]
 
 
-def _is_zero_symbolic(d: sp.Expr, max_ops: int) -> str | None:
-    """Name of the first rewrite that reduces ``d`` to 0, else None."""
-    if d == 0:
+_REWRITES = (
+    ("expand", sp.expand),
+    ("cancel", lambda e: sp.cancel(sp.together(e))),
+    ("trigsimp", sp.trigsimp),
+    ("expand_trig", lambda e: sp.expand(sp.expand_trig(e))),
+    ("simplify", sp.simplify),
+)
+
+
+def _prove_zero(diffs: list[sp.Expr], max_ops: int, budget: float) -> str | None:
+    """Rewrite that reduces every difference to 0 (cheapest first, all elements), else None.
+
+    Rewrites are tried in order of cost on every element not yet shown zero;
+    after ``budget`` seconds no new rewrite is started (a proof attempt never
+    blocks the verdict for long: the numeric one stands).
+    """
+    start = time.perf_counter()
+    todo = [d for d in diffs if d != 0]
+    if not todo:
         return "identical"
-    if sp.count_ops(d) > max_ops:
+    if any(sp.count_ops(d) > max_ops for d in todo):
         return None
-    for name, f in (("expand", sp.expand), ("cancel", lambda e: sp.cancel(sp.together(e))),
-                    ("trigsimp", sp.trigsimp),
-                    ("expand_trig", lambda e: sp.expand(sp.expand_trig(e))),
-                    ("simplify", sp.simplify)):
-        try:
-            if f(d) == 0:
-                return name
-        except (TypeError, ValueError, NotImplementedError, RecursionError, AttributeError):
-            continue
+    used = "identical"
+    for name, f in _REWRITES:
+        left = []
+        for d in todo:
+            if time.perf_counter() - start > budget:
+                return None
+            try:
+                zero = f(d) == 0
+            except (TypeError, ValueError, NotImplementedError, RecursionError, AttributeError):
+                zero = False
+            if zero:
+                used = name
+            else:
+                left.append(d)
+        todo = left
+        if not todo:
+            return used
     return None
 
 
@@ -470,7 +495,7 @@ def _fmt(v, digits: int = 20) -> str:
 # ------------------------------------------------------------------ equal
 def equal(lhs, rhs, assumptions=None, domain: Mapping | None = None, *, points: int = 24,
           dps: int = 50, seed: int = 1964, prove: bool = True, max_ops: int = 600,
-          max_tries: int | None = None) -> Verdict:
+          prove_seconds: float = 10.0, max_tries: int | None = None) -> Verdict:
     """Decide ``lhs == rhs``: a proof, else a 50-digit numeric test, else a counterexample.
 
     Parameters
@@ -493,7 +518,9 @@ def equal(lhs, rhs, assumptions=None, domain: Mapping | None = None, *, points: 
     prove : bool
         Try symbolic proof (set False for a numeric test only).
     max_ops : int
-        Skip the costly rewrites above this operation count of ``lhs - rhs``.
+        No symbolic proof is tried above this operation count of ``lhs - rhs``.
+    prove_seconds : float
+        No new rewrite is started after this many seconds of proof attempts.
     max_tries : int, optional
         Sampling attempts before giving up on undefined points (default
         ``10 * points``).
@@ -550,11 +577,8 @@ def equal(lhs, rhs, assumptions=None, domain: Mapping | None = None, *, points: 
     if num.status == "different":
         return num
     if prove:
-        for d in diffs:
-            how = _is_zero_symbolic(d, max_ops)
-            if how is None:
-                break
-        else:
+        how = _prove_zero(diffs, max_ops, prove_seconds)
+        if how is not None:
             return Verdict("proved", method=how, dps=dps)
     return num
 
