@@ -75,7 +75,7 @@ from sympy.parsing.sympy_parser import (
 
 from coupled_beam.errors import InputError
 
-__all__ = ["Verdict", "equal", "parse", "parse_assumptions"]
+__all__ = ["Verdict", "equal", "equal_steps", "parse", "parse_assumptions"]
 
 #: names a user expression may call; every other name becomes a Symbol
 #: (``beta``, ``zeta``, ``gamma``, ``E``, ``N``, ``Q``, ``S`` are physics
@@ -698,3 +698,33 @@ def _proportional(ra, rb, **kw) -> Verdict | None:
         consts.append(_fmt(first))
     return Verdict("numerically equal", method="mpmath", points=kw["points"], dps=kw["dps"],
                    detail="equivalent equations, factor " + ", ".join(consts))
+
+
+def equal_steps(steps, assumptions=None, domain: Mapping | None = None,
+                **kw) -> list[Verdict]:
+    """Check a hand derivation line by line: step k against step k + 1.
+
+    Parameters
+    ----------
+    steps : sequence of str or sympy objects
+        The successive forms of one derivation.
+    assumptions, domain, **kw
+        As for :func:`equal`.
+
+    Returns
+    -------
+    list of Verdict
+        ``len(steps) - 1`` verdicts; the first ``different`` one is the
+        faulty step.
+
+    Examples
+    --------
+    >>> [v.status for v in equal_steps(["(x + 1)**2 - 1", "x**2 + 2*x", "x*(x + 3)"])]
+    ['proved', 'different']
+    """
+    steps = list(steps)
+    if len(steps) < 2:
+        raise InputError(f"need at least two steps, got {len(steps)}", value=len(steps))
+    return [equal(a, b, assumptions=assumptions, domain=domain, **kw)
+            for a, b in zip(steps, steps[1:])]
+

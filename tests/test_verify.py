@@ -144,3 +144,18 @@ def test_equal_same_name_different_assumptions_one_variable():
     xp = sp.Symbol("x", positive=True)
     v = equal(sp.sqrt(sp.Symbol("x") ** 2), xp)
     assert v.status == "proved", f"x and x>0 treated as two variables: {v}"
+
+
+def test_equal_steps_names_the_faulty_step():
+    """A three-line derivation with a slip in the second step: verdicts ok, then different."""
+    from derivations.verify import equal_steps
+
+    verdicts = equal_steps(["cos(a) - cos(b)", "-2*sin((a + b)/2)*sin((a - b)/2)",
+                            "-2*sin((a + b)/2)*sin((a + b)/2)"])
+    assert [v.status for v in verdicts] == ["proved", "different"], [str(v) for v in verdicts]
+
+
+def test_equal_zero_proof_budget_falls_back_to_numbers():
+    """With no time for rewrites the trig identity is still settled numerically, not guessed."""
+    v = equal(sp.sin(2 * x), 2 * sp.sin(x) * sp.cos(x), prove_seconds=0.0)
+    assert v.status == "numerically equal" and v.points == 24, str(v)
