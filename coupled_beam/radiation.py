@@ -71,7 +71,7 @@ from typing import Sequence
 
 import numpy as np
 
-from coupled_beam.errors import InputError, UnstableError
+from coupled_beam.errors import InputError
 from coupled_beam.lattice import Element, Ring, van_loan
 
 __all__ = [
@@ -184,7 +184,8 @@ class RadiationParameters:
     I1, I2, I3, I4, I5 : float
         Radiation integrals (m, 1/m, 1/m^2, 1/m, 1/m); I4 includes the face
         terms -h^2 tan(e) xi, I5 uses the horizontal Twiss functions of the
-        x-x block of the one-turn map (exact for uncoupled rings).
+        x-x block of the one-turn map (exact for uncoupled rings; NaN, and
+        so ``eps_x``, where strong coupling leaves that block no oscillation).
     U0 : float
         Energy loss per turn (GeV).
     J_x, J_z, J_s : float
@@ -298,11 +299,9 @@ def _survey(elements: Sequence[Element]) -> _Survey:
     Nk = E[..., :4, :4]
     mx = (Nk @ turn0[:, None] @ np.linalg.inv(Nk))[..., :2, :2]
     cos_mu = 0.5 * (mx[..., 0, 0] + mx[..., 1, 1])
-    if np.any(np.abs(cos_mu) >= 1.0):
-        raise UnstableError(f"horizontal motion unstable: |cos mu_x| = "
-                            f"{float(np.max(np.abs(cos_mu))):.6g} >= 1 in a bend; "
-                            "change the focusing", value=float(np.max(np.abs(cos_mu))))
-    sin_mu = np.sign(mx[..., 0, 1]) * np.sqrt(1.0 - cos_mu**2)
+    # strong coupling: the x-x block need not be an oscillation; I5 then is NaN
+    with np.errstate(invalid="ignore"):
+        sin_mu = np.sign(mx[..., 0, 1]) * np.sqrt(1.0 - cos_mu**2)
     beta = mx[..., 0, 1] / sin_mu
     alpha = (mx[..., 0, 0] - mx[..., 1, 1]) / (2.0 * sin_mu)
     gam = -mx[..., 1, 0] / sin_mu
@@ -364,9 +363,6 @@ def radiation_parameters(elements: Sequence[Element] | Ring,
     ------
     InputError
         Energy not above the electron rest energy, or a ring without bends.
-    UnstableError
-        Horizontal motion unstable (no Twiss functions for I5).
-
     References
     ----------
     Sands SLAC-121 eq. (4.71), (5.29), (5.30); Wolski arXiv:1507.02213 §3;
