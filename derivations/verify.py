@@ -452,28 +452,43 @@ def _compile(exprs: list[sp.Expr], syms: list[sp.Symbol]):
     return fns
 
 
+_UNDEFINED = (ZeroDivisionError, ValueError, OverflowError, RecursionError,
+              mpmath.libmp.NoConvergence)
+
+
 def _evaluate(fn, syms, point, dps: int):
+    """Value at ``point`` with ``dps`` digits; None where undefined.
+
+    The lambdified mpmath function is tried first; a printer gap (a sympy
+    function mpmath does not know: NameError, TypeError) falls back to
+    ``evalf`` with the point substituted.
+    """
     f, e = fn
     with mpmath.workdps(dps):
-        try:
-            if f is not None:
+        v = None
+        if f is not None:
+            try:
                 v = f(*point)
-            else:
+            except _UNDEFINED:
+                return None
+            except (NameError, TypeError, AttributeError):
+                v = None
+        try:
+            if v is None:
                 v = e.evalf(dps, subs=dict(zip(syms, point)))
-            v = _sym_to_mp(v) if isinstance(v, sp.Basic) else mpmath.mpmathify(v)
-        except (ZeroDivisionError, ValueError, TypeError, OverflowError, AttributeError,
-                NameError, RecursionError):
+            v = _sym_to_mp(v, dps) if isinstance(v, sp.Basic) else mpmath.mpmathify(v)
+        except _UNDEFINED + (TypeError, AttributeError, NameError):
             return None
         if v is None or not mpmath.isfinite(v):
             return None
         return v
 
 
-def _sym_to_mp(v: sp.Basic):
+def _sym_to_mp(v: sp.Basic, dps: int):
     if v.free_symbols or v.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return None
-    re_, im_ = v.as_real_imag()
-    return mpmath.mpc(mpmath.mpf(str(sp.Float(re_, 60))), mpmath.mpf(str(sp.Float(im_, 60))))
+    re_, im_ = (sp.Float(part, dps) for part in v.as_real_imag())
+    return mpmath.mpc(mpmath.mpf(str(re_)), mpmath.mpf(str(im_)))
 
 
 def _close(a, b, dps: int) -> bool:
