@@ -167,6 +167,125 @@ def _run_check(args: argparse.Namespace) -> int:
     return 0 if verdict else 1
 
 
+# ---------------------------------------------------------------------- scan
+def _add_scan(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kernel", default="eigentunes", help="kernel to scan: eigentunes or mode_damping")
+    p.add_argument("--grid", action="append", default=[], metavar="NAME=START:STOP:NUM",
+                   help="a grid axis (repeatable; two axes give a stability diagram)")
+    p.add_argument("--random", type=int, default=None, metavar="N", help="N uniform random points")
+    p.add_argument("--range", action="append", default=[], metavar="NAME=LOW:HIGH",
+                   help="interval of a random parameter (repeatable, with --random)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="a fixed parameter (repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random points")
+    p.add_argument("--chunks", type=int, default=None, help="points per slab / dask block")
+    p.add_argument("--dask", action="store_true", help="run on dask (threads, or the active cluster)")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.add_argument("--out", default=None, help="write the results to this .npz file")
+    p.add_argument("--png", default=None, help="write a stability diagram (2-D grids) to this PNG")
+
+
+def _run_scan(args: argparse.Namespace) -> int:
+    import time
+
+    from coupled_beam import scan as scan_mod
+
+    t0 = time.perf_counter()
+    axes = dict(scan_mod.parse_axis(t) for t in args.grid)
+    fixed = dict(scan_mod.parse_fixed(t) for t in args.set)
+    points = {}
+    if args.random is not None:
+        ranges = dict(scan_mod.parse_range(t) for t in args.range)
+        chunks = args.chunks if args.dask else None
+        points = scan_mod.random_points(args.random, ranges, seed=args.seed, chunks=chunks)
+    elif args.range:
+        raise ValueError("--range needs --random N")
+    result = scan_mod.scan(args.kernel, axes=axes, points=points, fixed=fixed, chunks=args.chunks,
+                           dask=args.dask or None, progress=args.progress)
+    summary = result.summary()
+    if args.out:
+        summary["npz"] = str(result.to_npz(args.out))
+    if args.png:
+        summary["png"] = str(result.stability_png(args.png))
+    summary["backend"] = "dask" if args.dask else "numpy"
+    summary["elapsed_s"] = time.perf_counter() - t0
+    if args.json:
+        _print_json(summary)
+    else:
+        for key, val in summary.items():
+            print(f"{key:>16s} = {val}")
+    return 0
+
+
+# --------------------------------------------------------------------- bench
+def _add_bench(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quick", action="store_true", help="small sizes (seconds), for the test suite")
+    p.add_argument("--n", type=int, default=None, help="points of the kernel-vs-eigvals race")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random points")
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from coupled_beam.bench import run_bench
+
+    report = run_bench(quick=args.quick, n=args.n, seed=args.seed)
+    if args.json:
+        _print_json(report)
+    else:
+        for key, val in report.items():
+            print(f"{key:>24s} = {val}")
+    return 0
+
+
+# --------------------------------------------------------------- equilibrium
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _add_equilibrium(p: argparse.ArgumentParser) -> None:
+    p.add_argument("lattice", help="lattice file, text or JSON (format: coupled_beam.lattice_file); "
+                                   "'example' for the shipped example ring")
+    p.add_argument("--every", type=_positive_int, default=1,
+                   help="print every k-th element boundary (default 1)")
+
+
+def _run_equilibrium(args: argparse.Namespace) -> int:
+    from coupled_beam.lattice_file import example_lattice_path, read_lattice
+
+    ring = read_lattice(example_lattice_path() if args.lattice == "example" else args.lattice)
+    eq = ring.equilibrium()
+    idx = list(range(0, len(eq.s), args.every))
+    if idx[-1] != len(eq.s) - 1:
+        idx.append(len(eq.s) - 1)
+    names = ["start"] + [el.name for el in ring.elements]
+    dec = eq.decomposition
+    rows = [{"index": i, "after": names[i], "s": eq.s[i], "sigma_x": eq.sigma_x[i],
+             "sigma_z": eq.sigma_z[i], "tilt": eq.tilt[i], "inv_area": eq.inv_area[i]}
+            for i in idx]
+    summary = {"elements": len(ring), "circumference": ring.circumference, "p2": eq.p2,
+               "tunes": dec.tunes, "decrements": dec.decrements,
+               "min_denominator": float(np.min(np.abs(dec.denominators)))}
+    if args.json:
+        _print_json({"summary": summary, "boundaries": rows})
+        return 0
+    print(f"{len(ring)} elements, s0 = {ring.circumference:.6g} m, <p^2> = {eq.p2:.4g}")
+    print(f"eigentunes (g+, g-)/2pi = ({dec.tunes[0]:.6f}, {dec.tunes[1]:.6f}); "
+          f"decrements per turn = ({dec.decrements[0]:.4g}, {dec.decrements[1]:.4g}); "
+          f"min |1 - Delta_r Delta_s| = {summary['min_denominator']:.3g}")
+    print(f"{'i':>5s} {'after':>10s} {'s (m)':>10s} {'sigma_x (m)':>12s} {'sigma_z (m)':>12s} "
+          f"{'tilt (rad)':>11s} {'1/S (1/m^2)':>12s}")
+    for r in rows:
+        print(f"{r['index']:5d} {r['after'][:10]:>10s} {r['s']:10.4f} {r['sigma_x']:12.5e} "
+              f"{r['sigma_z']:12.5e} {r['tilt']:11.5f} {r['inv_area']:12.5e}")
+    return 0
+
+
 #: command name -> (add arguments, run, one-line help)
 COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "demo": (_add_demo, _run_demo, "the paper's results on the built-in example ring"),
@@ -174,6 +293,9 @@ COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "verify": (_add_verify, _run_verify, "the paper equation by equation: printed vs derived, ok / erratum"),
     "derive": (_add_derive, _run_derive, "a derived closed form by name, as text, LaTeX, Python, C or JSON"),
     "check": (_add_check, _run_check, "is EXPR1 == EXPR2? proof, else 50-digit test (exit 1 if different)"),
+    "scan": (_add_scan, _run_scan, "parameter grids or random points of a kernel, numpy or dask; .npz and PNG"),
+    "bench": (_add_bench, _run_bench, "speed ratios measured side by side (kernels vs eigvals, floor, equilibrium)"),
+    "equilibrium": (_add_equilibrium, _run_equilibrium, "sizes, tilt and 1/S at every boundary of a lattice file (formula (10))"),
 }
 
 

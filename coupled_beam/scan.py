@@ -1,0 +1,600 @@
+"""Parameter scans of the vectorized kernels on numpy or dask arrays, with progress.
+
+A scan evaluates one registered kernel (:data:`KERNELS`) on a grid (outer
+product of 1-D axes) or on given points (for example random ones), with the
+remaining parameters fixed. On numpy the points are processed in slabs of
+about ``chunks`` points written into preallocated outputs, so temporaries
+stay bounded; on dask the *same* kernel runs on every block through
+:func:`dask.array.map_blocks`, so a user with a cluster scans 10⁹ points with
+memory bounded by the chunk size (keep the result lazy and reduce it, or
+store it chunk by chunk). Results on the same points are bit-identical on
+both backends: each point goes through the same float64 operations.
+
+Output: ``.npz`` (:meth:`ScanResult.to_npz`) and, for 2-D grids, a
+stability-diagram PNG (:meth:`ScanResult.stability_png`).
+
+dask, distributed, tqdm and matplotlib are imported inside the functions
+that need them.
+
+References
+----------
+C. Bernardini and C. Pellegrini, LNF-64/55 (1964), §5 (the kernels scanned).
+
+Examples
+--------
+>>> import numpy as np
+>>> res = scan("eigentunes", axes={"mu_x": np.linspace(0.1, 3.0, 4)},
+...            fixed={"mu_z": 1.0, "beta_x": 5.0, "beta_z": 5.0, "m": 0.0})
+>>> res.shape, bool(res.outputs["stable"].all())
+((4,), True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+
+from coupled_beam.errors import InputError
+
+__all__ = ["ScanKernel", "KERNELS", "ScanResult", "scan", "tunes_and_stability", "random_points",
+           "parse_axis", "parse_range", "parse_fixed"]
+
+#: default number of points per slab (numpy) or block (dask): 2**18 points = 2 MiB per float64 array
+DEFAULT_CHUNK = 2**18
+
+
+def tunes_and_stability(mu_x, mu_z, beta_x, beta_z, m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """g± and the stability mask in one pass: the mask is the NaN pattern of g± (§5).
+
+    The generated g± kernel gives NaN exactly where b² < 0 or abs(a ± b) > 2,
+    so ``isfinite(g+) & isfinite(g-)`` is the stability condition of
+    :func:`coupled_beam.stable` without a second evaluation of the trigonometry
+    (tests check that both masks agree).
+
+    Parameters
+    ----------
+    mu_x, mu_z, beta_x, beta_z, m : array_like
+        As in :func:`coupled_beam.eigentunes` (rad, rad, m, m, 1/m).
+
+    Returns
+    -------
+    g_plus, g_minus : numpy.ndarray
+        Eigentunes (rad), NaN where that mode is unstable.
+    stable : numpy.ndarray of bool
+        Both modes stable.
+
+    References
+    ----------
+    LNF-64/55 §5: cos g± = (a ± b)/2; stable iff b² ≥ 0 and abs(a ± b) ≤ 2.
+
+    Examples
+    --------
+    >>> g_p, g_m, ok = tunes_and_stability([1.0, 3.0], [2.0, 3.0], 10.0, 10.0, 0.05)
+    >>> ok
+    array([ True, False])
+    """
+    from coupled_beam.skew_quadrupole import eigentunes
+
+    g_p, g_m = eigentunes(mu_x, mu_z, beta_x, beta_z, m)
+    return g_p, g_m, np.asarray(~(np.isnan(g_p) | np.isnan(g_m)))
+
+
+def _mode_damping(mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0):
+    from coupled_beam.skew_quadrupole import mode_damping
+
+    return mode_damping(mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0)
+
+
+@dataclass(frozen=True)
+class ScanKernel:
+    """A kernel that a scan can evaluate.
+
+    Parameters
+    ----------
+    name : str
+        Registry name.
+    params : tuple of str
+        Argument names, in call order.
+    outputs : tuple of str
+        Names of the returned arrays, in order.
+    func : callable
+        ``func(*params) -> tuple of arrays`` of the broadcast shape (float64
+        or bool), element-wise: the value at a point depends only on that point.
+    """
+
+    name: str
+    params: tuple[str, ...]
+    outputs: tuple[str, ...]
+    func: Callable
+
+
+_SKEW = ("mu_x", "mu_z", "beta_x", "beta_z", "m")
+
+#: registered kernels: name -> ScanKernel
+KERNELS: dict[str, ScanKernel] = {
+    "eigentunes": ScanKernel("eigentunes", _SKEW, ("g_plus", "g_minus", "stable"), tunes_and_stability),
+    "mode_damping": ScanKernel("mode_damping", _SKEW + ("d11_s0", "d22_s0"),
+                               ("omega_plus", "omega_minus"), _mode_damping),
+}
+
+
+@dataclass
+class ScanResult:
+    """Inputs and outputs of a scan.
+
+    Attributes
+    ----------
+    kernel : ScanKernel
+        What was evaluated.
+    shape : tuple of int
+        Broadcast shape of the points (grid: one dimension per axis, in order).
+    axes : dict of str to numpy.ndarray
+        Grid axes (1-D), in dimension order; empty for a point scan.
+    params : dict
+        Every kernel parameter as given (scalar, 1-D axis, or array of points).
+    outputs : dict of str to array
+        Kernel outputs of shape ``shape``: numpy arrays, or lazy dask arrays
+        until :meth:`compute`.
+    """
+
+    kernel: ScanKernel
+    shape: tuple
+    axes: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    outputs: dict = field(default_factory=dict)
+
+    @property
+    def lazy(self) -> bool:
+        """True while the outputs are dask arrays."""
+        return any(_is_dask(v) for v in self.outputs.values())
+
+    def compute(self, *, progress: bool = False, scheduler: str | None = None) -> "ScanResult":
+        """Evaluate lazy outputs (one dask graph; a progress bar if asked).
+
+        With a ``distributed.Client`` active and no ``scheduler`` given, the
+        client runs the graph (progress from ``distributed.progress``);
+        otherwise ``dask.diagnostics.ProgressBar`` on the local scheduler.
+
+        Examples
+        --------
+        >>> res = scan("eigentunes", fixed={"mu_x": 1.0, "mu_z": 2.0, "beta_x": 1.0,
+        ...                                 "beta_z": 1.0, "m": 0.0})
+        >>> res.compute() is res
+        True
+        """
+        if not self.lazy:
+            return self
+        names = list(self.outputs)
+        values = _dask_compute([self.outputs[k] for k in names], progress, scheduler)
+        self.outputs = dict(zip(names, (np.asarray(v) for v in values)))
+        return self
+
+    def summary(self) -> dict:
+        """Counts and fractions (computed lazily on dask, without materializing outputs).
+
+        Returns
+        -------
+        dict
+            ``kernel``, ``shape``, ``n_points``; ``stable_fraction`` when the
+            kernel has a ``stable`` output; ``nan_fraction`` per float output.
+
+        Examples
+        --------
+        >>> res = scan("eigentunes", axes={"m": [0.0, 1.0]},
+        ...            fixed={"mu_x": 3.0, "mu_z": 3.0, "beta_x": 10.0, "beta_z": 10.0})
+        >>> res.summary()["stable_fraction"]
+        0.5
+        """
+        n = int(math.prod(self.shape))
+        out: dict = {"kernel": self.kernel.name, "shape": list(self.shape), "n_points": n}
+        lazy = {}
+        for name, arr in self.outputs.items():
+            if arr.dtype == bool:
+                lazy[f"{name}_fraction"] = arr.mean() if n else np.float64(np.nan)
+            else:
+                lazy.setdefault("nan_fraction", {})[name] = np.isnan(arr).mean() if n else np.float64(np.nan)
+        flat = [(k, None, v) for k, v in lazy.items() if k != "nan_fraction"]
+        flat += [("nan_fraction", k, v) for k, v in lazy.get("nan_fraction", {}).items()]
+        values = [v for _, _, v in flat]
+        if any(_is_dask(v) for v in values):
+            import dask
+
+            values = dask.compute(*values)
+        for (key, sub, _), val in zip(flat, values):
+            if sub is None:
+                out[key] = float(val)
+            else:
+                out.setdefault(key, {})[sub] = float(val)
+        return out
+
+    def to_npz(self, path: str | Path) -> Path:
+        """Write outputs, grid axes and parameters to an ``.npz`` file.
+
+        Keys: each output name; ``axis_<name>`` for grid axes; ``param_<name>``
+        for every parameter (as given); ``kernel`` (its name).
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> res = scan("eigentunes", axes={"mu_x": [1.0, 2.0]},
+        ...            fixed={"mu_z": 1.5, "beta_x": 5.0, "beta_z": 5.0, "m": 0.01})
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     p = res.to_npz(os.path.join(d, "scan.npz"))
+        ...     sorted(np.load(p).files)[:3]
+        ['axis_mu_x', 'g_minus', 'g_plus']
+        """
+        self.compute()
+        path = Path(path)
+        payload = {k: np.asarray(v) for k, v in self.outputs.items()}
+        payload.update({f"axis_{k}": np.asarray(v) for k, v in self.axes.items()})
+        payload.update({f"param_{k}": np.asarray(v) for k, v in self.params.items() if not _is_dask(v)})
+        payload["kernel"] = np.array(self.kernel.name)
+        np.savez(path, **payload)
+        return path
+
+    def stability_png(self, path: str | Path, *, dpi: int = 110) -> Path:
+        """Stability diagram of a 2-D grid scan as a PNG (matplotlib, Agg backend).
+
+        For ``eigentunes``: unstable points dark, stable points coloured by the
+        mode split g- − g+ (rad). For other kernels: the first output.
+
+        Raises
+        ------
+        InputError
+            The scan is not a 2-D grid.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> res = scan("eigentunes", axes={"mu_x": np.linspace(0.1, 3.0, 20),
+        ...            "mu_z": np.linspace(0.1, 3.0, 20)},
+        ...            fixed={"beta_x": 5.0, "beta_z": 5.0, "m": 0.05})
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     res.stability_png(os.path.join(d, "s.png")).stat().st_size > 1000
+        True
+        """
+        if len(self.axes) != 2 or len(self.shape) != 2:
+            raise InputError(f"a stability diagram needs a 2-D grid scan, got axes {list(self.axes)}; "
+                             "scan with exactly two axes", axes=list(self.axes))
+        self.compute()
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        from matplotlib.figure import Figure
+
+        (nx, ax_x), (nz, ax_z) = self.axes.items()
+        fig = Figure(figsize=(6.0, 5.0))
+        ax = fig.add_subplot()
+        extent = (ax_x[0], ax_x[-1], ax_z[0], ax_z[-1])
+        if "stable" in self.outputs:
+            ok = np.asarray(self.outputs["stable"])
+            split = np.where(ok, self.outputs["g_minus"] - self.outputs["g_plus"], np.nan)
+            ax.imshow(np.where(ok, np.nan, 1.0).T, origin="lower", extent=extent, aspect="auto",
+                      cmap="Greys", vmin=0, vmax=1.6, interpolation="nearest")
+            im = ax.imshow(split.T, origin="lower", extent=extent, aspect="auto", interpolation="nearest")
+            label = "g- − g+ (rad); grey: unstable"
+            frac = float(ok.mean()) if ok.size else float("nan")
+            ax.set_title(f"stability diagram: {100 * frac:.1f} % stable")
+        else:
+            first = next(iter(self.outputs))
+            im = ax.imshow(np.asarray(self.outputs[first]).T, origin="lower", extent=extent,
+                           aspect="auto", interpolation="nearest")
+            label = first
+            ax.set_title(f"{self.kernel.name}: {first}")
+        fig.colorbar(im, ax=ax, label=label)
+        ax.set_xlabel(nx)
+        ax.set_ylabel(nz)
+        fixed = ", ".join(f"{k}={float(v):g}" for k, v in self.params.items()
+                          if k not in self.axes and np.ndim(v) == 0)
+        if fixed:
+            fig.text(0.01, 0.01, fixed, fontsize=7)
+        path = Path(path)
+        fig.savefig(path, dpi=dpi)
+        return path
+
+
+def _is_dask(value) -> bool:
+    mod = type(value).__module__ or ""
+    return mod.startswith("dask.")
+
+
+def _dask_compute(arrays: list, progress: bool, scheduler: str | None) -> list:
+    import dask
+
+    client = None
+    if scheduler is None:
+        try:
+            from distributed import default_client
+
+            client = default_client()
+        except (ImportError, ValueError):
+            client = None
+    if client is not None:
+        futures = client.compute(arrays)
+        if progress:
+            from distributed import progress as dist_progress
+
+            dist_progress(futures)
+        return client.gather(futures)
+    if progress:
+        from dask.diagnostics import ProgressBar
+
+        with ProgressBar():
+            return list(dask.compute(*arrays, scheduler=scheduler))
+    return list(dask.compute(*arrays, scheduler=scheduler))
+
+
+def _resolve(kernel: str | ScanKernel) -> ScanKernel:
+    if isinstance(kernel, ScanKernel):
+        return kernel
+    if kernel not in KERNELS:
+        raise InputError(f"unknown kernel {kernel!r}; choose one of {sorted(KERNELS)}", kernel=kernel)
+    return KERNELS[kernel]
+
+
+def _arguments(k: ScanKernel, axes: Mapping, points: Mapping, fixed: Mapping) -> tuple[dict, dict]:
+    """Every parameter once, grid axes as open-mesh arrays; (values, axes)."""
+    given = [*axes, *points, *fixed]
+    dup = sorted({n for n in given if given.count(n) > 1})
+    unknown = sorted(set(given) - set(k.params))
+    missing = [p for p in k.params if p not in given]
+    if dup or unknown or missing:
+        raise InputError(f"kernel {k.name!r} takes {list(k.params)}: "
+                         f"duplicate {dup}, unknown {unknown}, missing {missing}; give each exactly once",
+                         duplicate=dup, unknown=unknown, missing=missing)
+    values: dict = {}
+    axis_values: dict = {}
+    ndim = len(axes)
+    for i, (name, ax) in enumerate(axes.items()):
+        ax = ax if _is_dask(ax) else np.asarray(ax, dtype=np.float64)
+        if ax.ndim != 1:
+            raise InputError(f"grid axis {name} must be 1-D, got shape {ax.shape}", name=name)
+        axis_values[name] = ax
+        values[name] = ax.reshape((1,) * i + (-1,) + (1,) * (ndim - i - 1))
+    for name, v in points.items():
+        values[name] = v if _is_dask(v) else np.asarray(v, dtype=np.float64)
+    for name, v in fixed.items():
+        if np.ndim(v) != 0:
+            raise InputError(f"fixed parameter {name} must be a scalar, got shape {np.shape(v)}; "
+                             "pass arrays as points or axes", name=name)
+        values[name] = np.float64(v)
+    return {p: values[p] for p in k.params}, axis_values
+
+
+def scan(kernel: str | ScanKernel = "eigentunes", *, axes: Mapping | None = None,
+         points: Mapping | None = None, fixed: Mapping | None = None,
+         chunks: int | None = None, dask: bool | None = None, progress: bool = False,
+         compute: bool = True, scheduler: str | None = None) -> ScanResult:
+    """Evaluate a kernel on a grid and/or on given points.
+
+    Parameters
+    ----------
+    kernel : str or ScanKernel
+        A name in :data:`KERNELS` (``"eigentunes"``: g±, stable; ``"mode_damping"``: ω±).
+    axes : mapping of str to 1-D array, optional
+        Grid axes; the grid is their outer product, in this order.
+    points : mapping of str to array, optional
+        Pointwise parameters (numpy or dask), broadcast with the grid.
+    fixed : mapping of str to float, optional
+        Scalar parameters.
+    chunks : int, optional
+        Points per numpy slab or dask block (default :data:`DEFAULT_CHUNK`).
+    dask : bool, optional
+        Force the dask route (default: when any input is a dask array).
+    progress : bool
+        A progress bar (tqdm on numpy; dask's or distributed's on dask).
+    compute : bool
+        On dask, evaluate now; False keeps lazy outputs (reduce them with
+        :meth:`ScanResult.summary` or store them chunk by chunk).
+    scheduler : str, optional
+        Dask scheduler for the compute (``"threads"``, ``"synchronous"``...);
+        default: the active distributed client if any, else dask's default.
+
+    Returns
+    -------
+    ScanResult
+
+    Raises
+    ------
+    InputError
+        Unknown kernel, a parameter missing, unknown or given twice, a
+        non-1-D axis, or invalid values (non-finite, β ≤ 0).
+
+    References
+    ----------
+    LNF-64/55 §5 (the registered kernels).
+
+    Examples
+    --------
+    >>> res = scan("eigentunes", axes={"mu_x": [1.0, 2.0], "mu_z": [1.0, 1.5, 2.0]},
+    ...            fixed={"beta_x": 10.0, "beta_z": 10.0, "m": 0.02})
+    >>> res.outputs["g_plus"].shape
+    (2, 3)
+    """
+    k = _resolve(kernel)
+    values, axis_values = _arguments(k, dict(axes or {}), dict(points or {}), dict(fixed or {}))
+    arrays = list(values.values())
+    shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
+    chunk = DEFAULT_CHUNK if chunks is None else int(chunks)
+    if chunk < 1:
+        raise InputError(f"chunks must be >= 1 point, got {chunks}", chunks=chunks)
+    use_dask = any(_is_dask(a) for a in arrays) if dask is None else bool(dask)
+    params = dict(values)
+    params.update(axis_values)
+    result = ScanResult(k, tuple(shape), axis_values, params)
+    if use_dask:
+        result.outputs = _scan_dask(k, arrays, shape, chunk)
+        if compute:
+            result.compute(progress=progress, scheduler=scheduler)
+    else:
+        result.outputs = _scan_numpy(k, arrays, shape, chunk, progress)
+    return result
+
+
+def _slabs(shape: tuple, chunk: int) -> list[tuple[slice, ...]]:
+    """Index tuples covering ``shape`` in C order, about ``chunk`` points each."""
+    if len(shape) == 0:
+        return [()]
+    inner = math.prod(shape[1:])
+    if inner <= chunk or len(shape) == 1:
+        rows = max(1, chunk // max(inner, 1))
+        return [(slice(i, min(i + rows, shape[0])),) for i in range(0, shape[0], rows)] or [(slice(0, 0),)]
+    return [(i,) + rest for i in range(shape[0]) for rest in _slabs(shape[1:], chunk)]
+
+
+def _scan_numpy(k: ScanKernel, arrays: list, shape: tuple, chunk: int, progress: bool) -> dict:
+    full = [np.broadcast_to(a, shape) for a in arrays]
+    slabs = _slabs(shape, chunk)
+    if progress:
+        from tqdm import tqdm
+
+        slabs = tqdm(slabs, desc=f"scan {k.name}", unit="slab")
+    outs: list | None = None
+    for idx in slabs:
+        res = k.func(*(f[idx] for f in full))
+        if outs is None:
+            outs = [np.empty(shape, dtype=np.asarray(r).dtype) for r in res]
+        for o, r in zip(outs, res):
+            o[idx] = r
+    if outs is None:   # empty grid: evaluate once on the empty arrays for dtypes
+        outs = [np.asarray(r) for r in k.func(*full)]
+    return dict(zip(k.outputs, outs))
+
+
+def _block(*blocks, kernel_func: Callable, layout: tuple) -> np.ndarray:
+    """One dask block: the kernel on numpy blocks, outputs stacked on a new first axis.
+
+    ``layout`` has one entry per kernel argument: ``None`` for the next dask
+    block, else the scalar value itself (scalars are constants of the task,
+    never dask arrays, so no block waits on a shared broadcast task).
+    """
+    it = iter(blocks)
+    args = [next(it) if c is None else c for c in layout]
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    res = kernel_func(*args)
+    return np.stack([np.broadcast_to(np.asarray(r, dtype=np.float64), shape) for r in res])
+
+
+def _aligned(a, shape: tuple, blocks: tuple):
+    """``a`` as a dask array of ndim len(shape): blocks in full dimensions, one block where size 1."""
+    import dask.array as da
+
+    a = a if _is_dask(a) else da.from_array(np.asarray(a, dtype=np.float64), chunks=-1)
+    a = a.reshape((1,) * (len(shape) - a.ndim) + a.shape)
+    want = tuple(b if a.shape[d] == shape[d] else (1,) for d, b in enumerate(blocks))
+    return a if a.chunks == want else a.rechunk(want)
+
+
+def _scan_dask(k: ScanKernel, arrays: list, shape: tuple, chunk: int) -> dict:
+    import dask.array as da
+
+    # keep the blocks of a full-shape dask input: rechunking it would make each output
+    # block wait on two input blocks, and memory would grow with the number of blocks
+    full = [a for a in arrays if _is_dask(a) and a.shape == tuple(shape)]
+    if full:
+        blocks = full[0].chunks
+    else:
+        blocks = da.core.normalize_chunks("auto", shape, limit=chunk * 8, dtype=np.float64)
+    layout = tuple(None if np.ndim(a) else float(a) for a in arrays)
+    lazy = [_aligned(a, shape, blocks) for a in arrays if np.ndim(a)]
+    n_out = len(k.outputs)
+    stacked = da.map_blocks(_block, *lazy, kernel_func=k.func, layout=layout, dtype=np.float64,
+                            new_axis=0, chunks=((n_out,),) + blocks,
+                            meta=np.empty((0,) * (len(shape) + 1)))
+    probe = k.func(*(np.ones((1,)) for _ in arrays))   # output dtypes from one valid point
+    outputs = {}
+    for i, (name, sample) in enumerate(zip(k.outputs, probe)):
+        out = stacked[i]
+        outputs[name] = out.astype(bool) if np.asarray(sample).dtype == bool else out
+    return outputs
+
+
+def random_points(n: int, ranges: Mapping[str, tuple[float, float]], *, seed: int = 0,
+                  chunks: int | None = None) -> dict:
+    """Uniform random points in boxes, as numpy arrays or (``chunks`` given) lazy dask arrays.
+
+    Parameters
+    ----------
+    n : int
+        Number of points.
+    ranges : mapping of str to (low, high)
+        One interval per parameter.
+    seed : int
+        Seed of the generator (numpy's ``default_rng``; dask's blockwise RNG
+        when ``chunks`` is given, so the two routes draw different points).
+    chunks : int, optional
+        Points per dask block; each block is drawn on the worker, so 10⁹
+        points never exist in one memory.
+
+    Examples
+    --------
+    >>> p = random_points(3, {"mu_x": (0.0, 1.0)})
+    >>> p["mu_x"].shape, bool(((p["mu_x"] >= 0) & (p["mu_x"] < 1)).all())
+    ((3,), True)
+    """
+    if n < 0:
+        raise InputError(f"n must be >= 0, got {n}", n=n)
+    if chunks is None:
+        rng = np.random.default_rng(seed)
+        return {k: rng.uniform(lo, hi, n) for k, (lo, hi) in ranges.items()}
+    import dask.array as da
+
+    rng = da.random.default_rng(seed)
+    return {k: rng.uniform(lo, hi, size=n, chunks=chunks) for k, (lo, hi) in ranges.items()}
+
+
+# ----------------------------------------------------------- CLI text parsing
+def _split(text: str, parts: int, what: str) -> tuple[str, list[float]]:
+    name, sep, rest = text.partition("=")
+    fields = rest.split(":") if sep else []
+    if not name or len(fields) != parts:
+        raise InputError(f"cannot read {text!r} as {what}", text=text)
+    try:
+        nums = [float(f) for f in fields]
+    except ValueError:
+        raise InputError(f"cannot read {text!r} as {what}: not a number", text=text) from None
+    if not all(math.isfinite(v) for v in nums):
+        raise InputError(f"{text!r}: values must be finite", text=text)
+    return name, nums
+
+
+def parse_axis(text: str) -> tuple[str, np.ndarray]:
+    """``NAME=START:STOP:NUM`` -> (name, numpy.linspace(START, STOP, NUM)).
+
+    Examples
+    --------
+    >>> parse_axis("mu_x=0:1:3")
+    ('mu_x', array([0. , 0.5, 1. ]))
+    """
+    name, (start, stop, num) = _split(text, 3, "NAME=START:STOP:NUM")
+    if num != int(num) or num < 1:
+        raise InputError(f"{text!r}: NUM must be a whole number >= 1", text=text)
+    return name, np.linspace(start, stop, int(num))
+
+
+def parse_range(text: str) -> tuple[str, tuple[float, float]]:
+    """``NAME=LOW:HIGH`` -> (name, (low, high)).
+
+    Examples
+    --------
+    >>> parse_range("m=-0.1:0.1")
+    ('m', (-0.1, 0.1))
+    """
+    name, (lo, hi) = _split(text, 2, "NAME=LOW:HIGH")
+    return name, (lo, hi)
+
+
+def parse_fixed(text: str) -> tuple[str, float]:
+    """``NAME=VALUE`` -> (name, value).
+
+    Examples
+    --------
+    >>> parse_fixed("beta_x=10")
+    ('beta_x', 10.0)
+    """
+    name, (value,) = _split(text, 1, "NAME=VALUE")
+    return name, value
