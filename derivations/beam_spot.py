@@ -38,7 +38,7 @@ from functools import lru_cache
 import sympy as sp
 
 from derivations.codegen import KernelSpec
-from derivations.distribution import gaussian_form_moments, _gaussian_integral
+from derivations.gaussian import gaussian_form_moments, gaussian_integral, split_exp
 from derivations.registry import Check, Result
 
 # ----------------------------------------------------------------- symbols
@@ -287,7 +287,7 @@ def inverse_area(mu: sp.Matrix = MU) -> sp.Expr:
     sqrt(mu_bar_xx)*sqrt(mu_bar_zz)/(2*pi)
     """
     norm, _ = gaussian_form_moments(mu)
-    val = (1 / norm) ** 2 * _gaussian_integral(2 * mu, sp.zeros(2, 1))
+    val = (1 / norm) ** 2 * gaussian_integral(2 * mu, sp.zeros(2, 1))
     return sp.simplify(val)
 
 
@@ -319,15 +319,13 @@ def overlap_inverse_area() -> sp.Expr:
     n1, _ = gaussian_form_moments(MU1)
     n2, _ = gaussian_form_moments(MU2)
     d = sp.Matrix([dx, dz])
-    Z = _gaussian_integral(MU1 + MU2, 2 * MU2 * d)
+    Z = gaussian_integral(MU1 + MU2, 2 * MU2 * d)
     val = Z * sp.exp(-(d.T * MU2 * d)[0, 0]) / (n1 * n2)
     S = MU1 + MU2
     det_s = sp.expand(S.det())
     form = (sp.sqrt(MU1.det() * MU2.det() / det_s) / sp.pi
             * sp.exp(-sp.expand((d.T * MU1 * S.adjugate() * MU2 * d)[0, 0]) / det_s))
-    # compare logarithms: prefactors (squared) and exponents separately
-    from derivations.distribution import split_exp
-
+    # compare prefactors (squared) and exponents separately
     pv, ev = split_exp(val)
     pf, ef = split_exp(form)
     if sp.simplify(pv**2 - pf**2) != 0 or sp.simplify(ev - ef) != 0:

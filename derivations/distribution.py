@@ -5,10 +5,10 @@ in :func:`equation_checks`, where they are compared with the derivation.
 
 The chain of the section:
 
-1. :func:`gaussian_integral_1d` -- ∫ exp(-a v² + b v) dv over the real line,
-   integrated by sympy (a > 0); every other integral is built from it.
-2. :func:`gaussian_generating_function` -- Z(Q, J) = ∫∫ exp(-yᵀQy + Jᵀy) d²y
-   = π/sqrt(det Q) · exp(¼ JᵀQ⁻¹J), by two iterated integrals of step 1.
+1. :mod:`derivations.gaussian` -- ∫ exp(-a v² + b v) dv integrated by sympy
+   (a > 0) and, from two iterated integrals of it, the generating function
+   Z(Q, J) = ∫∫ exp(-yᵀQy + Jᵀy) d²y = π/sqrt(det Q) · exp(¼ JᵀQ⁻¹J).
+2. (P_b normalisation) 1/∫∫exp(-yᵀ m y) = (1/π) sqrt(det m).
 3. :func:`betatron_m` -- P_b = (1/π) sqrt(det m) exp(-yᵀ m y) has second
    moments ½ m⁻¹ (derivative of Z); equating them to <y_r y_s> gives
    m = ½ <y yᵀ>⁻¹, i.e. m_11, m_22, m_12 and det m = ¼ [det <y_r y_s>]⁻¹.
@@ -40,6 +40,8 @@ from functools import lru_cache
 import sympy as sp
 
 from derivations.codegen import KernelSpec
+from derivations.gaussian import (gaussian_form_moments, gaussian_integral_1d,
+                                  quadratic_coeffs)
 from derivations.registry import Check, Result
 
 # ----------------------------------------------------------------- symbols
@@ -70,177 +72,7 @@ _DOMAINS = {
 }
 
 
-# ------------------------------------------------------------ the integrals
-@lru_cache(maxsize=None)
-def _gaussian_1d_generic() -> tuple[sp.Symbol, sp.Symbol, sp.Expr, sp.Expr]:
-    """sympy's ∫exp(-a v² + b v) dv, split as prefactor · exp(exponent)."""
-    a = sp.Dummy("a", positive=True)
-    b = sp.Dummy("b", real=True)
-    v = sp.Dummy("v", real=True)
-    val = sp.integrate(sp.exp(-a * v**2 + b * v), (v, -sp.oo, sp.oo))
-    val = sp.simplify(val.rewrite(sp.erf))  # erf(u) + erfc(u) = 1
-    if val.has(sp.erf, sp.Integral):
-        raise RuntimeError(f"sympy left the Gaussian integral unevaluated: {val}")
-    pref, expo = split_exp(val)
-    return a, b, pref, expo
-
-
-def split_exp(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
-    """Write a product as prefactor · exp(exponent) (exp factors collected).
-
-    Parameters
-    ----------
-    expr : sympy.Expr
-        A product of factors, some of them ``exp(...)``.
-
-    Returns
-    -------
-    prefactor, exponent : sympy.Expr
-
-    Examples
-    --------
-    >>> import sympy as sp
-    >>> u = sp.Symbol("u")
-    >>> split_exp(3 * sp.exp(u) * sp.exp(2 * u))
-    (3, 3*u)
-    """
-    pref, expo = sp.Integer(1), sp.Integer(0)
-    for factor in sp.Mul.make_args(sp.powsimp(expr)):
-        if isinstance(factor, sp.exp):
-            expo += factor.args[0]
-        else:
-            pref *= factor
-    return pref, sp.expand(expo)
-
-
-def gaussian_integral_1d(a: sp.Expr, b: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
-    """∫ exp(-a v² + b v) dv over the real line, integrated by sympy.
-
-    Parameters
-    ----------
-    a : sympy.Expr
-        Quadratic coefficient; must be positive for the integral to exist
-        (the caller's premise: a positive-definite form).
-    b : sympy.Expr
-        Linear coefficient.
-
-    Returns
-    -------
-    prefactor, exponent : sympy.Expr
-        The integral is prefactor · exp(exponent) = sqrt(π/a) · exp(b²/(4a)).
-
-    References
-    ----------
-    LNF-64/55 §3 (the folding over p).
-
-    Examples
-    --------
-    >>> import sympy as sp
-    >>> gaussian_integral_1d(sp.Integer(1), sp.Integer(2))
-    (sqrt(pi), 1)
-    """
-    a0, b0, pref, expo = _gaussian_1d_generic()
-    sub = {a0: a, b0: b}
-    return pref.subs(sub, simultaneous=True), expo.subs(sub, simultaneous=True)
-
-
-def _quadratic_coeffs(expr: sp.Expr, v: sp.Symbol) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
-    """(a, b, c) with expr = -a v² + b v + c exactly (raises otherwise)."""
-    poly = sp.Poly(sp.expand(expr), v)
-    if poly.degree() != 2:
-        raise RuntimeError(f"exponent is not quadratic in {v}: {expr}")
-    a, b, c = -poly.coeff_monomial(v**2), poly.coeff_monomial(v), poly.coeff_monomial(1)
-    if sp.expand(expr - (-a * v**2 + b * v + c)) != 0:
-        raise RuntimeError("coefficient read-off failed")
-    return a, b, c
-
-
-@lru_cache(maxsize=None)
-def gaussian_generating_function() -> tuple[sp.Matrix, sp.Matrix, sp.Expr]:
-    """Z(Q, J) = ∫∫ exp(-yᵀ Q y + Jᵀ y) dy1 dy2 for a symmetric 2×2 Q > 0.
-
-    Done as two iterated :func:`gaussian_integral_1d`: over y1 (coefficient
-    Q11 > 0), then over y2 (coefficient det Q / Q11 > 0).
-
-    Returns
-    -------
-    Q : sympy.Matrix
-        ``[[q11, q12], [q12, q22]]`` with symbols q11 > 0, q12, q22.
-    J : sympy.Matrix
-        ``[j1, j2]``.
-    Z : sympy.Expr
-        π/sqrt(det Q) · exp(¼ Jᵀ Q⁻¹ J), in the entries of Q and J.
-
-    References
-    ----------
-    LNF-64/55 §3 (normalisation of P_b, moments, folding; appendix 1/S).
-
-    Examples
-    --------
-    >>> import sympy as sp
-    >>> Q, J, Z = gaussian_generating_function()
-    >>> sp.simplify(Z.subs({J[0]: 0, J[1]: 0}) - sp.pi / sp.sqrt(Q.det()))
-    0
-    """
-    q11 = sp.Symbol("q11", positive=True)
-    q12, q22, j1, j2 = sp.symbols("q12 q22 j1 j2", real=True)
-    det_q = sp.Symbol("det_q", positive=True)  # premise Q > 0: det Q > 0
-    t1, t2 = sp.Dummy("t1", real=True), sp.Dummy("t2", real=True)
-    expo = -(q11 * t1**2 + 2 * q12 * t1 * t2 + q22 * t2**2) + j1 * t1 + j2 * t2
-    a1, b1, c1 = _quadratic_coeffs(expo, t1)
-    pref1, e1 = gaussian_integral_1d(a1, b1)
-    # what is left for t2; q22 written through det_q so that sympy sees a2 > 0
-    a2, b2, c2 = _quadratic_coeffs((c1 + e1).subs(q22, (det_q + q12**2) / q11), t2)
-    pref2, e2 = gaussian_integral_1d(sp.factor(a2), b2)
-    Z = sp.simplify(pref1 * pref2) * sp.exp(sp.factor(c2 + e2))
-    Z = Z.subs(det_q, q11 * q22 - q12**2)
-    return sp.Matrix([[q11, q12], [q12, q22]]), sp.Matrix([j1, j2]), Z
-
-
-def _gaussian_integral(Q: sp.Matrix, J: sp.Matrix) -> sp.Expr:
-    """Z(Q, J) for an explicit symmetric Q (premise: Q positive-definite)."""
-    Qs, Js, Z = gaussian_generating_function()
-    return Z.subs({Qs[0, 0]: Q[0, 0], Qs[0, 1]: Q[0, 1], Qs[1, 1]: Q[1, 1],
-                   Js[0]: J[0], Js[1]: J[1]}, simultaneous=True)
-
-
 # ---------------------------------------------------------------- P_b, m_rs
-def gaussian_form_moments(Q: sp.Matrix = M_SYM) -> tuple[sp.Expr, sp.Matrix]:
-    """Normalisation and second moments of exp(-yᵀ Q y), from Z(Q, J).
-
-    Parameters
-    ----------
-    Q : sympy.Matrix
-        Symmetric 2×2 positive-definite form.
-
-    Returns
-    -------
-    norm : sympy.Expr
-        ∫∫ exp(-yᵀQy) = π/sqrt(det Q).
-    moments : sympy.Matrix
-        <y_r y_s> = (∂²Z/∂J_r∂J_s)/Z at J = 0 (= ½ Q⁻¹).
-
-    References
-    ----------
-    LNF-64/55 §3.
-
-    Examples
-    --------
-    >>> import sympy as sp
-    >>> norm, mom = gaussian_form_moments(sp.eye(2))
-    >>> norm, mom
-    (pi, Matrix([
-    [1/2,   0],
-    [  0, 1/2]]))
-    """
-    Qs, Js, Z = gaussian_generating_function()
-    zero = {Js[0]: 0, Js[1]: 0}
-    norm = Z.subs(zero)
-    mom = sp.Matrix(2, 2, lambda r, s: sp.simplify(sp.diff(Z, Js[r], Js[s]).subs(zero) / norm))
-    sub = {Qs[0, 0]: Q[0, 0], Qs[0, 1]: Q[0, 1], Qs[1, 1]: Q[1, 1]}
-    return sp.simplify(norm.subs(sub, simultaneous=True)), sp.simplify(mom.subs(sub, simultaneous=True))
-
-
 @lru_cache(maxsize=None)
 def betatron_m() -> sp.Matrix:
     """m_rs of P_b in terms of <y_r y_s>: solve ½ m⁻¹ = <y yᵀ> for m.
@@ -347,7 +179,7 @@ def folding() -> tuple[sp.Expr, sp.Matrix]:
     X = sp.Matrix([x, z])
     shifted = X - ETA * p  # the betatron part of (6): x_b = x - ξp, z_b = z - ζp
     expo = -(shifted.T * M_SYM * shifted)[0, 0] - alpha**2 * p**2
-    a, b, c = _quadratic_coeffs(expo, p)
+    a, b, c = quadratic_coeffs(expo, p)
     pref_p, expo_p = gaussian_integral_1d(a, b)
     # P = (1/norm_b) (α/√π) ∫dp exp(expo) = P00 · exp(exponent)
     P00 = sp.simplify((1 / norm_b) * alpha / sp.sqrt(sp.pi) * pref_p)

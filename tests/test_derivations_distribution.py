@@ -6,6 +6,7 @@ import sympy as sp
 
 from derivations import beam_spot as bs
 from derivations import distribution as dd
+from derivations import gaussian as dg
 
 # a positive-definite numeric point used by the quadrature checks
 M_NUM = {dd.m11: sp.Rational(3, 2), dd.m12: sp.Rational(-2, 5), dd.m22: sp.Rational(4, 5)}
@@ -14,15 +15,15 @@ ETA_NUM = {dd.xi: sp.Rational(7, 10), dd.zeta: sp.Rational(-3, 10), dd.alpha: sp
 
 def test_gaussian_generating_function_matches_textbook_form():
     """Z(Q, J) from two sympy integrals equals π/sqrt(det Q) exp(¼ Jᵀ Q⁻¹ J)."""
-    Q, J, Z = dd.gaussian_generating_function()
-    pref, expo = dd.split_exp(Z)
+    Q, J, Z = dg.gaussian_generating_function()
+    pref, expo = dg.split_exp(Z)
     assert sp.simplify(pref**2 - sp.pi**2 / Q.det()) == 0, "prefactor² != π²/det Q"
     assert sp.simplify(expo - (J.T * Q.inv() * J)[0, 0] / 4) == 0, "exponent != ¼ JᵀQ⁻¹J"
 
 
 def test_gaussian_generating_function_numeric_equals_mpmath_quadrature():
     """Z(Q, J) at a numeric point equals a 2-D mpmath quadrature (independent route)."""
-    Q, J, Z = dd.gaussian_generating_function()
+    Q, J, Z = dg.gaussian_generating_function()
     point = {Q[0, 0]: 1.3, Q[0, 1]: 0.4, Q[1, 1]: 0.9, J[0]: 0.3, J[1]: -0.5}
     ref = mpmath.quad(lambda a, b: mpmath.exp(-(1.3 * a * a + 0.8 * a * b + 0.9 * b * b)
                                               + 0.3 * a - 0.5 * b),
