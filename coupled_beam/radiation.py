@@ -31,8 +31,8 @@ quadrupole gradient of a combined-function bend, MAD sign; gamma = E/mc^2):
 
 Numerics: v(s) inside a bend is exact (block exponential of [[A, b], [0, 0]]);
 phi_hat(s) varies as v v^T, so each bend gets the constant ``phi_hat`` whose
-Van Loan integral equals the exact integral of phi_hat(s) (16-point
-Gauss-Legendre, error far below 1e-12 for L < beta): boundaries, maps and
+noise integral equals the integral of phi_hat(s) (both by the same 16-point
+Gauss-Legendre rule, error far below 1e-12 for L < beta): boundaries, maps and
 noise integrals are exact, and :class:`coupled_beam.lattice.Ring` needs no
 special case. The feedback vector uses the bend average of v (its integral is
 exact; the placement inside the bend changes sizes by O(U0/E)).
@@ -72,7 +72,7 @@ from typing import Sequence
 import numpy as np
 
 from coupled_beam.errors import InputError
-from coupled_beam.lattice import Element, Ring, van_loan
+from coupled_beam.lattice import Element, Ring
 
 __all__ = [
     "ELECTRON_MASS",
@@ -399,18 +399,15 @@ def _parameters(sv: _Survey, energy: float) -> RadiationParameters:
         eps_x=float(C_Q * gamma**2 * I5 / (J_x * I2)), p2=p2, sigma_delta=float(np.sqrt(p2)))
 
 
-def _noise_phi_hat(A: np.ndarray, L: np.ndarray, R: np.ndarray) -> np.ndarray:
-    """Constant symmetric phi_hat of each piece whose Van Loan integral is R, (nb, 4, 4)."""
-    idx = [(i, j) for i in range(4) for j in range(i, 4)]
-    basis = np.zeros((len(idx), 4, 4))
-    for k, (i, j) in enumerate(idx):
-        basis[k, i, j] = basis[k, j, i] = 1.0
-    _, images = van_loan(A[:, None], basis[None], L[:, None])      # (nb, 10, 4, 4)
-    phi = np.empty_like(R)
-    for b in range(len(R)):
-        coef, *_ = np.linalg.lstsq(images[b].reshape(len(idx), 16).T, R[b].reshape(16),
-                                   rcond=None)
-        phi[b] = np.einsum("k,kij->ij", coef, basis)
+def _noise_phi_hat(E: np.ndarray, w: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """Constant phi_hat of each bend whose integral int N phi N^T ds is R, (nb, 4, 4).
+
+    The linear map phi -> sum_k w_k E_k phi E_k^T (E_k = N(L, s_k), the same
+    16-point rule that gives R) is inverted; it preserves symmetry, so phi is
+    symmetric, and its Van Loan integral equals R to the rule's accuracy.
+    """
+    T = np.einsum("bk,bkij,bkpq->bipjq", w, E, E).reshape(len(R), 16, 16)
+    phi = np.linalg.solve(T, R.reshape(len(R), 16, 1)).reshape(-1, 4, 4)
     return 0.5 * (phi + np.swapaxes(phi, -1, -2))
 
 
@@ -455,20 +452,20 @@ def apply_radiation(elements: Sequence[Element],
     c_q = 4.0 / 3.0 * C_Q * R_E * par.gamma**5
     L = sv.w.sum(axis=1)
     v_mean = np.einsum("bk,bki->bi", sv.w, sv.vk) / L[:, None]
-    trial = []
+    rad = []
     for k, i in enumerate(sv.index):
         el = sv.elements[i]
-        trial.append(RadiatingElement(
+        rad.append(RadiatingElement(
             el, c_d * h[k]**2 * np.eye(2), None, c_d * g[k] * v_mean[k],
             -c_d * h[k]**2 * np.tan(faces[k, 0]) * sv.v_in[k],
             -c_d * h[k]**2 * np.tan(faces[k, 1]) * sv.v[i + 1]))
-    A = np.array([el.A for el in trial]).reshape(-1, 4, 4)
+    A = np.array([el.A for el in rad]).reshape(-1, 4, 4)
     E = expm(A[:, None] * (L[:, None] - sv.t)[..., None, None])     # N(L, s_k)
     Ev = np.einsum("bkij,bkj->bki", E, sv.vk)
     R = c_q * (np.abs(h)**3)[:, None, None] * np.einsum("bk,bki,bkj->bij", sv.w, Ev, Ev)
-    phi = _noise_phi_hat(A, L, R)
+    phi = _noise_phi_hat(E, sv.w, R)
     out = list(sv.elements)
     for k, i in enumerate(sv.index):
-        el = trial[k]
-        out[i] = RadiatingElement(el.base, el.D, phi[k], el.feedback, el.kick_in, el.kick_out)
+        rad[k].phi_hat = phi[k]     # symmetric by construction (see _noise_phi_hat)
+        out[i] = rad[k]
     return out, par.p2
