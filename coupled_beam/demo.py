@@ -28,6 +28,7 @@ LNF-64/55, §4 (formula (10)), §5 (thin skew quadrupole), appendix (tilt, 1/S).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -60,8 +61,8 @@ ADONE_LIKE = {
     "half_straight_m": 1.5,
     "quad_length_m": 0.5,
     "qd_qf_gap_m": 0.3,
-    "k1_qf": 0.883454878,   # fitted: nu_x = 3.62
-    "k1_qd": -0.953932838,  # fitted: nu_z = 3.58
+    "k1_qf": 0.883454593287,   # fitted: nu_x = 3.62
+    "k1_qd": -0.953932419374,  # fitted: nu_z = 3.58
     "nu_x": 3.62,
     "nu_z": 3.58,
     "m_skew": 0.02,          # thin skew quadrupole at s = 0 (1/m)
@@ -80,19 +81,30 @@ EXAMPLE_SKEW = {
 }
 
 
-def adone_like_cell(params: dict | None = None) -> list:
+def adone_like_cell(params: dict | None = None, max_slice: float | None = None) -> list:
     """One of the 12 cells: half straight, QD, QF, 30° bend, QF, QD, half straight.
+
+    Parameters
+    ----------
+    params : dict, optional
+        Replaces :data:`ADONE_LIKE`.
+    max_slice : float, optional
+        Split every element into equal pieces no longer than this (m): the
+        same machine (coefficients are piecewise constant), sampled at more
+        boundaries, e.g. for smooth curves along s.
 
     Returns
     -------
     list of coupled_beam.lattice.Element
-        11 elements, 8.75 m in total.
+        11 elements (more when sliced), 8.75 m in total.
 
     Examples
     --------
     >>> cell = adone_like_cell()
     >>> len(cell), round(sum(el.length for el in cell), 9)
     (11, 8.75)
+    >>> len(adone_like_cell(max_slice=0.5))
+    20
     """
     from coupled_beam.lattice import Bend, Drift, Quadrupole
 
@@ -102,12 +114,27 @@ def adone_like_cell(params: dict | None = None) -> list:
     cell_len = p["circumference_m"] / p["cells"]
     lq, gap, half = p["quad_length_m"], p["qd_qf_gap_m"], p["half_straight_m"]
     last = 0.5 * (cell_len - bend_len) - half - 2 * lq - gap
-    side = [Drift(half, name="straight"), Quadrupole(lq, p["k1_qd"], name="QD"),
-            Drift(gap, name="d"), Quadrupole(lq, p["k1_qf"], name="QF"), Drift(last, name="d")]
-    return side + [Bend(bend_len, 1.0 / rho, 0.0, name="B")] + side[::-1]
+
+    def pieces(length: float) -> tuple[int, float]:
+        k = 1 if max_slice is None else max(1, math.ceil(length / max_slice - 1e-9))
+        return k, length / k
+
+    def drift(length, name):
+        k, ln = pieces(length)
+        return [Drift(ln, name=name) for _ in range(k)]
+
+    def quad(k1, name):
+        k, ln = pieces(lq)
+        return [Quadrupole(ln, k1, name=name) for _ in range(k)]
+
+    side = (drift(half, "straight") + quad(p["k1_qd"], "QD") + drift(gap, "d")
+            + quad(p["k1_qf"], "QF") + drift(last, "d"))
+    k, lb = pieces(bend_len)
+    return side + [Bend(lb, 1.0 / rho, 0.0, name="B") for _ in range(k)] + side[::-1]
 
 
-def example_ring(m: float | None = None, energy: float | None = 1.5, params: dict | None = None):
+def example_ring(m: float | None = None, energy: float | None = 1.5, params: dict | None = None,
+                 max_slice: float | None = None):
     """The built-in ADONE-like ring with one thin skew quadrupole at s = 0.
 
     Parameters
@@ -118,6 +145,8 @@ def example_ring(m: float | None = None, energy: float | None = 1.5, params: dic
         Beam energy in GeV (radiation model on); None: no radiation.
     params : dict, optional
         Replaces :data:`ADONE_LIKE`.
+    max_slice : float, optional
+        Slice elements to at most this length (m), see :func:`adone_like_cell`.
 
     Returns
     -------
@@ -135,7 +164,7 @@ def example_ring(m: float | None = None, energy: float | None = 1.5, params: dic
 
     p = dict(ADONE_LIKE if params is None else params)
     m = p["m_skew"] if m is None else m
-    elements = adone_like_cell(p) * p["cells"] + [ThinSkewQuadrupole(m, name="skew")]
+    elements = adone_like_cell(p, max_slice) * p["cells"] + [ThinSkewQuadrupole(m, name="skew")]
     return Ring(elements, energy=energy)
 
 
@@ -287,14 +316,31 @@ class _Progress:
                 print(f" {dt:.2f} s", file=self.stream, flush=True)
 
 
+def _blas_single_thread():
+    """One BLAS thread: the demo multiplies 4x4-8x8 matrices, where threaded
+    OpenBLAS only spins (measured here on a loaded 2-core machine: scipy's
+    expm of an 8x8 matrix took 9 ms with 2 threads, 0.08 ms with 1)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional speed-up only
+        return contextlib.nullcontext()
+    import scipy.linalg  # noqa: F401  -- load scipy's own OpenBLAS first: only loaded libraries are limited
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _missing(exc: ModuleNotFoundError) -> str:
     return f"module `{exc.name}` is not available yet ({exc})"
 
 
+#: slice length for curves along s (m): 0.25 m gives ~470 boundaries
+CURVE_SLICE = 0.25
+
+
 def _ring_part(p: dict, m: float, energy: float) -> dict:
-    """Build the rings, §5 view at the skew quad, equilibrium at m."""
+    """Build the rings, §5 view at the skew quad, equilibrium at m (sliced for smooth curves)."""
     ring0 = example_ring(0.0, energy=energy, params=p)
-    ring = example_ring(m, energy=energy, params=p)
+    ring = example_ring(m, energy=energy, params=p, max_slice=CURVE_SLICE)
     sec5 = section5_at_skew(ring0, ring, m)
     eq = ring.equilibrium()
     return {"ring0": ring0, "ring": ring, "sec5": sec5, "eq": eq}
@@ -363,6 +409,12 @@ def run_demo(out: str | Path = "coupled_beam_demo", echo: bool = True, *,
         JSON-ready summary: ``ring``, ``section5``, ``equilibrium``,
         ``paper_checks``, ``figures``, ``missing``, ``timings``, ``report``.
     """
+    with _blas_single_thread():
+        return _run_demo(out, echo, m=m, scan_points=scan_points, progress=progress,
+                         check_paper=check_paper)
+
+
+def _run_demo(out, echo, *, m, scan_points, progress, check_paper) -> dict:
     from coupled_beam import plots
 
     out = Path(out)
@@ -423,8 +475,10 @@ def run_demo(out: str | Path = "coupled_beam_demo", echo: bool = True, *,
                 title=f"ADONE-like ring, 1.5 GeV, thin skew quad m = {m:g} 1/m at s = 0"),
                 out / "sizes_along_ring.png")
             eq_weak = example_ring(m / 10, energy=energy, params=p).equilibrium()
+            eq_strong = example_ring(4 * m, energy=energy, params=p).equilibrium()
             paths["spot"] = plots.save(plots.beam_spot_ellipse(
-                np.stack([eq_weak.mu[0], eq.mu[0]]), labels=[f"m = {m / 10:g}", f"m = {m:g}"],
+                np.stack([eq_weak.mu[0], eq.mu[0], eq_strong.mu[0]]),
+                labels=[f"m = {m / 10:g}", f"m = {m:g}", f"m = {4 * m:g}"],
                 title="beam spot at the interaction point s = 0 (1σ contour, symmetry axes)"),
                 out / "beam_spot.png")
             if scan is not None:

@@ -93,6 +93,8 @@ def stability_diagram(kappas: Sequence[float] = (0.1, 0.3, 0.6), n: int = 400,
     Returns
     -------
     matplotlib.figure.Figure
+        ``fig.unstable_fraction`` maps each κ to the unstable fraction of
+        the tune square (grid estimate).
 
     References
     ----------
@@ -115,10 +117,12 @@ def stability_diagram(kappas: Sequence[float] = (0.1, 0.3, 0.6), n: int = 400,
     kappas = sorted(float(k) for k in kappas)
     colors = ["#b2182b", "#ef8a62", "#fddbc7", "#f7f7f7"]
     handles = []
+    fig.unstable_fraction = {}
     for k, color in reversed(list(zip(kappas, colors))):
         ok = stable(2 * np.pi * nx, 2 * np.pi * nz, 1.0, 1.0, k)
         ax.contourf(nx, nz, (~ok).astype(float), levels=[0.5, 1.5], colors=[color])
         frac = 1.0 - float(ok.mean())
+        fig.unstable_fraction[k] = frac
         handles.append(Patch(color=color, label=f"unstable, m√(βxβz) = {k:g}  ({100 * frac:.1f} %)"))
     ax.plot([0, 1], [1, 0], lw=0.6, color="0.5", ls=":")   # sum resonance nu_x + nu_z = 1
     ax.plot([0, 1], [0, 1], lw=0.6, color="0.5", ls=":")   # difference resonance nu_x = nu_z
@@ -260,12 +264,21 @@ def skew_scan(m: np.ndarray, tilt: np.ndarray, emittance_ratio, marker: float | 
     if len(ratios) > 1:
         a2.legend(fontsize=8)
     if inv_area is not None:
-        axes[2].semilogx(m, 1e-6 * np.asarray(inv_area), color="#762a83", lw=2, marker=".")
+        axes[2].loglog(m, 1e-6 * np.asarray(inv_area), color="#762a83", lw=2, marker=".")
         axes[2].set_ylabel(r"$1/S$ (mm$^{-2}$)")
+    m = np.asarray(m, dtype=float)
+    bad = ~ok if len(ok) == len(m) else np.zeros(len(m), bool)
     for a in axes:
         a.grid(alpha=0.3, which="both")
         if marker is not None:
             a.axvline(marker, color="k", ls=":", lw=1)
+        for i in np.flatnonzero(bad):   # no equilibrium: shade up to the neighbouring points
+            lo = np.sqrt(m[i - 1] * m[i]) if i > 0 else m[i]
+            hi = np.sqrt(m[i] * m[i + 1]) if i + 1 < len(m) else m[i]
+            a.axvspan(lo, hi, color="0.85", lw=0)
+    if bad.any():
+        a1.text(0.02, 0.04, "grey band: no equilibrium (unstable)", transform=a1.transAxes,
+                ha="left", fontsize=7, color="0.3")
     axes[-1].set_xlabel("skew strength m (1/m)")
     a1.set_title("tilt and emittance ratio vs skew strength" + (f" ({where})" if where else ""),
                  fontsize=10)
@@ -327,9 +340,9 @@ def beam_spot_ellipse(mu: np.ndarray, labels: Sequence[str] | None = None, title
         ax.plot([s * ax_z / unit, -s * ax_z / unit], [-c * ax_z / unit, c * ax_z / unit],
                 color=color, lw=0.8, ls="--")
         extent = max(extent, float(np.max(np.abs(x))), float(np.max(np.abs(z))))
-    lim = 1.15 * extent / unit
+    lim = 1.1 * extent / unit
     ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
+    ax.set_ylim(-lim, lim + 0.12 * len(mus) * lim)   # room for the legend
     ax.set_aspect("equal")
     ax.axhline(0, color="0.8", lw=0.5)
     ax.axvline(0, color="0.8", lw=0.5)
@@ -405,6 +418,7 @@ def _magnet_bar(ax, s, elements) -> None:
     strip.axis("off")
     strip.axhline(0, color="0.5", lw=0.5)
     for el, s0, s1 in zip(elements, s[:-1], s[1:]):
+        el = getattr(el, "base", el)   # radiation wraps bends (coupled_beam.radiation)
         kind = getattr(el, "kind", "")
         if kind == "bend":
             strip.add_patch(_rect(s0, -0.5, s1 - s0, 1.0, "#4393c3"))
