@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from coupled_beam import _kernels
-from coupled_beam.errors import InputError, ResonanceError, ResonanceWarning, UnstableError
+from coupled_beam.errors import (InputError, PhysicsWarning, ResonanceError, ResonanceWarning,
+                                 UnstableError)
 
 __all__ = [
     "mode_decomposition",
@@ -193,8 +194,18 @@ class Decomposition:
         """M_rtsv (4, 4, 4, 4) of §4."""
         return m_rtsv(self.U, self.Delta)
 
+    @property
+    def tunes(self) -> np.ndarray:
+        """(g_plus, g_minus) / 2 pi: arg Delta_1 and arg Delta_3 in turns."""
+        return np.angle(self.Delta[[0, 2]]) / (2 * np.pi)
 
-def decompose(N, R, *, warn_below: float = 1e-6) -> Decomposition:
+    @property
+    def decrements(self) -> np.ndarray:
+        """(omega_plus, omega_minus) = -ln abs(Delta_1), -ln abs(Delta_3) per turn."""
+        return -np.log(np.abs(self.Delta[[0, 2]]))
+
+
+def decompose(N, R, *, warn_below: float = 1e-8) -> Decomposition:
     """Formula (10) with every intermediate kept.
 
     Parameters
@@ -250,7 +261,7 @@ def decompose(N, R, *, warn_below: float = 1e-6) -> Decomposition:
         warnings.warn(
             f"|1 - Delta_{r + 1} Delta_{s + 1}| = {small:.3g}: float64 keeps about "
             f"{max(0.0, 16 + np.log10(small)):.0f} digits of (10); use the high-precision "
-            "path (coupled_beam.precision)", ResonanceWarning, stacklevel=3)
+            "path: equilibrium_moments(N, R, precision=50)", ResonanceWarning, stacklevel=3)
     Rq = U @ sR @ U.T
     (Q,) = _kernels.mode_covariance(Rq, Delta[:, None], Delta[None, :])
     W = np.linalg.inv(U)
@@ -260,7 +271,7 @@ def decompose(N, R, *, warn_below: float = 1e-6) -> Decomposition:
                          moments=S)
 
 
-def equilibrium_moments(N, R, *, warn_below: float = 1e-6, precision: int | None = None) -> np.ndarray:
+def equilibrium_moments(N, R, *, warn_below: float = 1e-8, precision: int | None = None) -> np.ndarray:
     """Equilibrium <y_hat y_hat^T> by formula (10).
 
     Parameters
@@ -328,11 +339,13 @@ class RingEquilibrium:
     sigma_x, sigma_z : (n+1,) arrays
         rms absolute sizes sqrt(<x_b^2> + xi^2 p2), sqrt(<z_b^2> + zeta^2 p2) (m).
     tilt : (n+1,) array
-        theta of the appendix (rad).
+        theta of the appendix (rad); NaN where the spot is degenerate.
     inv_area : (n+1,) array
-        1/S = (1/2 pi) sqrt(mu_bar_xx mu_bar_zz) (1/m^2).
+        1/S = (1/2 pi) sqrt(mu_bar_xx mu_bar_zz) (1/m^2); NaN where the spot
+        is degenerate (a zero size: no noise and no coupling in one plane,
+        announced by a :class:`~coupled_beam.errors.PhysicsWarning`).
     mu : (n+1, 2, 2) array
-        Folded mu_rs of (8) (1/m^2).
+        Folded mu_rs of (8) (1/m^2); NaN where the spot is degenerate.
     decomposition : Decomposition
         Formula (10) intermediates at s = 0 (U, Delta, denominators, M, ...).
     """
@@ -349,7 +362,7 @@ class RingEquilibrium:
     decomposition: Decomposition
 
 
-def moments_around(ring, *, warn_below: float = 1e-6) -> tuple[np.ndarray, Decomposition]:
+def moments_around(ring, *, warn_below: float = 1e-8) -> tuple[np.ndarray, Decomposition]:
     """Betatron moments at every boundary of ``ring`` in O(n elements).
 
     Formula (10) is solved once, at s = 0; the other boundaries follow from
@@ -388,7 +401,7 @@ def moments_around(ring, *, warn_below: float = 1e-6) -> tuple[np.ndarray, Decom
     return 0.5 * (S + np.swapaxes(S, -1, -2)), dec
 
 
-def ring_equilibrium(ring, *, warn_below: float = 1e-6) -> RingEquilibrium:
+def ring_equilibrium(ring, *, warn_below: float = 1e-8) -> RingEquilibrium:
     """Moments at every boundary of ``ring`` in O(n elements).
 
     Moments by :func:`moments_around`; closed-orbit functions, folding (8)
@@ -423,10 +436,23 @@ def ring_equilibrium(ring, *, warn_below: float = 1e-6) -> RingEquilibrium:
     eta = orbit[:, [0, 2]]
     xz = S[:, [0, 2]][:, :, [0, 2]]
     p2 = ring.p2
-    absolute = xz + p2 * eta[:, :, None] * eta[:, None, :]
-    mu = np.asarray(distribution.folded_mu(xz, eta, p2))
-    theta, _, _, inv_area = distribution.beam_spot(mu)
+    absolute = np.asarray(distribution.absolute_moments(xz, eta, p2))
+    diag = absolute[:, 0, 0] * absolute[:, 1, 1]
+    det = diag - absolute[:, 0, 1] ** 2
+    spot = (absolute[:, 0, 0] > 0) & (absolute[:, 1, 1] > 0) & (det > 1e-12 * diag)
+    mu = np.full(xz.shape, np.nan)
+    theta = np.full(len(S), np.nan)
+    inv_area = np.full(len(S), np.nan)
+    if np.any(spot):
+        mu[spot] = distribution.folded_mu(xz[spot], eta[spot], p2)
+        theta[spot], _, _, inv_area[spot] = distribution.beam_spot(mu[spot])
+    if not np.all(spot):
+        warnings.warn(
+            f"the beam spot is degenerate (a zero size) at {int(np.sum(~spot))} of {len(S)} "
+            "boundaries: mu, tilt and inv_area are NaN there; give noise or coupling in both "
+            "planes", PhysicsWarning, stacklevel=3)
     return RingEquilibrium(
         s=ring.s.copy(), moments=S, eta=eta, p2=p2,
-        sigma_x=np.sqrt(absolute[:, 0, 0]), sigma_z=np.sqrt(absolute[:, 1, 1]),
-        tilt=np.asarray(theta), inv_area=np.asarray(inv_area), mu=mu, decomposition=dec)
+        sigma_x=np.sqrt(np.clip(absolute[:, 0, 0], 0.0, None)),
+        sigma_z=np.sqrt(np.clip(absolute[:, 1, 1], 0.0, None)),
+        tilt=theta, inv_area=inv_area, mu=mu, decomposition=dec)

@@ -510,10 +510,10 @@ class Ring:
         entr = np.stack([el.entrance for el in els])
         N = exits @ N @ entr
         R = exits @ R @ np.swapaxes(exits, -1, -2)
-        for i, el in enumerate(els):   # thin elements with their own exact map
-            if isinstance(el, ThinSkewQuadrupole):
+        for i, el in enumerate(els):   # elements with their own map (thin ones)
+            if type(el).transfer_map is not Element.transfer_map:
                 N[i] = el.transfer_map()
-                R[i] = 0.0
+                R[i] = el.noise_integral()
         return N, R
 
     def element_maps(self) -> np.ndarray:
@@ -608,7 +608,7 @@ class Ring:
         N0 = P[-1]
         return P @ N0 @ np.linalg.inv(P)
 
-    def moments(self, *, warn_below: float = 1e-6) -> np.ndarray:
+    def moments(self, *, warn_below: float = 1e-8) -> np.ndarray:
         """Equilibrium betatron <y_hat y_hat^T> at every boundary, (n + 1, 4, 4).
 
         Formula (10) once at s = 0, then exact propagation (O(n)); see
@@ -624,7 +624,7 @@ class Ring:
 
         return moments_around(self, warn_below=warn_below)[0]
 
-    def equilibrium(self, *, warn_below: float = 1e-6):
+    def equilibrium(self, *, warn_below: float = 1e-8):
         """Equilibrium moments around the ring: formula (10) at s_0, then propagation.
 
         Parameters
@@ -646,10 +646,12 @@ class Ring:
         Examples
         --------
         >>> cell = [Bend(1.0, K=0.5, n=0.5, D=0.01 * np.eye(2),
-        ...              phi_hat=np.diag([0, 1e-10, 0, 0]))]
-        >>> eq = Ring(cell * 4).equilibrium()
-        >>> bool(np.allclose(eq.moments[0, 0, 0], 1e-10 / (2 * 0.01 * 0.125), rtol=1e-6))
-        True
+        ...              phi_hat=np.diag([0, 1e-10, 0, 1e-11]))]
+        >>> eq = Ring(cell * 4, p2=1e-6).equilibrium()
+        >>> float(eq.moments[0, 0, 0])   # phi22 / (2 D11 K^2 (1 - n))
+        4e-08
+        >>> round(float(eq.sigma_x[0]), 6)   # sqrt(<x_b^2> + xi^2 p2), xi = 4 m
+        0.004005
         """
         from coupled_beam.equilibrium import ring_equilibrium
 

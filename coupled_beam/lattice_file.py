@@ -1,0 +1,291 @@
+"""Lattice files: a small text format (one element per line) or JSON.
+
+Text format
+-----------
+One statement per line; ``#`` starts a comment; blank lines are ignored::
+
+    # optional ring settings: p2 = <p^2> (when energy is absent), energy in GeV
+    ring energy=0.51
+    repeat 8                      # blocks may nest; 'end' closes a block
+      quadrupole L=0.3 k1=1.0
+      drift      L=0.4
+      bend       L=2.0 K=0.19635 n=0
+      drift      L=0.4
+    end
+    thin_skew  m=0.02
+    solenoid   L=0.5 H=0.1 D11=1e-6 D22=1e-6 phi22=1e-14
+
+Element types and their fields (lengths in m; see :mod:`coupled_beam.lattice`):
+
+=============  ==================================  ============================
+type           required                            optional
+=============  ==================================  ============================
+``drift``      ``L``                               damping, noise, ``name``
+``bend``       ``L``, ``K``                        ``n``
+``quadrupole`` ``L``, ``k1``
+``skew``       ``L``, ``M``
+``thin_skew``  ``m``                               ``name`` only
+``solenoid``   ``L``, ``H``
+``generic``    ``L``, ``K11``, ``K22``             ``K12``, ``K21``, ``b1`` ... ``b4``
+=============  ==================================  ============================
+
+Damping ``D11 D12 D21 D22`` (1/m) and noise ``phiIJ`` (per m, 1 <= I <= J <= 4,
+e.g. ``phi22 phi24 phi44``; phi_hat is symmetric) may be given on any thick
+element. JSON: a list of objects ``{"type": "bend", "L": 2.0, "K": 0.19}``,
+or ``{"ring": {"p2": 1e-6}, "elements": [...]}`` (no ``repeat``).
+
+Errors: :class:`~coupled_beam.errors.LatticeFileError` names the line (text)
+or element index (JSON) and the field; an unknown type raises
+:class:`~coupled_beam.errors.UnknownElementError`.
+
+Examples
+--------
+>>> ring = parse_lattice("ring p2=1e-6\\nrepeat 4\\n bend L=1 K=0.5 n=0.5\\nend")
+>>> len(ring), ring.p2
+(4, 1e-06)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from coupled_beam import lattice as lat
+from coupled_beam.errors import InputError, LatticeFileError, UnknownElementError
+
+__all__ = ["ELEMENT_FIELDS", "parse_lattice", "read_lattice", "example_lattice_path"]
+
+_COMMON = {"D11", "D12", "D21", "D22", "name"} | {
+    f"phi{i}{j}" for i in range(1, 5) for j in range(i, 5)}
+
+#: type -> (required fields, optional fields besides damping/noise/name)
+ELEMENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "drift": (("L",), ()),
+    "bend": (("L", "K"), ("n",)),
+    "quadrupole": (("L", "k1"), ()),
+    "skew": (("L", "M"), ()),
+    "thin_skew": (("m",), ()),
+    "solenoid": (("L", "H"), ()),
+    "generic": (("L", "K11", "K22"), ("K12", "K21", "b1", "b2", "b3", "b4")),
+}
+
+_RING_FIELDS = ("p2", "energy")
+
+
+def _number(value, where: str, field: str) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise LatticeFileError(f"{where}: field {field!r} must be a number, got {value!r}",
+                               field=field) from None
+    if not np.isfinite(out):
+        raise LatticeFileError(f"{where}: field {field!r} must be finite, got {value!r}",
+                               field=field)
+    return out
+
+
+def _build(kind: str, fields: dict, where: str) -> lat.Element:
+    if kind not in ELEMENT_FIELDS:
+        raise UnknownElementError(
+            f"{where}: unknown element type {kind!r}; known: {', '.join(ELEMENT_FIELDS)}",
+            field="type", value=kind)
+    required, optional = ELEMENT_FIELDS[kind]
+    allowed = set(required) | set(optional) | (_COMMON if kind != "thin_skew" else {"name"})
+    for key in fields:
+        if key not in allowed:
+            raise LatticeFileError(f"{where}: field {key!r} is not valid for {kind}; "
+                                   f"valid: {', '.join(sorted(allowed))}", field=key)
+    for key in required:
+        if key not in fields:
+            raise LatticeFileError(f"{where}: {kind} needs field {key!r}", field=key)
+    name = fields.get("name")
+    num = {k: _number(v, where, k) for k, v in fields.items() if k != "name"}
+    kw: dict = {"name": None if name is None else str(name)}
+    if kind != "thin_skew":
+        D = np.array([[num.get("D11", 0.0), num.get("D12", 0.0)],
+                      [num.get("D21", 0.0), num.get("D22", 0.0)]])
+        phi = np.zeros((4, 4))
+        for i in range(1, 5):
+            for j in range(i, 5):
+                phi[i - 1, j - 1] = phi[j - 1, i - 1] = num.get(f"phi{i}{j}", 0.0)
+        kw.update(D=D, phi_hat=phi)
+    try:
+        if kind == "drift":
+            return lat.Drift(num["L"], **kw)
+        if kind == "bend":
+            return lat.Bend(num["L"], K=num["K"], n=num.get("n", 0.0), **kw)
+        if kind == "quadrupole":
+            return lat.Quadrupole(num["L"], num["k1"], **kw)
+        if kind == "skew":
+            return lat.SkewQuadrupole(num["L"], M=num["M"], **kw)
+        if kind == "thin_skew":
+            return lat.ThinSkewQuadrupole(num["m"], **kw)
+        if kind == "solenoid":
+            return lat.Solenoid(num["L"], num["H"], **kw)
+        K = [[num["K11"], num.get("K12", 0.0)], [num.get("K21", 0.0), num["K22"]]]
+        b = [num.get(f"b{i}", 0.0) for i in range(1, 5)]
+        return lat.Generic(num["L"], K, b=b, **kw)
+    except InputError as exc:
+        raise LatticeFileError(f"{where}: {exc}", field=getattr(exc, "field", None)) from None
+
+
+def _split_fields(tokens: list[str], where: str) -> dict:
+    fields = {}
+    for tok in tokens:
+        if "=" not in tok:
+            raise LatticeFileError(f"{where}: expected key=value, got {tok!r}", field=tok)
+        key, _, value = tok.partition("=")
+        if not key or not value:
+            raise LatticeFileError(f"{where}: expected key=value, got {tok!r}", field=key or tok)
+        if key in fields:
+            raise LatticeFileError(f"{where}: field {key!r} given twice", field=key)
+        fields[key] = value
+    return fields
+
+
+def _parse_text(text: str) -> tuple[list[lat.Element], dict]:
+    stack: list[tuple[int, list, int]] = []     # (count, elements, line of 'repeat')
+    current: list[lat.Element] = []
+    settings: dict = {}
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        where = f"line {lineno}"
+        tokens = line.replace(" =", "=").replace("= ", "=").split()
+        head, rest = tokens[0].lower(), tokens[1:]
+        if head == "repeat":
+            if len(rest) != 1 or not rest[0].isdigit() or int(rest[0]) < 1:
+                raise LatticeFileError(f"{where}: 'repeat N' needs a positive integer N, "
+                                       f"got {' '.join(rest)!r}", line=lineno, field="repeat")
+            stack.append((int(rest[0]), current, lineno))
+            current = []
+        elif head == "end":
+            if not stack:
+                raise LatticeFileError(f"{where}: 'end' without 'repeat'", line=lineno,
+                                       field="end")
+            count, outer, _ = stack.pop()
+            outer.extend(current * count)
+            current = outer
+        elif head == "ring":
+            try:
+                fields = _split_fields(rest, where)
+            except LatticeFileError as exc:
+                raise LatticeFileError(str(exc), line=lineno, field=exc.field) from None
+            for key, value in fields.items():
+                if key not in _RING_FIELDS:
+                    raise LatticeFileError(f"{where}: ring setting {key!r} unknown; valid: "
+                                           f"{', '.join(_RING_FIELDS)}", line=lineno, field=key)
+                settings[key] = _number(value, where, key)
+        else:
+            try:
+                current.append(_build(head, _split_fields(rest, where), where))
+            except LatticeFileError as exc:
+                cls = type(exc)
+                raise cls(str(exc), line=lineno, **{k: v for k, v in exc.details.items()
+                                                     if k != "line"}) from None
+    if stack:
+        raise LatticeFileError(f"line {stack[-1][2]}: 'repeat' is never closed by 'end'",
+                               line=stack[-1][2], field="repeat")
+    return current, settings
+
+
+def _parse_json(data) -> tuple[list[lat.Element], dict]:
+    settings: dict = {}
+    if isinstance(data, dict):
+        ring = data.get("ring", {})
+        if not isinstance(ring, dict):
+            raise LatticeFileError("'ring' must be an object", field="ring")
+        for key, value in ring.items():
+            if key not in _RING_FIELDS:
+                raise LatticeFileError(f"ring setting {key!r} unknown", field=key)
+            settings[key] = _number(value, "ring", key)
+        data = data.get("elements")
+    if not isinstance(data, list):
+        raise LatticeFileError("JSON lattice must be a list of elements or "
+                               "{'elements': [...]}", field="elements")
+    elements = []
+    for i, item in enumerate(data):
+        where = f"element {i}"
+        if not isinstance(item, dict) or "type" not in item:
+            raise LatticeFileError(f"{where}: needs an object with a 'type'", field="type",
+                                   index=i)
+        fields = {k: v for k, v in item.items() if k != "type"}
+        elements.append(_build(str(item["type"]).lower(), fields, where))
+    return elements, settings
+
+
+def parse_lattice(text: str) -> lat.Ring:
+    """A :class:`~coupled_beam.lattice.Ring` from lattice text (text format or JSON).
+
+    Parameters
+    ----------
+    text : str
+        File content; JSON when it starts with ``[`` or ``{``.
+
+    Returns
+    -------
+    coupled_beam.lattice.Ring
+
+    Raises
+    ------
+    LatticeFileError
+        Malformed content (``line``/``field`` attributes name the place).
+    UnknownElementError
+        An unknown element type.
+
+    Examples
+    --------
+    >>> ring = parse_lattice('[{"type": "drift", "L": 1.0}, {"type": "thin_skew", "m": 0.1}]')
+    >>> [el.kind for el in ring.elements]
+    ['drift', 'thin_skew']
+    """
+    stripped = text.lstrip()
+    if stripped.startswith(("[", "{")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise LatticeFileError(f"line {exc.lineno}: invalid JSON: {exc.msg}",
+                                   line=exc.lineno, field="json") from None
+        elements, settings = _parse_json(data)
+    else:
+        elements, settings = _parse_text(text)
+    if not elements:
+        raise LatticeFileError("the lattice has no elements", field="elements")
+    try:
+        return lat.Ring(elements, energy=settings.get("energy"), p2=settings.get("p2"))
+    except InputError as exc:
+        raise LatticeFileError(f"ring: {exc}", field=getattr(exc, "field", "ring")) from None
+
+
+def read_lattice(path: str | Path) -> lat.Ring:
+    """Read a lattice file (text format or JSON) into a Ring.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    coupled_beam.lattice.Ring
+
+    Examples
+    --------
+    >>> ring = read_lattice(example_lattice_path())
+    >>> ring.energy
+    0.51
+    """
+    return parse_lattice(Path(path).read_text())
+
+
+def example_lattice_path() -> Path:
+    """Path of the example lattice shipped in ``coupled_beam/data``.
+
+    Examples
+    --------
+    >>> example_lattice_path().name
+    'example_ring.lat'
+    """
+    return Path(__file__).resolve().parent / "data" / "example_ring.lat"
