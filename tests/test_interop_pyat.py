@@ -181,3 +181,15 @@ def test_without_face_terms_sizes_match_ohmi(rectangular):
     for q in ("damping time mode 1 (s)", "damping time mode 2 (s)", "damping time long. (s)"):
         # as for sector bends (7.5e-5 measured)
         assert np.isclose(*rows[q], rtol=2e-4, atol=0.0), q
+
+
+def test_periodicity_is_tiled_to_a_full_turn():
+    """A pyAT lattice of 4 cells with periodicity 4 gives the 16-cell ring's one-turn map."""
+    full = example_at_ring(cells=16)
+    part = full[:1 + 9 * 4]            # RF cavity + 4 cells of 9 elements
+    part.periodicity = 4
+    a = ring_from_pyat(part, radiation=False)
+    b = ring_from_pyat(full, radiation=False)
+    # the extra zero-length cavities are identities: same products, rounding only
+    assert np.isclose(a.circumference, b.circumference, rtol=1e-14, atol=0.0)
+    assert np.allclose(a.one_turn_map(), b.one_turn_map(), rtol=1e-10, atol=1e-12)
