@@ -42,10 +42,3 @@ def test_tunes_nan_is_rejected_by_the_parser():
     proc = subprocess.run([sys.executable, "-m", "coupled_beam.cli", "tunes", "--mu-x", "nan", "--mu-z", "1",
                            "--beta-x", "1", "--beta-z", "2", "--m", "0.1"], capture_output=True, text=True)
     assert proc.returncode == 2 and "must be finite" in proc.stderr
-
-
-def test_demo_writes_report(tmp_path, capsys):
-    """`demo --out DIR` writes report.md and prints where."""
-    assert cli.main(["demo", "--out", str(tmp_path / "d")]) == 0
-    assert (tmp_path / "d" / "report.md").exists()
-    assert "report" in capsys.readouterr().out
