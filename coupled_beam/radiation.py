@@ -71,7 +71,7 @@ from typing import Sequence
 
 import numpy as np
 
-from coupled_beam.errors import InputError
+from coupled_beam.errors import InputError, ResonanceError
 from coupled_beam.lattice import Element, Ring
 
 __all__ = [
@@ -271,14 +271,19 @@ def _survey(elements: Sequence[Element]) -> _Survey:
     """Closed orbit functions (eq. (2)) and x-Twiss inside every bend of the bare lattice."""
     from scipy.linalg import expm
 
-    elements = tuple(elements)
+    elements = tuple(el.base if isinstance(el, RadiatingElement) else el for el in elements)
     aug = _augmented_maps(elements)
     P = np.empty((len(aug) + 1, 5, 5))
     P[0] = np.eye(5)
     for i, a in enumerate(aug):
         P[i + 1] = a @ P[i]
     v = np.empty((len(aug) + 1, 5))
-    v[0, :4] = np.linalg.solve(np.eye(4) - P[-1, :4, :4], P[-1, :4, 4])
+    try:
+        v[0, :4] = np.linalg.solve(np.eye(4) - P[-1, :4, :4], P[-1, :4, 4])
+    except np.linalg.LinAlgError:
+        raise ResonanceError("1 - N(s0) is singular (an integer tune): the closed-orbit "
+                             "functions xi, zeta of eq. (2) do not exist; move the tunes "
+                             "off the integer") from None
     v[0, 4] = 1.0
     v[1:] = np.einsum("nij,j->ni", P[1:], v[0])
     Pn = P[:, :4, :4]
@@ -318,7 +323,7 @@ def _faces(el: Element) -> tuple[float, float]:
 
 
 def _radiates(el: Element) -> bool:
-    return el.K != 0.0 and el.length > 0.0 and not isinstance(el, RadiatingElement)
+    return el.K != 0.0 and el.length > 0.0
 
 
 def _strengths(sv: _Survey):
@@ -351,7 +356,7 @@ def radiation_parameters(elements: Sequence[Element] | Ring,
     Parameters
     ----------
     elements : sequence of Element or Ring
-        The lattice without radiation (a Ring's elements are used as given).
+        The lattice (radiating elements are taken without their radiation).
     energy : float
         Beam energy (GeV).
 
@@ -363,6 +368,8 @@ def radiation_parameters(elements: Sequence[Element] | Ring,
     ------
     InputError
         Energy not above the electron rest energy, or a ring without bends.
+    ResonanceError
+        An integer tune: no closed-orbit functions.
     References
     ----------
     Sands SLAC-121 eq. (4.71), (5.29), (5.30); Wolski arXiv:1507.02213 §3;

@@ -177,3 +177,22 @@ def test_ring_without_bends_raises():
     """A ring with no bend has nothing to radiate: InputError."""
     with pytest.raises(InputError, match="nothing radiates"):
         Ring([Drift(1.0), Quadrupole(0.2, 0.5), Drift(1.0), Quadrupole(0.2, -0.5)], energy=1.0)
+
+
+def test_radiation_parameters_of_radiating_ring_equal_bare_ones():
+    """A ring built with energy gives the same integrals as its bare lattice."""
+    bare = radiation_parameters(fodo(), 1.0)
+    again = radiation_parameters(Ring(fodo(), energy=1.0), 1.0)
+    # the wrapped bends are unwrapped: identical arithmetic
+    assert np.isclose(again.I5, bare.I5, rtol=1e-14, atol=0.0)
+    assert np.isclose(again.J_x, bare.J_x, rtol=1e-14, atol=0.0)
+
+
+def test_integer_tune_raises_resonance_error():
+    """At an integer tune the closed-orbit functions do not exist: ResonanceError."""
+    from coupled_beam.errors import ResonanceError
+
+    # weak focusing with n = 0: nu_x = 1 exactly (1 - N is singular)
+    ring = [Bend(2 * np.pi / (K * 4), K=K, n=0.0)] * 4
+    with pytest.raises(ResonanceError, match="integer tune"):
+        radiation_parameters(ring, 1.0)
