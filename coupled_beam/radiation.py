@@ -8,7 +8,7 @@ Model (linear, on the design orbit; h = K = 1/rho, k1 = -K^2 n the
 quadrupole gradient of a combined-function bend, MAD sign; gamma = E/mc^2):
 
 * energy loss per metre  dU/ds = (C_gamma E^4 / 2 pi) (h^2 + g x),
-  g = 2 h k1 + h^3 (field gradient and longer outer path) [Sands, §4.4];
+  g = 2 h k1 + h^3 (field gradient and longer outer path) [Sands ch. 4];
   U0 = C_gamma E^4 I2 / (2 pi).
 * damping: photons leave along the orbit, so the angles keep and the momenta
   x', z' lose the fraction dU/E:  D = c_d h^2 1 (2x2), c_d = C_gamma E^3/(2 pi).
@@ -18,16 +18,16 @@ quadrupole gradient of a combined-function bend, MAD sign; gamma = E/mc^2):
   column 1 of A(s) (beyond the paper's D, which acts on y' only). Hard-edge
   wedges add thin kicks -c_d h^2 tan(e) v x_b at the faces (I4 edge terms).
   Together: per-turn decrements J_x U0/E, J_z U0/E of the emittances,
-  J_x = 1 - I4/I2, J_z = 1, J_s = 2 + I4/I2 [Sands eq. (4.71); Robinson sum 4].
+  J_x = 1 - I4/I2, J_z = 1, J_s = 2 + I4/I2 [Sands ch. 4; Robinson's sum 4].
 * quantum excitation: d<p^2>/ds = (55 / (24 sqrt 3)) r_e lambda_c gamma^5
-  abs(h)^3 = (4/3) C_q r_e gamma^5 abs(h)^3 [Sands eq. (5.15), (5.22)], and
+  abs(h)^3 = (4/3) C_q r_e gamma^5 abs(h)^3 [Sands ch. 5], and
   each emission jumps the betatron coordinates by -v dp, so
   phi_hat(s) = (4/3) C_q r_e gamma^5 abs(h)^3 v v^T, the full 4x4 (the
   paper keeps the 22/24/44 entries only). The factor is the full variance
   rate; the "half" quoted in Fokker-Planck texts is the diffusion
   coefficient <dp^2>/(2 ds). The check eps_x = C_q gamma^2 I5 / (J_x I2)
   settles it: with 4/3 the engine reproduces it (tests/test_radiation.py).
-* synchrotron side: <p^2> = C_q gamma^2 I3 / (J_s I2) [Sands eq. (5.29)].
+* synchrotron side: <p^2> = C_q gamma^2 I3 / (J_s I2) [Sands ch. 5].
 
 Numerics: v(s) inside a bend is exact (block exponential of [[A, b], [0, 0]]);
 phi_hat(s) varies as v v^T, so each bend gets the constant ``phi_hat`` whose
@@ -47,8 +47,8 @@ False gets no face terms (pyAT's tracking model, see that module).
 
 References
 ----------
-M. Sands, *The physics of electron storage rings*, SLAC-121 (1970), §4-5;
-A. Wolski, arXiv:1507.02213 (2015), §3 (radiation integrals);
+M. Sands, *The physics of electron storage rings*, SLAC-121 (1970), ch. 4-5;
+A. Wolski, arXiv:1507.02213 (2015) (radiation integrals);
 J. M. Jowett, SLAC-PUB-4033 (1986) (diffusion matrices);
 LNF-64/55, eq. (2), (3), (5), §2-4.
 
@@ -95,15 +95,13 @@ R_E = 2.8179403262e-15
 LAMBDA_C = 3.8615926796e-13
 #: speed of light (m/s)
 SPEED_OF_LIGHT = 299792458.0
-#: C_gamma = 4 pi r_e / (3 (m c^2)^3) (m / GeV^3), Sands eq. (4.5)
+#: C_gamma = 4 pi r_e / (3 (m c^2)^3) (m / GeV^3), Sands ch. 4
 C_GAMMA = 4.0 * np.pi * R_E / (3.0 * ELECTRON_MASS**3)
-#: C_q = 55 lambda_c / (32 sqrt 3) (m), Sands eq. (5.30)
+#: C_q = 55 lambda_c / (32 sqrt 3) (m), Sands ch. 5
 C_Q = 55.0 * LAMBDA_C / (32.0 * np.sqrt(3.0))
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(16)
 _E1 = np.array([1.0, 0.0, 0.0, 0.0])
-
-
 
 
 class RadiatingElement(Element):
@@ -125,7 +123,7 @@ class RadiatingElement(Element):
 
     References
     ----------
-    Sands SLAC-121 §4.4; LNF-64/55 eq. (3), (5).
+    Sands SLAC-121 ch. 4; LNF-64/55 eq. (3), (5).
 
     Examples
     --------
@@ -372,7 +370,7 @@ def radiation_parameters(elements: Sequence[Element] | Ring,
         An integer tune: no closed-orbit functions.
     References
     ----------
-    Sands SLAC-121 eq. (4.71), (5.29), (5.30); Wolski arXiv:1507.02213 §3;
+    Sands SLAC-121 ch. 4-5; Wolski arXiv:1507.02213;
     LNF-64/55 §4 (<p^2>).
 
     Examples
@@ -438,7 +436,7 @@ def apply_radiation(elements: Sequence[Element],
 
     References
     ----------
-    Sands SLAC-121 §4-5; LNF-64/55 eq. (3), (5), §2 b.
+    Sands SLAC-121 ch. 4-5; LNF-64/55 eq. (3), (5), §2 b.
 
     Examples
     --------
