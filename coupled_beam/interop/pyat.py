@@ -61,9 +61,12 @@ with ``face_radiation=False`` sizes match ohmi to 3.2e-5, tilt to 3e-5 rad,
 damping times to 7.5e-5. The face terms are physical (the wedge's
 x-dependent field length; Sands, MAD-X).
 
-All relative. The size differences grow as Q_s^2 (2e-3 at Q_s = 0.02 in the
-uncoupled ring, 1e-2 in the coupled one): the synchro-betatron coupling that
-the paper's §2 b neglects, not a numerical error. Times (146 boundaries,
+All relative. The size differences have two model parts, neither numerical:
+one grows as Q_s^2 (2e-3 at Q_s = 0.02 in the uncoupled ring, 1e-2 in the
+coupled one: the synchro-betatron coupling that the paper's §2 b neglects);
+the other as U0/E (1.7e-5 here): pyAT's 6-D closed orbit has the energy
+sawtooth (p from -8.9e-6 to +8.5e-6 around this ring), whose chromatic beat
+we do not model: sigma_x differences 2.7e-5, 4.6e-5, 2.2e-4 at 0.5, 1, 2 GeV. Times (146 boundaries,
 ``OPENBLAS_NUM_THREADS=1``): ours 95 ms, ``ohmi_envelope`` 100 ms.
 
 References
