@@ -12,6 +12,7 @@ checker), so a notebook that runs is a notebook whose checks passed.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -67,9 +68,12 @@ def test_notebook_runs_top_to_bottom(path, tmp_path):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, km=_kernel_manager(), timeout=180,
                             resources={"metadata": {"path": str(tmp_path)}})
+    # the notebooks multiply 4x4-8x8 matrices: one BLAS thread (threaded OpenBLAS spins on a
+    # busy 2-core machine, 100x slower; see coupled_beam.demo._blas_single_thread)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     t0 = time.perf_counter()
     try:
-        client.execute()
+        client.execute(env=env)
     except CellExecutionError as exc:  # the message holds the failing cell and traceback
         pytest.fail(f"{path.name} failed:\n{exc}")
     elapsed = time.perf_counter() - t0
