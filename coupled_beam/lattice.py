@@ -500,17 +500,33 @@ class Ring:
         return float(self.s[-1])
 
     @cached_property
-    def _maps_and_noise(self) -> tuple[np.ndarray, np.ndarray]:
+    def _pieces(self) -> dict:
+        """Stacked element data and the index of distinct elements (maps computed once each)."""
         els = self.elements
-        A = np.stack([el.A for el in els])
-        phi = np.stack([el.phi_hat for el in els])
-        L = np.array([el.length for el in els])
-        N, R = van_loan(A, phi, L)
-        exits = np.stack([el.exit for el in els])
-        entr = np.stack([el.entrance for el in els])
-        N = exits @ N @ entr
-        R = exits @ R @ np.swapaxes(exits, -1, -2)
-        for i, el in enumerate(els):   # elements with their own map (thin ones)
+        n = len(els)
+        data = {
+            "A": np.stack([el.A for el in els]),
+            "phi": np.stack([el.phi_hat for el in els]),
+            "L": np.array([el.length for el in els]),
+            "entrance": np.stack([el.entrance for el in els]),
+            "exit": np.stack([el.exit for el in els]),
+            "b": np.stack([el.b for el in els]),
+        }
+        key = np.concatenate([data[k].reshape(n, -1) for k in
+                              ("A", "phi", "entrance", "exit", "b")] + [data["L"][:, None]], axis=1)
+        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        data["first"], data["inverse"] = first, inverse.reshape(n)
+        return data
+
+    @cached_property
+    def _maps_and_noise(self) -> tuple[np.ndarray, np.ndarray]:
+        d = self._pieces
+        f, inv = d["first"], d["inverse"]
+        N, R = van_loan(d["A"][f], d["phi"][f], d["L"][f])
+        ex = d["exit"][f]
+        N = (ex @ N @ d["entrance"][f])[inv]
+        R = (ex @ R @ np.swapaxes(ex, -1, -2))[inv]
+        for i, el in enumerate(self.elements):   # elements with their own map (thin ones)
             if type(el).transfer_map is not Element.transfer_map:
                 N[i] = el.transfer_map()
                 R[i] = el.noise_integral()
@@ -526,7 +542,23 @@ class Ring:
 
     def augmented_maps(self) -> np.ndarray:
         """5x5 maps [[N, n], [0, 1]] on (y_hat, p) of every element, (n, 5, 5)."""
-        return np.stack([el.augmented_map() for el in self.elements])
+        from scipy.linalg import expm
+
+        d = self._pieces
+        f, inv = d["first"], d["inverse"]
+        big = np.zeros((len(f), 5, 5))
+        big[:, :4, :4] = d["A"][f] * d["L"][f, None, None]
+        big[:, :4, 4] = d["b"][f] * d["L"][f, None]
+        body = expm(big)
+        edge_in = np.tile(np.eye(5), (len(f), 1, 1))
+        edge_in[:, :4, :4] = d["entrance"][f]
+        edge_out = np.tile(np.eye(5), (len(f), 1, 1))
+        edge_out[:, :4, :4] = d["exit"][f]
+        out = (edge_out @ body @ edge_in)[inv]
+        for i, el in enumerate(self.elements):
+            if type(el).augmented_map is not Element.augmented_map:
+                out[i] = el.augmented_map()
+        return out
 
     @cached_property
     def _cumulative(self) -> tuple[np.ndarray, np.ndarray]:
