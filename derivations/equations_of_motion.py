@@ -471,7 +471,7 @@ def equation_checks() -> list[Check]:
     Examples
     --------
     >>> [c.equation for c in equation_checks()]
-    ['(1) torsion term', '(1) closed-orbit term', '(1) quadrupole limit', '(3) K and D']
+    ['(1) torsion term', '(1) closed-orbit term (x outward)', '(1) quadrupole limit', '(3) K and D']
     """
     xp, zp = x.diff(s), z.diff(s)
     printed_torsion = Hf * (x * zp - zp * x) / 2
@@ -486,7 +486,7 @@ def equation_checks() -> list[Check]:
         Check("(1) torsion term", "§1", printed_torsion, derived_torsion,
               "printed H(xz' - z'x)/2 is identically 0; the solenoid vector potential "
               "A = (B_s/2)(-z, x) gives H(xz' - zx')/2"),
-        Check("(1) closed-orbit term", "§1", printed_force, derived_force,
+        Check("(1) closed-orbit term (x outward)", "§1", printed_force, derived_force,
               "with x outward (p > 0 sits outside, xi > 0 in a bend) the term is +Kpx; "
               "the printed -Kpx holds for x measured inward"),
         Check("(1) quadrupole limit", "§1", _printed_quadrupole_limit(), quadrupole_limit()[0],
