@@ -65,9 +65,24 @@ _SYM_RTOL = 1e-9  # relative asymmetry tolerated in a 2x2 form (round-off of a p
 
 
 # ------------------------------------------------------------------ helpers
+def _real(name: str, value) -> np.ndarray:
+    """A finite float array; InputError naming the value otherwise (NaN/inf, text, complex)."""
+    try:
+        raw = np.asarray(value)
+        if raw.dtype.kind not in "biuf":
+            raise TypeError(raw.dtype)
+        arr = raw.astype(float)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be real numbers, got {value!r}", field=name) from None
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{name} must be finite, got {arr[~np.isfinite(arr)].flat[0]!r}: replace NaN/inf",
+                         field=name)
+    return arr
+
+
 def _sym2(name: str, value) -> np.ndarray:
     """A (..., 2, 2) symmetric float array; (..., 4, 4) gives its (x, z) block."""
-    arr = np.asarray(value, dtype=float)
+    arr = _real(name, value)
     if arr.ndim >= 2 and arr.shape[-2:] == (4, 4):
         arr = arr[..., [0, 2], :][..., :, [0, 2]]
     if arr.ndim < 2 or arr.shape[-2:] != (2, 2):
@@ -95,7 +110,7 @@ def _pack(xx, xz, zz) -> np.ndarray:
 
 
 def _eta2(eta) -> np.ndarray:
-    arr = np.asarray(eta, dtype=float)
+    arr = _real("eta", eta)
     if arr.ndim >= 1 and arr.shape[-1] == 4:
         arr = arr[..., [0, 2]]
     if arr.ndim < 1 or arr.shape[-1] != 2:
@@ -105,7 +120,7 @@ def _eta2(eta) -> np.ndarray:
 
 
 def _p2(p2) -> np.ndarray:
-    arr = np.asarray(p2, dtype=float)
+    arr = _real("p2", p2)
     if np.any(arr < 0):
         raise InputError(f"p2 = <p^2> must be >= 0, got {float(np.min(arr))}; it is the "
                          "squared relative energy spread", field="p2", value=float(np.min(arr)))

@@ -51,7 +51,13 @@ __all__ = [
 
 
 def _check_matrix(name: str, value, symmetric: bool = False) -> np.ndarray:
-    arr = np.asarray(value, dtype=float)
+    try:
+        raw = np.asarray(value)
+        if raw.dtype.kind not in "biuf":
+            raise TypeError(raw.dtype)
+        arr = raw.astype(float)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a real 4x4 matrix, got {value!r}", field=name) from None
     if arr.shape != (4, 4):
         raise InputError(f"{name} must be 4x4, got shape {arr.shape}", field=name)
     if not np.all(np.isfinite(arr)):
@@ -95,6 +101,12 @@ def mode_decomposition(N) -> tuple[np.ndarray, np.ndarray]:
     ang = np.abs(np.angle(w))
     order = np.lexsort((-np.sign(w.imag), np.round(ang, 12)))
     w, V = w[order], V[:, order]
+    cond = float(np.linalg.cond(V))
+    if not cond < 1e13:  # also NaN/inf: a Jordan block, no eigenbasis
+        raise ResonanceError(
+            f"N is not diagonalizable (condition of its eigenvectors {cond:.3g}): two modes coincide "
+            f"(Delta = {np.round(w, 8).tolist()}), so Delta = U N U^-1 of (10) does not exist; move the "
+            "tunes off the coupling resonance edge", value=cond)
     U = np.linalg.inv(V)
     return U, w
 
@@ -228,7 +240,7 @@ def decompose(N, R, *, warn_below: float = 1e-8) -> Decomposition:
     UnstableError
         Some abs(Delta_r) >= 1 (no equilibrium: add damping or move the tunes).
     ResonanceError
-        A denominator is exactly zero.
+        A denominator is exactly zero, or N is not diagonalizable (two modes coincide).
     InputError
         Non-finite N or R, non-symmetric R, wrong shape.
 
@@ -244,7 +256,12 @@ def decompose(N, R, *, warn_below: float = 1e-8) -> Decomposition:
     """
     N = _check_matrix("N", N)
     sR = _check_matrix("R", R, symmetric=True)
-    U, Delta = mode_decomposition(N)
+    try:
+        U, Delta = mode_decomposition(N)
+    except ResonanceError:  # defective N: if it is also unstable, say that first (drifts only, ...)
+        Delta = np.linalg.eigvals(N)
+        if np.all(np.abs(Delta) < 1.0):
+            raise
     mod = np.abs(Delta)
     for r in range(4):
         if mod[r] >= 1.0:

@@ -105,8 +105,8 @@ def _args5(mu_x, mu_z, beta_x, beta_z, m) -> list:
 def stable_modes_mp(mu_x, mu_z, beta_x, beta_z, m, *, dps: int = DEFAULT_DPS) -> tuple[bool, bool]:
     """Which §5 modes are stable, decided at ``dps`` digits: (plus, minus).
 
-    A mode is stable iff b² ≥ 0 and abs(a ± b) ≤ 2 (:func:`coupled_beam.stable`
-    is the float64 ``plus and minus``).
+    A mode is stable iff b² ≥ 0 and abs(a ± b) ≤ 2, evaluated as b² ≥ 0 and
+    det(N ∓ 1) ≥ 0 (:func:`coupled_beam.stable` is the float64 ``plus and minus``).
 
     Examples
     --------
@@ -117,11 +117,10 @@ def stable_modes_mp(mu_x, mu_z, beta_x, beta_z, m, *, dps: int = DEFAULT_DPS) ->
 
     dps = check_dps(dps)
     with mpmath.workdps(dps):
-        a, b2 = _kernels.skew_stability_terms_mp(*_args5(mu_x, mu_z, beta_x, beta_z, m))
-        if b2 < 0:
-            return False, False
-        b = mpmath.sqrt(b2)
-        return bool(abs(a + b) <= 2), bool(abs(a - b) <= 2)
+        # b² >= 0 and det(N - 1) >= 0 (plus), det(N + 1) >= 0 (minus): 2 - a + b and 2 + a + b are
+        # sums of squares, so these are abs(a ± b) <= 2, in the signs the g± kernel itself uses
+        b2, p_plus, p_minus = _kernels.skew_stability_boundaries_mp(*_args5(mu_x, mu_z, beta_x, beta_z, m))
+        return bool(b2 >= 0 and p_plus >= 0), bool(b2 >= 0 and p_minus >= 0)
 
 
 def one_turn_map_mp(mu_x, mu_z, beta_x, beta_z, m, alpha_x=0.0, alpha_z=0.0, d11_s0=0.0, d22_s0=0.0,
@@ -289,7 +288,16 @@ def eigentune_report_mp(mu_x: float, mu_z: float, beta_x: float, beta_z: float, 
 def _matrix_mp(name: str, value, symmetric: bool = False):
     import mpmath
 
-    arr = np.asarray(value, dtype=np.float64) if not isinstance(value, mpmath.matrix) else None
+    if isinstance(value, mpmath.matrix):
+        arr = None
+    else:
+        try:
+            raw = np.asarray(value)
+            if raw.dtype.kind not in "biuf":
+                raise TypeError(raw.dtype)
+            arr = raw.astype(np.float64)
+        except (TypeError, ValueError):
+            raise InputError(f"{name} must be a real 4x4 matrix, got {value!r}", field=name) from None
     if arr is None:
         M = value.copy()
         if (M.rows, M.cols) != (4, 4):
@@ -314,6 +322,11 @@ def mode_decomposition_mp(N, *, dps: int = DEFAULT_DPS) -> tuple:
 
     Mode order as :func:`coupled_beam.equilibrium.mode_decomposition`: (1, 2)
     the conjugate pair of smaller abs(arg Δ), arg Δ_1 > 0, then (3, 4).
+
+    Raises
+    ------
+    ResonanceError
+        N is not diagonalizable at ``dps`` digits (two modes coincide).
 
     Returns
     -------
@@ -348,7 +361,17 @@ def mode_decomposition_mp(N, *, dps: int = DEFAULT_DPS) -> tuple:
         for col, i in enumerate(order):
             for r in range(4):
                 V[r, col] = ER[r, i]
-        return mpmath.inverse(V), [E[i] for i in order]
+        try:
+            U = mpmath.inverse(V)
+            cond = mpmath.mnorm(V, 1) * mpmath.mnorm(U, 1)
+        except ZeroDivisionError:
+            U, cond = None, mpmath.inf
+        if not cond < mpmath.mpf(10) ** (dps - 5):  # a Jordan block: no eigenbasis
+            raise ResonanceError(
+                f"N is not diagonalizable at {dps} digits (condition of its eigenvectors "
+                f"{mpmath.nstr(cond, 3)}): two modes coincide, so Delta = U N U^-1 of (10) does not exist; "
+                "move the tunes off the coupling resonance edge", value=float(cond))
+        return U, [E[i] for i in order]
 
 
 def equilibrium_moments_mp(N, R, *, dps: int = DEFAULT_DPS):
@@ -392,7 +415,12 @@ def equilibrium_moments_mp(N, R, *, dps: int = DEFAULT_DPS):
     dps = check_dps(dps)
     with mpmath.workdps(dps):
         Rm = _matrix_mp("R", R, symmetric=True)
-        U, Delta = mode_decomposition_mp(N, dps=dps)
+        try:
+            U, Delta = mode_decomposition_mp(N, dps=dps)
+        except ResonanceError:  # defective N: if it is also unstable, say that first
+            Delta = list(mpmath.eig(_matrix_mp("N", N), left=False, right=False))
+            if all(abs(d) < 1 for d in Delta):
+                raise
         for r, d in enumerate(Delta):
             if abs(d) >= 1:
                 raise UnstableError(

@@ -38,7 +38,13 @@ def _as_arrays(names: tuple[str, ...], values: tuple, positive: tuple[str, ...] 
     """float64 arrays; InputError naming the first non-finite or non-positive value."""
     arrays = []
     for name, value in zip(names, values):
-        arr = np.asarray(value, dtype=np.float64)
+        try:
+            raw = np.asarray(value)
+            if raw.dtype.kind not in "biuf":
+                raise TypeError(raw.dtype)
+            arr = raw.astype(np.float64)
+        except (TypeError, ValueError):
+            raise InputError(f"{name} must be real numbers, got {value!r}", name=name) from None
         if not np.all(np.isfinite(arr)):
             bad = arr[~np.isfinite(arr)].flat[0]
             raise InputError(f"{name} must be finite, got {bad!r}: replace NaN/inf before calling",
@@ -48,6 +54,12 @@ def _as_arrays(names: tuple[str, ...], values: tuple, positive: tuple[str, ...] 
             raise InputError(f"{name} must be > 0 (a beta function in metres), got {bad!r}",
                              name=name, value=float(bad))
         arrays.append(arr)
+    try:
+        np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        shapes = ", ".join(f"{n}{a.shape}" for n, a in zip(names, arrays))
+        raise InputError(f"shapes do not broadcast: {shapes}; give scalars or arrays of one shape",
+                         shapes=shapes) from None
     return arrays
 
 
@@ -132,7 +144,7 @@ def stable(mu_x, mu_z, beta_x, beta_z, m) -> np.ndarray:
     # eigentunes finite, exact near mu -> 0, pi where |a ± b| <= 2 in float64 misjudges
     b2, p_plus, p_minus = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64)
                                                 for v in _kernels.skew_stability_boundaries(*args)))
-    return (b2 >= 0) & (p_plus >= 0) & (p_minus >= 0)
+    return np.asarray((b2 >= 0) & (p_plus >= 0) & (p_minus >= 0))
 
 
 def mode_damping(mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0) -> tuple[np.ndarray, np.ndarray]:
@@ -276,6 +288,10 @@ def eigentune_report(mu_x: float, mu_z: float, beta_x: float, beta_z: float, m: 
         from coupled_beam.precision import eigentune_report_mp
 
         return eigentune_report_mp(mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0, dps=precision)
+    for name, value in zip(_ARGS + ("d11_s0", "d22_s0"), (mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0)):
+        if np.ndim(value) != 0:
+            raise InputError(f"{name} must be a scalar in eigentune_report, got shape {np.shape(value)}: "
+                             "use eigentunes/mode_damping for arrays", name=name)
     _warn_if_ill_conditioned(mu_x, mu_z, beta_x, beta_z, m)
     g_p, g_m = (float(v) for v in eigentunes(mu_x, mu_z, beta_x, beta_z, m))
     ok = bool(stable(mu_x, mu_z, beta_x, beta_z, m))

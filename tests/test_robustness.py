@@ -1,0 +1,324 @@
+"""Every public function answers bad input with the hierarchy of coupled_beam.errors (hypothesis).
+
+Properties over the whole public API: no other exception escapes, no silent NaN from the scalar
+APIs, symmetric outputs stay symmetric, results do not depend on array shape or evaluation order.
+"""
+
+import math
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import coupled_beam as cb
+from coupled_beam import distribution, errors, lattice
+from coupled_beam.errors import CoupledBeamError, InputError, ResonanceError, UnstableError
+from coupled_beam.skew_quadrupole import eigentune_report
+
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+any_float = st.floats(allow_nan=True, allow_infinity=True, width=64)
+sane_float = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+mu_st = st.floats(-10.0, 10.0, allow_nan=False)
+beta_st = st.floats(0.01, 1e3, allow_nan=False)
+m_st = st.floats(-2.0, 2.0, allow_nan=False)
+junk = st.sampled_from(["1.0x", None, 1 + 2j, [1.0, "a"], {"a": 1}, object()])
+
+KERNELS = [
+    ("eigentunes", cb.eigentunes, 5),
+    ("stable", cb.stable, 5),
+    ("mode_damping", cb.mode_damping, 7),
+    ("thin_skew_one_turn_map", cb.thin_skew_one_turn_map, 9),
+]
+
+
+def _outputs(result):
+    return result if isinstance(result, tuple) else (result,)
+
+
+# ------------------------------------------------------------------ §5 kernels
+@pytest.mark.parametrize("name, func, nargs", KERNELS)
+@FAST
+@given(data=st.data())
+def test_section5_kernels_any_float_input_returns_or_raises_input_error(name, func, nargs, data):
+    """Any float (NaN, inf, negative β included) gives a result or InputError, nothing else."""
+    args = data.draw(st.lists(any_float, min_size=nargs, max_size=nargs))
+    bad_input = any(not math.isfinite(a) for a in args) or args[2] <= 0 or args[3] <= 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # overflow of extreme finite inputs
+        try:
+            out = func(*args)
+        except InputError as err:
+            assert bad_input, f"{name} rejected valid input {args}: {err}"
+            assert str(err), "empty message"
+            return
+    assert not bad_input, f"{name} accepted invalid input {args}"
+    for o in _outputs(out):
+        assert isinstance(o, np.ndarray) and o.dtype in (np.float64, np.bool_)
+
+
+@pytest.mark.parametrize("name, func, nargs", KERNELS)
+@settings(max_examples=20, deadline=None)
+@given(bad=junk, pos=st.integers(0, 4))
+def test_section5_kernels_non_numeric_input_is_input_error(name, func, nargs, bad, pos):
+    """Text, None, complex or ragged input raises InputError naming the argument."""
+    args = [1.0, 1.3, 10.0, 8.0, 0.01, 1e-4, 1e-4, 0.0, 0.0][:nargs]
+    args[pos] = bad
+    with pytest.raises(InputError, match=["mu_x", "mu_z", "beta_x", "beta_z", "m"][pos]):
+        func(*args)
+
+
+@pytest.mark.parametrize("name, func, nargs", KERNELS)
+def test_section5_kernels_unbroadcastable_shapes_are_input_error(name, func, nargs):
+    """Arrays of shapes (2,) and (3,) raise InputError listing the shapes, not numpy's ValueError."""
+    args = [1.0, 1.3, 10.0, 8.0, 0.01, 1e-4, 1e-4, 0.0, 0.0][:nargs]
+    args[0], args[1] = np.array([1.0, 1.1]), np.array([1.2, 1.3, 1.4])
+    with pytest.raises(InputError, match=r"mu_x\(2,\).*mu_z\(3,\)"):
+        func(*args)
+
+
+@FAST
+@given(hnp.arrays(np.float64, st.integers(1, 12), elements=mu_st), mu_st, beta_st, beta_st, m_st,
+       st.randoms(use_true_random=False))
+def test_section5_kernels_independent_of_shape_and_order(mus, mu_z, beta_x, beta_z, m, rnd):
+    """Element-wise results equal per-point calls, a reshaped batch and a permuted batch."""
+    perm = list(range(len(mus)))
+    rnd.shuffle(perm)
+    for name, func, nargs in KERNELS:
+        extra = [2e-4, 1e-4, 0.3, -0.2][: nargs - 5] if name != "thin_skew_one_turn_map" else [0.3, -0.2, 2e-4, 1e-4]
+        whole = _outputs(func(mus, mu_z, beta_x, beta_z, m, *extra))
+        column = _outputs(func(mus[:, None], mu_z, beta_x, beta_z, m, *extra))
+        shuffled = _outputs(func(mus[perm], mu_z, beta_x, beta_z, m, *extra))
+        single = [_outputs(func(v, mu_z, beta_x, beta_z, m, *extra)) for v in mus]
+        for k, w in enumerate(whole):
+            np.testing.assert_array_equal(w, column[k].reshape(w.shape), err_msg=f"{name}: shape changed values")
+            np.testing.assert_array_equal(w[perm], shuffled[k], err_msg=f"{name}: order changed values")
+            np.testing.assert_array_equal(w, np.stack([s[k] for s in single]), err_msg=f"{name}: batch != single")
+
+
+@FAST
+@given(mu_st, mu_st, beta_st, beta_st, m_st)
+@example(1.0, 1.0, 5.0, 5.0, 0.0)
+@example(0.0, 0.0, 1.0, 1.0, 0.0)
+@example(math.pi, math.pi, 1.0, 1.0, 0.0)
+@example(1e-300, 2.0, 1.0, 1.0, 1e-300)
+def test_section5_nan_exactly_where_unstable(mu_x, mu_z, beta_x, beta_z, m):
+    """eigentunes is NaN for both modes iff stable() is False, and finite where stable (one mask)."""
+    g_p, g_m = cb.eigentunes(mu_x, mu_z, beta_x, beta_z, m)
+    ok = bool(cb.stable(mu_x, mu_z, beta_x, beta_z, m))
+    assert ok == bool(np.isfinite(g_p) and np.isfinite(g_m)), "stable() and the NaN pattern of g± disagree"
+    if ok:
+        assert 0.0 <= g_p <= g_m <= math.pi
+
+
+@FAST
+@given(mu_st, mu_st, beta_st, beta_st, m_st, st.floats(0, 1e-2), st.floats(0, 1e-2))
+@example(1.0, 1.0, 5.0, 5.0, 0.0, 1e-3, 1e-3)      # b = 0: omega does not exist
+@example(3.0, 3.0, 10.0, 10.0, 0.5, 1e-3, 1e-3)    # sum stop band
+def test_eigentune_report_never_returns_nan(mu_x, mu_z, beta_x, beta_z, m, d11, d22):
+    """The scalar report gives floats or None (an unstable mode), never NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cb.ResonanceWarning)
+        rep = eigentune_report(mu_x, mu_z, beta_x, beta_z, m, d11, d22)
+    for key, val in rep.items():
+        assert val is None or isinstance(val, (bool, float)), f"{key} = {val!r}"
+        if isinstance(val, float):
+            assert math.isfinite(val), f"{key} is {val} (silent NaN)"
+    assert rep["stable"] == (rep["g_plus"] is not None and rep["g_minus"] is not None)
+
+
+@settings(max_examples=15, deadline=None)
+@given(mu_st, mu_st, beta_st, beta_st, m_st)
+@example(3.0, 3.0, 10.0, 10.0, 0.5)
+def test_eigentune_report_precision_never_returns_nan_and_agrees_on_stability(mu_x, mu_z, beta_x, beta_z, m):
+    """precision=30 gives floats or None and the same stability verdict as float64 away from boundaries."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cb.ResonanceWarning)
+        f = eigentune_report(mu_x, mu_z, beta_x, beta_z, m)
+    h = eigentune_report(mu_x, mu_z, beta_x, beta_z, m, precision=30)
+    for key, val in h.items():
+        if isinstance(val, float):
+            assert math.isfinite(val), f"{key} is {val}"
+    from coupled_beam.precision import float64_digits
+
+    if float64_digits(mu_x, mu_z, beta_x, beta_z, m) > 12:
+        assert f["stable"] == h["stable"], "float64 and 30-digit stability differ at a well-conditioned point"
+
+
+@pytest.mark.parametrize("bad", [[1.0, 2.0], "1", float("nan"), float("inf"), None])
+def test_eigentune_report_non_scalar_or_non_finite_is_input_error(bad):
+    """Arrays, text, NaN and inf in the scalar report raise InputError."""
+    with pytest.raises(InputError):
+        eigentune_report(bad, 1.0, 1.0, 1.0, 0.0)
+
+
+# ---------------------------------------------------------------- formula (10)
+def _damped_map(mu_x, mu_z, beta_x, beta_z, m, d):
+    return np.asarray(cb.thin_skew_one_turn_map(mu_x, mu_z, beta_x, beta_z, m, 0.2, -0.1, d, 0.7 * d))
+
+
+psd_noise = hnp.arrays(np.float64, (4, 4), elements=st.floats(-1, 1)).map(lambda a: a @ a.T)
+
+
+@FAST
+@given(mu_st, mu_st, beta_st, beta_st, m_st, st.floats(1e-6, 0.5), psd_noise)
+def test_equilibrium_moments_symmetric_or_hierarchy_error(mu_x, mu_z, beta_x, beta_z, m, d, R):
+    """(10) on damped §5 maps: a finite symmetric result, or UnstableError/ResonanceError, nothing else."""
+    N = _damped_map(mu_x, mu_z, beta_x, beta_z, m, d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cb.ResonanceWarning)
+        try:
+            S = cb.equilibrium_moments(N, R)
+        except (UnstableError, ResonanceError) as err:
+            assert pickle.loads(pickle.dumps(err)).args == err.args
+            return
+    assert np.all(np.isfinite(S)), "silent NaN in equilibrium moments"
+    np.testing.assert_array_equal(S, S.T, err_msg="moments not symmetric")
+
+
+@FAST
+@given(hnp.arrays(np.float64, (4, 4), elements=st.floats(-3, 3)), psd_noise)
+def test_equilibrium_moments_arbitrary_map_no_foreign_exception(N, R):
+    """Any finite 4x4 N: a finite symmetric result or an error of the hierarchy (no LinAlgError, no NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cb.ResonanceWarning)
+        try:
+            S = cb.equilibrium_moments(N, R)
+        except CoupledBeamError:
+            return
+    assert np.all(np.isfinite(S)), f"silent NaN/inf for N = {N.tolist()}"
+    np.testing.assert_array_equal(S, S.T)
+
+
+@pytest.mark.parametrize("N, R, exc", [
+    (np.full((4, 4), np.nan), np.eye(4), InputError),
+    (np.eye(3), np.eye(4), InputError),
+    ("abc", np.eye(4), InputError),
+    (0.5 * np.eye(4), np.triu(np.ones((4, 4))), InputError),      # non-symmetric noise
+    (np.eye(4), np.eye(4), UnstableError),                         # undamped: |Delta| = 1
+    (2 * np.eye(4), np.eye(4), UnstableError),                     # growing
+])
+def test_equilibrium_moments_bad_input_named_errors(N, R, exc):
+    """NaN, shape, text, asymmetric noise and unstable maps raise the named error, float64 and 30 digits."""
+    for precision in (None, 30):
+        with pytest.raises(exc):
+            cb.equilibrium_moments(N, R, precision=precision)
+
+
+# --------------------------------------------------------- §3 and appendix
+sym2 = hnp.arrays(np.float64, (2, 2), elements=st.floats(-1e3, 1e3)).map(lambda a: a + a.T)
+
+
+@FAST
+@given(sym2, hnp.arrays(np.float64, 2, elements=st.floats(-10, 10)), st.floats(0, 1e-2))
+def test_folded_mu_and_beam_spot_symmetric_or_masked(S, eta, p2):
+    """folded_mu of a symmetric matrix is symmetric (NaN only where not positive-definite); beam_spot follows."""
+    mu = cb.folded_mu(S, eta, p2)
+    finite = np.all(np.isfinite(mu))
+    assert finite or np.all(np.isnan(mu)), "partly NaN mu"
+    if finite:
+        np.testing.assert_array_equal(mu, mu.T)
+        theta, lo, hi, inv = cb.beam_spot(mu)
+        assert lo <= hi and -math.pi / 2 < theta <= math.pi / 2
+
+
+@pytest.mark.parametrize("func, args", [
+    (cb.folded_mu, (np.full((2, 2), np.nan), [1.0, 0.0], 1e-6)),
+    (cb.folded_mu, (np.eye(2), [np.inf, 0.0], 1e-6)),
+    (cb.folded_mu, (np.eye(2), [1.0, 0.0], np.nan)),
+    (cb.folded_mu, ("x", [1.0, 0.0], 1e-6)),
+    (cb.folded_mu, (np.eye(2) + 1j, [1.0, 0.0], 1e-6)),
+    (cb.beam_spot, (np.full((2, 2), np.inf),)),
+    (cb.beam_spot, ("x",)),
+    (cb.beam_spot, (np.eye(3),)),
+])
+def test_distribution_non_finite_or_non_numeric_is_input_error(func, args):
+    """NaN/inf, text and complex moments raise InputError instead of a silent NaN spot."""
+    with pytest.raises(InputError):
+        func(*args)
+
+
+# ---------------------------------------------------------------- lattice
+# |x| <= 1e100: Bend(K=1.3e154) overflows K**2 in Python floats (OverflowError, reported, not fixed here)
+big_float = st.one_of(st.floats(-1e100, 1e100), st.sampled_from([math.nan, math.inf, -math.inf]))
+
+
+@FAST
+@given(st.sampled_from(["Drift", "Bend", "Quadrupole", "SkewQuadrupole", "Solenoid"]), big_float, big_float)
+def test_elements_any_float_build_or_input_error(kind, length, strength):
+    """Element constructors accept finite values (length >= 0) and raise InputError otherwise."""
+    cls = getattr(lattice, kind)
+    args = (length,) if kind == "Drift" else (length, strength)
+    ok = math.isfinite(length) and length >= 0 and (kind == "Drift" or math.isfinite(strength))
+    try:
+        el = cls(*args)
+    except InputError:
+        assert not ok, f"{kind}{args} rejected"
+        return
+    assert ok, f"{kind}{args} accepted"
+    assert np.all(np.isfinite(el.transfer_map())) or length > 1e3 or abs(strength) > 1e3
+
+
+@pytest.mark.parametrize("elements", [[], [1, 2], "abc", [lattice.Drift(1.0), None]])
+def test_ring_from_non_elements_is_input_error(elements):
+    """An empty ring or non-element items raise InputError."""
+    with pytest.raises(InputError):
+        cb.Ring(elements)
+
+
+def test_ring_without_damping_has_no_equilibrium():
+    """A ring of drifts (|Δ| = 1) raises UnstableError from Ring.equilibrium, never returns NaN."""
+    with pytest.raises(UnstableError):
+        cb.Ring([lattice.Drift(1.0)] * 4).equilibrium()
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.floats(0.1, 3.0), st.floats(-2.0, 2.0), st.floats(1e-4, 0.05), st.integers(2, 6))
+def test_ring_equilibrium_symmetric_moments_or_hierarchy_error(length, k1, damping, cells):
+    """Random damped FODO-like rings: symmetric finite moments and sizes, or an error of the hierarchy."""
+    D = damping * np.eye(2)
+    phi = np.diag([0.0, 1e-10, 0.0, 1e-10])
+    cell = [lattice.Bend(length, K=0.5, n=0.5, D=D, phi_hat=phi), lattice.Quadrupole(0.2, k1, D=D, phi_hat=phi)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cb.ResonanceWarning)
+        try:
+            eq = cb.Ring(cell * cells).equilibrium()
+        except (UnstableError, ResonanceError):
+            return
+    np.testing.assert_array_equal(eq.moments, np.swapaxes(eq.moments, -1, -2))
+    assert np.all(np.isfinite(eq.sigma_x)) and np.all(np.isfinite(eq.sigma_z)), "silent NaN sizes"
+
+
+# ------------------------------------------------------------------ errors
+@pytest.mark.parametrize("cls", [errors.InputError, errors.UnstableError, errors.ResonanceError,
+                                 errors.LatticeFileError, errors.UnknownElementError])
+def test_every_error_is_caught_by_its_builtin_and_the_base(cls):
+    """except ValueError/ArithmeticError and except CoupledBeamError both catch every error."""
+    builtin = ArithmeticError if cls is errors.ResonanceError else ValueError
+    with pytest.raises(builtin):
+        raise cls("x = 1: change it", value=1.0)
+    with pytest.raises(CoupledBeamError):
+        raise cls("x = 1: change it", value=1.0)
+
+
+def test_distribution_lattice_errors_name_the_value():
+    """Messages name the offending value (the hierarchy's contract)."""
+    with pytest.raises(InputError, match="-1"):
+        lattice.Drift(-1.0)
+    with pytest.raises(InputError, match="nan"):
+        distribution.folded_mu(np.eye(2), [float("nan"), 0.0], 1e-6)
+
+
+@pytest.mark.parametrize("N", [
+    np.array([[0.5, 1, 0, 0], [0, 0.5, 0, 0], [0, 0, 0.3, 0], [0, 0, 0, 0.3]]),   # Jordan block
+    np.array([[0.0, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]),          # nilpotent
+])
+def test_equilibrium_moments_defective_map_is_resonance_error(N):
+    """A non-diagonalizable N (coinciding modes) has no U of (10): ResonanceError, not NaN or garbage."""
+    for precision in (None, 30):
+        with pytest.raises(ResonanceError, match="diagonalizable"):
+            cb.equilibrium_moments(N, np.eye(4), precision=precision)
