@@ -1,7 +1,14 @@
 """Shared fixtures and settings for the test suite."""
 
-import numpy as np
-import pytest
+import os
+
+# The kernels work on many small matrices: BLAS threads only contend on a 2-core machine
+# (measured: batched expm 10-100x slower with OpenBLAS threading under load). Set before numpy loads.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 
 @pytest.fixture
