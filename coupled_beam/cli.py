@@ -84,7 +84,7 @@ def _add_demo(p: argparse.ArgumentParser) -> None:
 def _run_demo(args: argparse.Namespace) -> int:
     from coupled_beam.demo import run_demo
 
-    result = run_demo(out=args.out)
+    result = run_demo(out=args.out, echo=not args.json)  # --json: stdout is JSON only
     if args.json:
         _print_json(result)
     return 0

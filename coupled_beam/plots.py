@@ -110,7 +110,8 @@ def stability_diagram(kappas: Sequence[float] = (0.1, 0.3, 0.6), n: int = 400,
 
     from coupled_beam.skew_quadrupole import stable
 
-    fig = ax.figure if ax is not None else _figure(6.0, 6.4)
+    own = ax is None
+    fig = ax.figure if ax is not None else _figure(6.0, 6.6)
     ax = ax if ax is not None else fig.add_subplot()
     nu = (np.arange(n) + 0.5) / n   # cell centres: even n never hits nu = 1/2 exactly
     nx, nz = np.meshgrid(nu, nu, indexing="xy")
@@ -137,8 +138,11 @@ def stability_diagram(kappas: Sequence[float] = (0.1, 0.3, 0.6), n: int = 400,
     ax.set_xlabel(r"fractional tune $\nu_x = \mu_x / 2\pi$")
     ax.set_ylabel(r"fractional tune $\nu_z = \mu_z / 2\pi$")
     ax.set_title("§5: stop-bands of one thin 45° skew quadrupole")
-    ax.legend(handles=handles[::-1], loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2,
-              fontsize=7, frameon=False)
+    if own:
+        fig.legend(handles=handles[::-1], loc="outside lower center", ncol=2, fontsize=7,
+                   frameon=False)
+    else:
+        ax.legend(handles=handles[::-1], loc="upper right", fontsize=7)
     return fig
 
 

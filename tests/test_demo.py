@@ -185,8 +185,7 @@ def test_demo_without_paper_checks_writes_report_and_figures(tmp_path, capsys):
 def test_cli_demo_json_reports_paper_checks(tmp_path, capsys):
     """`coupled-beam demo --json --out DIR` runs everything, incl. the errata table, and prints JSON."""
     assert cli.main(["demo", "--out", str(tmp_path / "d"), "--json"]) == 0
-    out = capsys.readouterr().out
-    payload = json.loads(out[out.index("\n{") + 1:])
+    payload = json.loads(capsys.readouterr().out)   # --json: nothing else on stdout
     statuses = {row["equation"]: row["status"] for row in payload["paper_checks"]}
     assert statuses.get("§5 quartic (μ, β)") == "erratum"   # the misplaced parenthesis
     assert statuses.get("§5 roots a ± b") == "ok"
