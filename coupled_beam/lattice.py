@@ -593,6 +593,58 @@ class Ring:
             k += 1
         return out
 
+    def _locate(self, s: float) -> tuple[int, float]:
+        """Element k with s_k <= s < s_(k+1) (last one at coinciding boundaries), depth s - s_k."""
+        s = float(_finite("s", s)) % self.circumference
+        k = int(np.searchsorted(self.s, s, side="right")) - 1
+        k = min(max(k, 0), len(self.elements) - 1)
+        return k, s - float(self.s[k])
+
+    def transfer_map_between(self, s1: float, s2: float) -> np.ndarray:
+        """N(s2, s1) between any two positions (m), s2 downstream of s1 within one turn.
+
+        Positions are folded into [0, s0). A position at an element boundary is
+        outside the element that starts there (before its entrance edge) and
+        after any zero-length element located at it. ``s2 == s1`` gives 1.
+
+        Parameters
+        ----------
+        s1, s2 : float
+            Arc lengths (m).
+
+        Returns
+        -------
+        (4, 4) array
+
+        References
+        ----------
+        LNF-64/55, §4 (N(s, s')).
+
+        Examples
+        --------
+        >>> ring = Ring([Drift(1.0), Drift(2.0)])
+        >>> float(ring.transfer_map_between(0.25, 1.5)[0, 1])
+        1.25
+        >>> float(ring.transfer_map_between(1.5, 0.25)[0, 1])   # around the ring
+        1.75
+        """
+        from scipy.linalg import expm
+
+        k1, d1 = self._locate(s1)
+        k2, d2 = self._locate(s2)
+        el1, el2 = self.elements[k1], self.elements[k2]
+        if k1 == k2 and 0.0 < d1 <= d2:
+            return expm(el1.A * (d2 - d1))
+        pre, b1 = np.eye(4), k1
+        if d1 > 0.0:
+            pre, b1 = el1.exit @ expm(el1.A * (el1.length - d1)), k1 + 1
+        post = np.eye(4)
+        if d2 > 0.0:
+            post = expm(el2.A * d2) @ el2.entrance
+        if k1 == k2 and d1 == d2 == 0.0:
+            return np.eye(4)
+        return post @ self.transfer_map(b1, k2) @ pre
+
     def one_turn_map(self, i: int = 0) -> np.ndarray:
         """N(s_i) = N(s_i, s_i - s0), 4x4 (composed element by element from s_i).
 

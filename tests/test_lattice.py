@@ -197,3 +197,38 @@ def test_ring_rejects_non_elements_and_negative_p2():
         Ring([Drift(1.0), "quad"])
     with pytest.raises(InputError, match="p2"):
         Ring([Drift(1.0)], p2=-1.0)
+
+
+def _interior_ring():
+    return Ring([Drift(1.0), Quadrupole(0.3, 1.1), Solenoid(0.5, 0.4), Bend(1.0, K=0.2),
+                 ThinSkewQuadrupole(0.02), Quadrupole(0.3, -1.0), Drift(0.7)])
+
+
+def test_transfer_map_between_boundaries_equals_boundary_maps():
+    """N(s_j, s_i) at element boundaries equals the boundary-index maps."""
+    ring = _interior_ring()
+    np.testing.assert_allclose(ring.transfer_map_between(ring.s[1], ring.s[5]),
+                               ring.transfer_map(1, 5), rtol=1e-13, atol=1e-14)  # rounding
+    np.testing.assert_allclose(ring.transfer_map_between(ring.s[5], ring.s[1]),
+                               ring.transfer_map(5, 1), rtol=1e-13, atol=1e-14)
+
+
+def test_transfer_map_between_interior_points_composes():
+    """N(s3, s1) = N(s3, s2) N(s2, s1) for points inside elements (solenoid and bend included)."""
+    ring = _interior_ring()
+    s1, s2, s3 = 0.4, 1.55, 2.6       # inside drift, solenoid, bend
+    lhs = ring.transfer_map_between(s1, s3)
+    rhs = ring.transfer_map_between(s2, s3) @ ring.transfer_map_between(s1, s2)
+    np.testing.assert_allclose(lhs, rhs, rtol=1e-13, atol=1e-14)  # rounding of expm products
+    drift = ring.transfer_map_between(0.2, 0.9)
+    np.testing.assert_allclose(drift[0, 1], 0.7, rtol=1e-14, atol=0)  # inside the first drift
+
+
+def test_one_turn_from_interior_point_has_ring_eigenvalues():
+    """N(s1, s2) N(s2, s1) is a one-turn map at s1: same eigenvalues as N(0)."""
+    ring = _interior_ring()
+    s1, s2 = 1.55, 2.6
+    turn = ring.transfer_map_between(s2, s1) @ ring.transfer_map_between(s1, s2)
+    ev = np.sort_complex(np.linalg.eigvals(turn))
+    ref = np.sort_complex(np.linalg.eigvals(ring.one_turn_map(0)))
+    np.testing.assert_allclose(ev, ref, rtol=1e-10, atol=1e-12)  # similar matrices, eig rounding
