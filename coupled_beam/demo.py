@@ -379,36 +379,35 @@ def _verify() -> list[dict]:
 
 
 class _Background:
-    """:func:`_verify` in a separate process while the numerics and figures run.
+    """:func:`_verify` in a child interpreter while the numerics and figures run.
 
     sympy's checks are CPU-bound (about 6 s alone); on two cores they overlap
-    the rest of the demo. Falls back to running inline where processes cannot
-    be started.
+    the rest of the demo. A plain subprocess (``python -c``, JSON on stdout)
+    rather than multiprocessing: it never re-imports the caller's ``__main__``
+    (a user script without a main guard would otherwise run the demo twice).
+    Falls back to running inline when the child cannot start or fails.
     """
 
-    def __init__(self, fn: Callable) -> None:
-        self.fn, self.pool, self.future = fn, None, None
-        try:
-            import concurrent.futures as cf
-            import multiprocessing as mp
+    CODE = ("import json, sys; from coupled_beam.demo import _verify; "
+            "json.dump(_verify(), sys.stdout)")
 
-            self.pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
-            self.future = self.pool.submit(fn)
-        except (OSError, ImportError, NotImplementedError, RuntimeError):
-            self.pool = self.future = None
+    def __init__(self) -> None:
+        import subprocess
 
-    def result(self):
         try:
-            if self.future is not None:
-                try:
-                    return self.future.result()
-                except Exception as exc:  # noqa: BLE001 -- a broken pool: redo inline, where errors surface
-                    if isinstance(exc, ModuleNotFoundError):
-                        raise
-            return self.fn()
-        finally:
-            if self.pool is not None:
-                self.pool.shutdown(wait=False, cancel_futures=True)
+            self.proc = subprocess.Popen([sys.executable, "-c", self.CODE], stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, text=True, encoding="utf-8")
+        except (OSError, ValueError):
+            self.proc = None
+
+    def result(self) -> list[dict]:
+        import json
+
+        if self.proc is not None:
+            out, _ = self.proc.communicate()
+            if self.proc.returncode == 0:
+                return json.loads(out)
+        return _verify()   # inline: errors (e.g. a missing module) surface here
 
 
 def _fmt(x, digits: int = 4) -> str:
@@ -474,7 +473,7 @@ def _run_demo(out, echo, *, m, scan_points, progress, check_paper) -> dict:
         if progress:
             print("checking the paper's equations in a background process (derivations.errata)",
                   file=sys.stderr, flush=True)
-        background = _Background(_verify)
+        background = _Background()
     # 1. the rings and the §5 view at the skew quadrupole
     try:
         part = prog.run("ADONE-like ring: one-turn maps, §5 at the skew quad, equilibrium (10)",
