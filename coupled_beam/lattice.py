@@ -122,6 +122,9 @@ class Ring:
                                  index=i)
         self.energy = None if energy is None else _finite("energy", energy)
         if self.energy is not None:
+            if p2 is not None:
+                raise InputError(f"give p2 (= {p2}) or energy (= {energy}), not both: with an "
+                                 "energy the radiation model sets p2", field="p2")
             from coupled_beam import radiation
 
             elements, p2 = radiation.apply_radiation(elements, self.energy)

@@ -197,6 +197,8 @@ def test_ring_rejects_non_elements_and_negative_p2():
         Ring([Drift(1.0), "quad"])
     with pytest.raises(InputError, match="p2"):
         Ring([Drift(1.0)], p2=-1.0)
+    with pytest.raises(InputError, match="not both"):
+        Ring([Bend(1.0, K=0.5, n=0.5)], energy=0.5, p2=1e-6)
 
 
 def _interior_ring():
