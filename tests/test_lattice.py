@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from scipy.integrate import quad_vec
 from scipy.linalg import expm
 
@@ -234,3 +236,17 @@ def test_one_turn_from_interior_point_has_ring_eigenvalues():
     ev = np.sort_complex(np.linalg.eigvals(turn))
     ref = np.sort_complex(np.linalg.eigvals(ring.one_turn_map(0)))
     np.testing.assert_allclose(ev, ref, rtol=1e-10, atol=1e-12)  # similar matrices, eig rounding
+
+
+@settings(max_examples=60, deadline=None)
+@given(L=st.floats(0.0, 3.0), K=st.floats(-1.0, 1.0), n=st.floats(-5.0, 5.0),
+       M=st.floats(-1.0, 1.0), H=st.floats(-2.0, 2.0))
+@example(L=0.0, K=0.0, n=0.0, M=0.0, H=0.0)      # zero-length identity
+@example(L=1.0, K=0.0, n=0.0, M=0.0, H=1.0)      # pure solenoid
+@example(L=2.0, K=0.5, n=0.5, M=0.0, H=0.0)      # weak focusing, both planes
+def test_undamped_element_map_symplectic_any_strengths(L, K, n, M, H):
+    """Without damping every element map (edges included) satisfies N^T J N = J."""
+    N = Element(L, K=K, n=n, M=M, H=H).transfer_map()
+    scale = max(1.0, float(np.abs(N).max()) ** 2)
+    # rounding of expm grows with |N|^2 (hyperbolic pieces)
+    np.testing.assert_allclose(N.T @ J4 @ N, J4, rtol=0, atol=1e-12 * scale)
