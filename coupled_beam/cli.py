@@ -103,6 +103,11 @@ def _run_verify(args: argparse.Namespace) -> int:
     from derivations import errata
 
     rows = errata.verify_paper(section=args.section)
+    if not rows and args.section is not None:
+        from coupled_beam.errors import InputError
+
+        raise InputError(f"section {args.section!r} has no checked equations; run `coupled-beam verify` "
+                         "for the list (1, 3, 4, 5, appendix)", field="section", value=args.section)
     if args.latex is not None:
         tex = errata.to_latex(rows)
         if args.latex == "-":
@@ -299,9 +304,20 @@ COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
 }
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse with usage errors on one stderr line (no usage block), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"coupled-beam: {category.__name__}: {message}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every registered command."""
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="coupled-beam",
         description="Coupled betatron motion with radiation (Bernardini & Pellegrini, LNF-64/55).",
     )
@@ -317,13 +333,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``coupled-beam``; returns the exit status."""
+    import warnings
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args._run(args) or 0)
-    except (CoupledBeamError, ValueError, ArithmeticError, OSError) as exc:
-        print(f"coupled-beam {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning  # warnings too: one line each, no source echo
+        try:
+            return int(args._run(args) or 0)
+        except (CoupledBeamError, ValueError, ArithmeticError, OSError) as exc:
+            print(f"coupled-beam {args.command}: error: {exc}", file=sys.stderr)
+            return 2
+        except Exception as exc:  # a bug, not bad input: still one line, distinct status
+            print(f"coupled-beam {args.command}: internal error ({type(exc).__name__}: {exc}); "
+                  "please report it", file=sys.stderr)
+            return 3
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -73,6 +73,9 @@ ELEMENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 _RING_FIELDS = ("p2", "energy")
 
+#: more elements than this after expanding 'repeat' is an error, not a MemoryError
+_MAX_ELEMENTS = 10**6
+
 
 def _number(value, where: str, field: str) -> float:
     try:
@@ -166,7 +169,11 @@ def _parse_text(text: str) -> tuple[list[lat.Element], dict]:
             if not stack:
                 raise LatticeFileError(f"{where}: 'end' without 'repeat'", line=lineno,
                                        field="end")
-            count, outer, _ = stack.pop()
+            count, outer, start = stack.pop()
+            if len(outer) + len(current) * count > _MAX_ELEMENTS:
+                raise LatticeFileError(f"line {start}: 'repeat {count}' expands to {len(current) * count} "
+                                       f"elements, more than {_MAX_ELEMENTS}; use fewer repeats",
+                                       line=start, field="repeat")
             outer.extend(current * count)
             current = outer
         elif head == "ring":

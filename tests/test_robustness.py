@@ -322,3 +322,98 @@ def test_equilibrium_moments_defective_map_is_resonance_error(N):
     for precision in (None, 30):
         with pytest.raises(ResonanceError, match="diagonalizable"):
             cb.equilibrium_moments(N, np.eye(4), precision=precision)
+
+
+# ----------------------------------------------------------- lattice files
+_TOKENS = ["drift", "bend", "quadrupole", "skew", "thin_skew", "solenoid", "generic", "repeat", "end", "ring",
+           "wiggler", "L=1", "L=-1", "L=nan", "K=0.5", "k1=abc", "k1=1", "m=0.1", "H=0.2", "M=0.1", "n=0",
+           "p2=1e-6", "energy=0.5", "energy=-3", "2", "0", "x", "=", "#c", "phi22=1e-9", "phi42=1", "D11=1e-3",
+           "K11=1", "K22=1", "name=Q", "L=1e400"]
+lattice_text = st.lists(st.lists(st.sampled_from(_TOKENS), min_size=1, max_size=5).map(" ".join),
+                        max_size=8).map("\n".join)
+
+
+@FAST
+@given(lattice_text)
+@example("repeat 100000000000\n drift L=1\nend")
+@example("bend L=1 K=0.5\nwiggler L=2")
+def test_lattice_text_parses_or_lattice_file_error_naming_line(text):
+    """Any token soup gives a Ring or a LatticeFileError; errors about a line carry .line and .field."""
+    from coupled_beam.lattice_file import parse_lattice
+
+    try:
+        ring = parse_lattice(text)
+    except errors.LatticeFileError as err:
+        if str(err).startswith("line"):
+            assert isinstance(err.line, int) and 1 <= err.line <= max(1, text.count("\n") + 1), err.details
+            assert err.field, "no field named"
+        assert pickle.loads(pickle.dumps(err)).details == err.details
+        return
+    assert len(ring) >= 1
+
+
+json_value = st.recursive(st.none() | st.booleans() | st.floats() | st.text(max_size=5),
+                          lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
+                          max_leaves=8)
+json_element = st.fixed_dictionaries({"type": st.sampled_from(["drift", "bend", "thin_skew", "foo", 3])},
+                                     optional={"L": json_value, "K": json_value, "m": json_value})
+
+
+@FAST
+@given(st.one_of(st.lists(json_element, max_size=4), json_value))
+def test_lattice_json_parses_or_lattice_file_error(obj):
+    """Any JSON document gives a Ring or a LatticeFileError, never KeyError/TypeError."""
+    import json
+
+    from coupled_beam.lattice_file import parse_lattice
+
+    text = json.dumps(obj)
+    if not text.lstrip().startswith(("[", "{")):
+        text = "[" + text + "]"
+    try:
+        parse_lattice(text)
+    except errors.LatticeFileError:
+        pass
+
+
+# --------------------------------------------------------------------- CLI
+def _run_cli(argv, capsys):
+    from coupled_beam import cli
+
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.err
+
+
+@pytest.mark.parametrize("argv", [
+    ["tunes", "--mu-x", "1", "--mu-z", "1.2", "--beta-x", "-1", "--beta-z", "1", "--m", "0"],
+    ["tunes", "--mu-x", "inf", "--mu-z", "1.2", "--beta-x", "1", "--beta-z", "1", "--m", "0"],
+    ["tunes", "--mu-x", "1", "--mu-z", "1.2", "--beta-x", "1", "--beta-z", "1"],
+    ["tunes", "--mu-x", "1", "--mu-z", "1.2", "--beta-x", "1", "--beta-z", "1", "--m", "0", "--dps", "4"],
+    ["scan", "--grid", "mu_x=0:1:x"],
+    ["scan", "--grid", "foo=0:1:3"],
+    ["derive", "no-such-result"],
+    ["check", "x+", "x"],
+    ["equilibrium", "no/such/file.lat"],
+    ["bench", "--n", "many"],
+    ["verify", "--section", "99"],
+    ["no-such-command"],
+    [],
+])
+def test_cli_bad_input_exits_2_with_one_stderr_line(argv, capsys):
+    """Every command answers bad input with exit status 2 and exactly one line on stderr, no traceback."""
+    code, err = _run_cli(argv, capsys)
+    assert code == 2, f"{argv}: exit {code}, stderr {err!r}"
+    assert err.count("\n") == 1 and "Traceback" not in err, f"{argv}: stderr {err!r}"
+
+
+@pytest.mark.parametrize("text", ["bend L=1 K=0.5\nwiggler L=2\n", "drift L=1 Q=3\n", "repeat 3\n drift L=1\n"])
+def test_cli_equilibrium_malformed_lattice_file_names_line(text, tmp_path, capsys):
+    """`equilibrium FILE` with a malformed file: exit 2, one line naming the line of the file."""
+    path = tmp_path / "bad.lat"
+    path.write_text(text)
+    code, err = _run_cli(["equilibrium", str(path)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "line" in err, err
