@@ -10,6 +10,28 @@ import numpy
 __all__ = ['a_from_kd_entries', 'a_from_kd_entries_mp', 'a_matrix_entries', 'a_matrix_entries_mp', 'absolute_moments', 'absolute_moments_mp', 'edge_kick_entries', 'edge_kick_entries_mp', 'folded_mu_rs', 'folded_mu_rs_mp', 'forcing_entries', 'forcing_entries_mp', 'mode_covariance', 'mode_covariance_mp', 'overlap_inv_area', 'overlap_inv_area_mp', 'position_density', 'position_density_mp', 'quadrupole_focusing', 'quadrupole_focusing_mp', 'resonance_denominator', 'resonance_denominator_mp', 'skew_eigentunes', 'skew_eigentunes_mp', 'skew_mode_damping', 'skew_mode_damping_mp', 'skew_one_turn_map', 'skew_one_turn_map_mp', 'skew_stability_boundaries', 'skew_stability_boundaries_mp', 'skew_stability_terms', 'skew_stability_terms_mp', 'spot_axes', 'spot_axes_mp']
 
 
+def _blockwise(kernel, args, n_out, out, block):
+    """Evaluate an element-wise kernel in blocks of `block` points (numpy.nditer, buffered).
+
+    Small inputs without `out` take one direct call. Otherwise the broadcast
+    inputs are walked in C order; each block goes through the same float64
+    operations as one call would, into `out` (float64 arrays of the broadcast
+    shape) or newly allocated arrays.
+    """
+    if out is None and max(numpy.size(a) for a in args) <= block:
+        return kernel(*args)
+    ops = [numpy.asarray(a, dtype=numpy.float64) for a in args]
+    ops += list(out) if out is not None else [None] * n_out
+    it = numpy.nditer(ops, flags=["external_loop", "buffered", "zerosize_ok"],
+                      op_flags=[["readonly"]] * len(args) + [["writeonly", "allocate", "no_broadcast"]] * n_out,
+                      op_dtypes=["float64"] * len(ops), buffersize=block)
+    with it:
+        for chunk in it:
+            for o, r in zip(chunk[len(args):], kernel(*chunk[:len(args)])):
+                o[...] = r
+        return tuple(it.operands[len(args):])
+
+
 def a_matrix_entries(K, n, M, H, D11, D12, D21, D22):
     """The 16 entries (row-major) of A(s) for a piece with curvature K (1/m),
     field index n, skew M (1/m^2), torsion H (1/m), radiation damping D (1/m).
@@ -248,35 +270,46 @@ def position_density_mp(mu_xx, mu_xz, mu_zz, x, z):
     return (mpmath.sqrt(mu_xx*mu_zz - mu_xz**2)*mpmath.exp(-x*(mu_xx*x + mu_xz*z) - z*(mu_xz*x + mu_zz*z))/mpmath.pi,)
 
 
-def skew_eigentunes(mu_x, mu_z, beta_x, beta_z, m):
+def skew_eigentunes(mu_x, mu_z, beta_x, beta_z, m, out=None):
     """Eigentunes (g_plus, g_minus) in [0, pi] of the thin-skew one-turn map N = L F:
     cos g± = (a ± b)/2, a = cos mu_x + cos mu_z, b² in product form, printed as
-    g± = 2 atan2(...) with det(N ∓ 1) in half-angle form (half_angle_eigentunes).
+    g± = 2 atan2(...) with det(N ∓ 1) in half-angle form (half_angle_eigentunes),
+    sines and cosines from tangents (tangent_form).
     NaN where that mode is unstable (|a ± b| > 2 or b² < 0).
 
     Arguments: mu_x, mu_z, beta_x, beta_z, m.
-    Backend: numpy float64, broadcasting.
+    Backend: numpy float64, broadcasting; evaluated in blocks of 8192 points, optional out=(arrays), expression in _skew_eigentunes_block.
     Reference: LNF-64/55 §5.
     """
-    _x0 = (1/2)*mu_x
-    _x1 = numpy.sin(_x0)
-    _x2 = (1/2)*mu_z
-    _x3 = numpy.sin(_x2)
-    _x4 = _x1*_x3
-    _x5 = numpy.cos(_x0)
-    _x6 = numpy.cos(_x2)
-    _x7 = _x5*_x6
-    _x8 = beta_x*beta_z*m**2
-    _x9 = _x7*_x8
-    _x10 = numpy.sqrt(_x4*_x9 + numpy.sin((1/2)*(mu_x - mu_z))**2*numpy.sin((1/2)*(mu_x + mu_z))**2)
-    _x11 = 2*numpy.sqrt((_x1**2 + _x10 + _x3**2)*(_x10 + _x5**2 + _x6**2))
-    return (2*numpy.arctan2(2*numpy.sqrt(-_x4*(-4*_x4 + _x9)), _x11), 2*numpy.arctan2(_x11, 2*numpy.sqrt(-_x7*(_x4*_x8 - 4*_x7))),)
+    return _blockwise(_skew_eigentunes_block, (mu_x, mu_z, beta_x, beta_z, m,), 2, out, 8192)
+
+
+def _skew_eigentunes_block(mu_x, mu_z, beta_x, beta_z, m):
+    """Per-block expression of :func:`skew_eigentunes` (printed by sympy)."""
+    _x0 = beta_x*beta_z*m**2
+    _x1 = numpy.tan((1/2)*mu_x)
+    _x2 = numpy.tan((1/2)*mu_z)
+    _x3 = _x1*_x2
+    _x4 = _x1**2
+    _x5 = _x4 + 1
+    _x6 = _x2**2
+    _x7 = _x6 + 1
+    _x8 = 2/(numpy.sqrt(_x5)*numpy.sqrt(_x7))
+    _x9 = _x5**(-1.0)
+    _x10 = _x7**(-1.0)
+    _x11 = _x0*_x3
+    _x12 = numpy.tan((1/2)*(mu_x + mu_z))**2
+    _x13 = numpy.tan((1/2)*(mu_x - mu_z))**2
+    _x14 = numpy.sqrt(_x10*_x11*_x9 + _x12*_x13/((_x12 + 1)*(_x13 + 1)))
+    _x15 = 2*numpy.sqrt((_x10 + _x14 + _x9)*(_x10*_x6 + _x14 + _x4*_x9))
+    return (2*numpy.arctan2(_x8*numpy.sqrt(-_x3*(_x0 - 4*_x3)), _x15), 2*numpy.arctan2(_x15, _x8*numpy.sqrt(4 - _x11)),)
 
 
 def skew_eigentunes_mp(mu_x, mu_z, beta_x, beta_z, m):
     """Eigentunes (g_plus, g_minus) in [0, pi] of the thin-skew one-turn map N = L F:
     cos g± = (a ± b)/2, a = cos mu_x + cos mu_z, b² in product form, printed as
-    g± = 2 atan2(...) with det(N ∓ 1) in half-angle form (half_angle_eigentunes).
+    g± = 2 atan2(...) with det(N ∓ 1) in half-angle form (half_angle_eigentunes),
+    sines and cosines from tangents (tangent_form).
     NaN where that mode is unstable (|a ± b| > 2 or b² < 0).
 
     Arguments: mu_x, mu_z, beta_x, beta_z, m.
@@ -284,19 +317,23 @@ def skew_eigentunes_mp(mu_x, mu_z, beta_x, beta_z, m):
     Reference: LNF-64/55 §5.
     """
     import mpmath
-    _x0 = (mpmath.mpf(1)/mpmath.mpf(2))*mu_x
-    _x1 = mpmath.sin(_x0)
-    _x2 = (mpmath.mpf(1)/mpmath.mpf(2))*mu_z
-    _x3 = mpmath.sin(_x2)
-    _x4 = _x1*_x3
-    _x5 = mpmath.cos(_x0)
-    _x6 = mpmath.cos(_x2)
-    _x7 = _x5*_x6
-    _x8 = beta_x*beta_z*m**2
-    _x9 = _x7*_x8
-    _x10 = mpmath.sqrt(_x4*_x9 + mpmath.sin((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x - mu_z))**2*mpmath.sin((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x + mu_z))**2)
-    _x11 = 2*mpmath.sqrt((_x1**2 + _x10 + _x3**2)*(_x10 + _x5**2 + _x6**2))
-    return (2*mpmath.atan2(2*mpmath.sqrt(-_x4*(-4*_x4 + _x9)), _x11), 2*mpmath.atan2(_x11, 2*mpmath.sqrt(-_x7*(_x4*_x8 - 4*_x7))),)
+    _x0 = beta_x*beta_z*m**2
+    _x1 = mpmath.tan((mpmath.mpf(1)/mpmath.mpf(2))*mu_x)
+    _x2 = mpmath.tan((mpmath.mpf(1)/mpmath.mpf(2))*mu_z)
+    _x3 = _x1*_x2
+    _x4 = _x1**2
+    _x5 = _x4 + 1
+    _x6 = _x2**2
+    _x7 = _x6 + 1
+    _x8 = 2/(mpmath.sqrt(_x5)*mpmath.sqrt(_x7))
+    _x9 = 1/_x5
+    _x10 = 1/_x7
+    _x11 = _x0*_x3
+    _x12 = mpmath.tan((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x + mu_z))**2
+    _x13 = mpmath.tan((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x - mu_z))**2
+    _x14 = mpmath.sqrt(_x10*_x11*_x9 + _x12*_x13/((_x12 + 1)*(_x13 + 1)))
+    _x15 = 2*mpmath.sqrt((_x10 + _x14 + _x9)*(_x10*_x6 + _x14 + _x4*_x9))
+    return (2*mpmath.atan2(_x8*mpmath.sqrt(-_x3*(_x0 - 4*_x3)), _x15), 2*mpmath.atan2(_x15, _x8*mpmath.sqrt(4 - _x11)),)
 
 
 def skew_stability_terms(mu_x, mu_z, beta_x, beta_z, m):
@@ -320,45 +357,54 @@ def skew_stability_terms_mp(mu_x, mu_z, beta_x, beta_z, m):
     return (mpmath.cos(mu_x) + mpmath.cos(mu_z), beta_x*beta_z*m**2*mpmath.sin(mu_x)*mpmath.sin(mu_z) + 4*mpmath.sin((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x - mu_z))**2*mpmath.sin((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x + mu_z))**2,)
 
 
-def skew_stability_boundaries(mu_x, mu_z, beta_x, beta_z, m):
+def skew_stability_boundaries(mu_x, mu_z, beta_x, beta_z, m, out=None):
     """(b², det(N - 1), det(N + 1)) of the undamped map, cancellation-free (half angles).
     Stable iff all three are >= 0: with b >= 0, 2 - a + b and 2 + a + b are sums of
     squares, so det(N ∓ 1) = (2 ∓ a - b)(2 ∓ a + b) >= 0 is |a ± b| <= 2.
+    Sines and cosines from tangents (tangent_form).
 
     Arguments: mu_x, mu_z, beta_x, beta_z, m.
-    Backend: numpy float64, broadcasting.
+    Backend: numpy float64, broadcasting; evaluated in blocks of 8192 points, optional out=(arrays), expression in _skew_stability_boundaries_block.
     Reference: LNF-64/55 §5 (stability conditions; rewrite derived here).
     """
-    _x0 = (1/2)*mu_x
-    _x1 = (1/2)*mu_z
-    _x2 = numpy.sin(_x0)*numpy.sin(_x1)
-    _x3 = numpy.cos(_x0)*numpy.cos(_x1)
+    return _blockwise(_skew_stability_boundaries_block, (mu_x, mu_z, beta_x, beta_z, m,), 3, out, 8192)
+
+
+def _skew_stability_boundaries_block(mu_x, mu_z, beta_x, beta_z, m):
+    """Per-block expression of :func:`skew_stability_boundaries` (printed by sympy)."""
+    _x0 = numpy.tan((1/2)*mu_x)
+    _x1 = numpy.tan((1/2)*mu_z)
+    _x2 = 1/((_x0**2 + 1)*(_x1**2 + 1))
+    _x3 = _x0*_x1
     _x4 = beta_x*beta_z*m**2
     _x5 = _x3*_x4
-    _x6 = 4*_x2
-    _x7 = 4*_x3
-    return (4*_x2*_x5 + 4*numpy.sin((1/2)*(mu_x - mu_z))**2*numpy.sin((1/2)*(mu_x + mu_z))**2, -_x6*(_x5 - _x6), -_x7*(_x2*_x4 - _x7),)
+    _x6 = numpy.tan((1/2)*(mu_x + mu_z))**2
+    _x7 = numpy.tan((1/2)*(mu_x - mu_z))**2
+    _x8 = 4*_x3
+    return (4*_x2*_x5 + 4*_x6*_x7/((_x6 + 1)*(_x7 + 1)), -_x2*_x8*(_x4 - _x8), -4*_x2*(_x5 - 4),)
 
 
 def skew_stability_boundaries_mp(mu_x, mu_z, beta_x, beta_z, m):
     """(b², det(N - 1), det(N + 1)) of the undamped map, cancellation-free (half angles).
     Stable iff all three are >= 0: with b >= 0, 2 - a + b and 2 + a + b are sums of
     squares, so det(N ∓ 1) = (2 ∓ a - b)(2 ∓ a + b) >= 0 is |a ± b| <= 2.
+    Sines and cosines from tangents (tangent_form).
 
     Arguments: mu_x, mu_z, beta_x, beta_z, m.
     Backend: mpmath, run under mpmath.workdps(n).
     Reference: LNF-64/55 §5 (stability conditions; rewrite derived here).
     """
     import mpmath
-    _x0 = (mpmath.mpf(1)/mpmath.mpf(2))*mu_x
-    _x1 = (mpmath.mpf(1)/mpmath.mpf(2))*mu_z
-    _x2 = mpmath.sin(_x0)*mpmath.sin(_x1)
-    _x3 = mpmath.cos(_x0)*mpmath.cos(_x1)
+    _x0 = mpmath.tan((mpmath.mpf(1)/mpmath.mpf(2))*mu_x)
+    _x1 = mpmath.tan((mpmath.mpf(1)/mpmath.mpf(2))*mu_z)
+    _x2 = 1/((_x0**2 + 1)*(_x1**2 + 1))
+    _x3 = _x0*_x1
     _x4 = beta_x*beta_z*m**2
     _x5 = _x3*_x4
-    _x6 = 4*_x2
-    _x7 = 4*_x3
-    return (4*_x2*_x5 + 4*mpmath.sin((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x - mu_z))**2*mpmath.sin((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x + mu_z))**2, -_x6*(_x5 - _x6), -_x7*(_x2*_x4 - _x7),)
+    _x6 = mpmath.tan((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x + mu_z))**2
+    _x7 = mpmath.tan((mpmath.mpf(1)/mpmath.mpf(2))*(mu_x - mu_z))**2
+    _x8 = 4*_x3
+    return (4*_x2*_x5 + 4*_x6*_x7/((_x6 + 1)*(_x7 + 1)), -_x2*_x8*(_x4 - _x8), -4*_x2*(_x5 - 4),)
 
 
 def skew_mode_damping(mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0):

@@ -64,6 +64,13 @@ class KernelSpec:
         One-paragraph description (units, conventions).
     reference : str
         Where it comes from, e.g. ``"LNF-64/55 §5"``.
+    block : int
+        0: print one function. > 0: the printed expression becomes
+        ``_name_block`` and ``name(..., out=None)`` evaluates it through
+        :data:`BLOCKWISE` in cache-sized blocks of this many points (all
+        temporaries stay in cache; same float64 operations per point, so the
+        results are bit-identical), writing into ``out`` (a tuple of float64
+        arrays of the broadcast shape) when given.
     """
 
     name: str
@@ -71,6 +78,33 @@ class KernelSpec:
     exprs: tuple
     doc: str
     reference: str
+    block: int = 0
+
+
+#: source of the blocked evaluator printed into ``_kernels.py`` when a spec has ``block > 0``
+#: (infrastructure, no formula: the formulas are the printed ``_name_block`` functions)
+BLOCKWISE = '''
+def _blockwise(kernel, args, n_out, out, block):
+    """Evaluate an element-wise kernel in blocks of `block` points (numpy.nditer, buffered).
+
+    Small inputs without `out` take one direct call. Otherwise the broadcast
+    inputs are walked in C order; each block goes through the same float64
+    operations as one call would, into `out` (float64 arrays of the broadcast
+    shape) or newly allocated arrays.
+    """
+    if out is None and max(numpy.size(a) for a in args) <= block:
+        return kernel(*args)
+    ops = [numpy.asarray(a, dtype=numpy.float64) for a in args]
+    ops += list(out) if out is not None else [None] * n_out
+    it = numpy.nditer(ops, flags=["external_loop", "buffered", "zerosize_ok"],
+                      op_flags=[["readonly"]] * len(args) + [["writeonly", "allocate", "no_broadcast"]] * n_out,
+                      op_dtypes=["float64"] * len(ops), buffersize=block)
+    with it:
+        for chunk in it:
+            for o, r in zip(chunk[len(args):], kernel(*chunk[:len(args)])):
+                o[...] = r
+        return tuple(it.operands[len(args):])
+'''
 
 
 def _printer(kind: str):
@@ -99,13 +133,21 @@ def render_kernel(spec: KernelSpec, kind: str = "numpy") -> str:
     )
     name = spec.name if kind == "numpy" else f"{spec.name}_mp"
     arglist = ", ".join(str(a) for a in spec.args)
-    lines = [f"def {name}({arglist}):"]
     doc = spec.doc.strip().replace("\n", "\n    ")
     flavour = (
         "numpy float64, broadcasting" if kind == "numpy" else "mpmath, run under mpmath.workdps(n)"
     )
+    blocked = kind == "numpy" and spec.block > 0
+    if blocked:
+        flavour += (f"; evaluated in blocks of {spec.block} points, optional out=(arrays),"
+                    f" expression in _{name}_block")
+    lines = [f"def {name}({arglist}{', out=None' if blocked else ''}):"]
     lines.append(f'    """{doc}\n\n    Arguments: {arglist}.\n    Backend: {flavour}.\n'
                  f'    Reference: {spec.reference}.\n    """')
+    if blocked:
+        lines.append(f"    return _blockwise(_{name}_block, ({arglist},), {len(spec.exprs)}, out, {spec.block})")
+        lines += ["", "", f"def _{name}_block({arglist}):",
+                  f'    """Per-block expression of :func:`{name}` (printed by sympy)."""']
     if kind == "mpmath":
         lines.append("    import mpmath")
     for sym, expr in replacements:
@@ -140,6 +182,8 @@ def generate_source(modules: list[str] | None = None) -> str:
         f"__all__ = {sorted([s.name for s in specs] + [s.name + '_mp' for s in specs])!r}\n"
     )
     blocks = [head]
+    if any(s.block > 0 for s in specs):
+        blocks.append("\n" + BLOCKWISE)
     for spec in specs:
         blocks.append("\n\n" + render_kernel(spec, "numpy"))
         blocks.append("\n\n" + render_kernel(spec, "mpmath"))

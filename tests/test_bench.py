@@ -114,3 +114,76 @@ def test_bench_ring_has_requested_length_and_a_skew_quad():
     ring = bench.bench_ring(57)
     assert len(ring) == 57
     assert sum(type(el).__name__ == "ThinSkewQuadrupole" for el in ring.elements) == 1
+
+
+# ------------------------------------------------- the fast kernels behind the bench figures
+def test_blocked_kernel_equals_one_call_bit_for_bit(rng):
+    """skew_eigentunes in 8192-point blocks (nditer, broadcast scalars) equals one unblocked call exactly."""
+    from coupled_beam import _kernels
+
+    p = bench.random_skew_points(50_000, seed=4)
+    args = (p["mu_x"], p["mu_z"].reshape(50, 1000)[:1].ravel()[None, :], 7.5, p["beta_z"][:1000], 0.03)
+    args = (p["mu_x"].reshape(50, 1000),) + args[1:]
+    with np.errstate(invalid="ignore"):
+        blocked = _kernels.skew_eigentunes(*args)
+        whole = _kernels._skew_eigentunes_block(*args)
+        out = (np.empty((50, 1000)), np.empty((50, 1000)))
+        returned = _kernels.skew_eigentunes(*args, out=out)
+    for b, w, o, r in zip(blocked, whole, out, returned):
+        assert b.shape == (50, 1000) and r is o, "wrong shape or out= not used"
+        np.testing.assert_array_equal(b, np.broadcast_to(w, b.shape))  # same operations per point
+        np.testing.assert_array_equal(o, b)
+
+
+def test_fast_eigentunes_match_50_digit_derived_expression_at_edges(rng):
+    """The printed tangent-form kernel equals the untransformed derived g± at 50 digits to 2 ulp of π."""
+    sp = pytest.importorskip("sympy")
+    import mpmath
+
+    from derivations import skew_quadrupole as sq
+
+    n = 400
+    p = bench.random_skew_points(n, seed=9)
+    k = n // 4
+    p["mu_x"][:k] = rng.choice([0.0, math.pi, 2 * math.pi], k) + rng.normal(0, 1e-7, k)  # μ near 0, π
+    p["mu_z"][k:2 * k] = p["mu_x"][k:2 * k] + rng.normal(0, 1e-9, k)                   # coupling resonance
+    p["m"][k:2 * k] *= 1e-6
+    p["m"][2 * k:3 * k] = 0.0                                                           # uncoupled
+    syms = (sq.mu_x, sq.mu_z, sq.beta_x, sq.beta_z, sq.m)
+    ref_f = sp.lambdify(syms, sq.half_angle_eigentunes(), "mpmath")   # before tangent_form
+    p1, pm1 = sq.det_n_minus_plus_identity()
+    bounds_f = sp.lambdify(syms, (sq.b_squared(), p1, pm1), "mpmath")
+    g_p, g_m = cb.eigentunes(*(p[s] for s in ("mu_x", "mu_z", "beta_x", "beta_z", "m")))
+    worst, compared = 0.0, 0
+    with mpmath.workdps(50):
+        for i in range(n):
+            vals = [mpmath.mpf(float(p[s][i])) for s in ("mu_x", "mu_z", "beta_x", "beta_z", "m")]
+            if min(bounds_f(*vals)) < 0:   # unstable: the reference has no real g±
+                continue
+            for got, r in zip((g_p[i], g_m[i]), ref_f(*vals)):
+                assert np.isfinite(got), f"NaN from the kernel at a stable point {i}"
+                worst = max(worst, abs(float(r) - got))
+                compared += 1
+    assert compared > 500, "too few stable modes compared"
+    assert worst <= 2 * np.spacing(math.pi), f"tangent-form kernel off by {worst:.2e} rad"
+
+
+def test_fast_kernels_call_no_libm_sine_or_cosine():
+    """The g± and stability kernels take sin/cos from 4 tangents: no numpy.sin/cos left in them."""
+    import inspect
+
+    from coupled_beam import _kernels
+
+    for fn in (_kernels._skew_eigentunes_block, _kernels._skew_stability_boundaries_block):
+        src = inspect.getsource(fn)
+        assert "numpy.sin(" not in src and "numpy.cos(" not in src, fn.__name__
+        assert src.count("numpy.tan(") == 4, f"{fn.__name__}: expected one tan per angle"
+
+
+def test_tangent_form_refuses_a_sign_sensitive_expression():
+    """sin(μ/2) alone changes sign with (sin, cos) → −(sin, cos): the rewrite must refuse it."""
+    pytest.importorskip("sympy")
+    from derivations import skew_quadrupole as sq
+
+    with pytest.raises(ArithmeticError, match="changes under"):
+        sq.tangent_form(sq.sp.sin(sq.mu_x / 2))
