@@ -240,7 +240,7 @@ def position_density(mu, x, z) -> np.ndarray:
     f = _sym2("mu", mu)
     with np.errstate(invalid="ignore"):
         (P,) = _kernels.position_density(f[..., 0, 0], f[..., 0, 1], f[..., 1, 1],
-                                         np.asarray(x, float), np.asarray(z, float))
+                                         _real("x", x), _real("z", z))
     return np.where(_positive_definite(f), P, np.nan)
 
 
@@ -324,7 +324,7 @@ def overlap_inv_area(mu1, mu2, offset=(0.0, 0.0)) -> np.ndarray:
     """
     a = _sym2("mu1", mu1)
     b = _sym2("mu2", mu2)
-    d = np.asarray(offset, dtype=float)
+    d = _real("offset", offset)
     if d.ndim < 1 or d.shape[-1] != 2:
         raise InputError(f"offset must have shape (..., 2) = (dx, dz), got {d.shape}",
                          field="offset", value=d.shape)

@@ -77,6 +77,12 @@ __all__ = [
 ]
 
 
+def _check_index(i, n: int) -> None:
+    """InputError unless ``i`` is an integer boundary index (bool, float, text are not)."""
+    if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+        raise InputError(f"boundary index must be an integer in 0..{n}, got {i!r}", value=repr(i))
+
+
 class Ring:
     """A periodic sequence of elements (period s0 = sum of lengths).
 
@@ -231,6 +237,8 @@ class Ring:
         3.0
         """
         n = len(self.elements)
+        _check_index(i, n)
+        _check_index(j, n)
         if not (0 <= i <= n and 0 <= j <= n):
             raise InputError(f"boundary indices must be in 0..{n}, got ({i}, {j})")
         N = self._maps_and_noise[0]
@@ -319,6 +327,7 @@ class Ring:
 
     def _one_turn(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         n = len(self.elements)
+        _check_index(i, n)
         if not -n <= i <= n:
             raise InputError(f"boundary index {i} out of range 0..{n}", value=i)
         Ns, Rs = self._maps_and_noise

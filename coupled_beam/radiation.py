@@ -270,6 +270,11 @@ def _survey(elements: Sequence[Element]) -> _Survey:
     from scipy.linalg import expm
 
     elements = tuple(el.base if isinstance(el, RadiatingElement) else el for el in elements)
+    for i, el in enumerate(elements):
+        if not isinstance(el, Element):
+            raise InputError(f"element {i} is {el!r}, not a coupled_beam.lattice.Element", value=repr(el))
+    if not elements:
+        raise InputError("the lattice has no elements", value=0)
     aug = _augmented_maps(elements)
     P = np.empty((len(aug) + 1, 5, 5))
     P[0] = np.eye(5)

@@ -336,6 +336,17 @@ def _resolve(kernel: str | ScanKernel) -> ScanKernel:
     return KERNELS[kernel]
 
 
+def _floats(name: str, value) -> np.ndarray:
+    """float64 array of real numbers; InputError naming the parameter otherwise."""
+    try:
+        raw = np.asarray(value)
+        if raw.dtype.kind not in "biuf":
+            raise TypeError(raw.dtype)
+        return raw.astype(np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be real numbers, got {value!r}", name=name) from None
+
+
 def _arguments(k: ScanKernel, axes: Mapping, points: Mapping, fixed: Mapping) -> tuple[dict, dict]:
     """Every parameter once, grid axes as open-mesh arrays; (values, axes)."""
     given = [*axes, *points, *fixed]
@@ -350,18 +361,18 @@ def _arguments(k: ScanKernel, axes: Mapping, points: Mapping, fixed: Mapping) ->
     axis_values: dict = {}
     ndim = len(axes)
     for i, (name, ax) in enumerate(axes.items()):
-        ax = ax if _is_dask(ax) else np.asarray(ax, dtype=np.float64)
+        ax = ax if _is_dask(ax) else _floats(name, ax)
         if ax.ndim != 1:
             raise InputError(f"grid axis {name} must be 1-D, got shape {ax.shape}", name=name)
         axis_values[name] = ax
         values[name] = ax.reshape((1,) * i + (-1,) + (1,) * (ndim - i - 1))
     for name, v in points.items():
-        values[name] = v if _is_dask(v) else np.asarray(v, dtype=np.float64)
+        values[name] = v if _is_dask(v) else _floats(name, v)
     for name, v in fixed.items():
         if np.ndim(v) != 0:
             raise InputError(f"fixed parameter {name} must be a scalar, got shape {np.shape(v)}; "
                              "pass arrays as points or axes", name=name)
-        values[name] = np.float64(v)
+        values[name] = np.float64(_floats(name, v))
     return {p: values[p] for p in k.params}, axis_values
 
 
@@ -538,6 +549,11 @@ def random_points(n: int, ranges: Mapping[str, tuple[float, float]], *, seed: in
     """
     if n < 0:
         raise InputError(f"n must be >= 0, got {n}", n=n)
+    for k, bounds in ranges.items():
+        lo, hi = (float(v) for v in _floats(k, bounds).reshape(2))
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+            raise InputError(f"range of {k} must be finite with low <= high, got ({lo}, {hi})",
+                             name=k, value=(lo, hi))
     if chunks is None:
         rng = np.random.default_rng(seed)
         return {k: rng.uniform(lo, hi, n) for k, (lo, hi) in ranges.items()}

@@ -417,3 +417,54 @@ def test_cli_equilibrium_malformed_lattice_file_names_line(text, tmp_path, capsy
     path.write_text(text)
     code, err = _run_cli(["equilibrium", str(path)], capsys)
     assert code == 2 and err.count("\n") == 1 and "line" in err, err
+
+
+# -------------------------------------------------- ring, radiation, scan
+@pytest.mark.parametrize("index", [1.5, "a", None, True])
+def test_ring_boundary_index_must_be_integer(index):
+    """Ring.one_turn_map / transfer_map with a float, text, None or bool index raise InputError."""
+    ring = cb.Ring([lattice.Drift(1.0)] * 4)
+    with pytest.raises(InputError, match="integer"):
+        ring.one_turn_map(index)
+    with pytest.raises(InputError, match="integer"):
+        ring.transfer_map(0, index)
+
+
+@pytest.mark.parametrize("elements", [[], [1, 2], [lattice.Bend(1.0, 0.5), "bend"]])
+def test_radiation_parameters_junk_elements_is_input_error(elements):
+    """radiation_parameters and apply_radiation of non-elements raise InputError (was AttributeError)."""
+    from coupled_beam import radiation
+
+    with pytest.raises(InputError):
+        radiation.radiation_parameters(elements, 0.5)
+    with pytest.raises(InputError):
+        radiation.apply_radiation(elements, 0.5)
+
+
+@pytest.mark.parametrize("ranges", [{"mu_x": (1.0, 0.0)}, {"mu_x": (math.nan, 1.0)}, {"mu_x": ("a", 1.0)},
+                                    {"mu_x": (0.0, math.inf)}])
+def test_random_points_bad_range_is_input_error(ranges):
+    """Reversed, NaN, text or infinite ranges raise InputError naming the parameter."""
+    from coupled_beam import scan
+
+    with pytest.raises(InputError, match="mu_x"):
+        scan.random_points(3, ranges)
+
+
+def test_scan_text_axis_is_input_error():
+    """A grid axis of text raises InputError, not numpy's ValueError."""
+    from coupled_beam import scan
+
+    with pytest.raises(InputError, match="mu_x"):
+        scan.scan("eigentunes", axes={"mu_x": "abc"}, fixed={"mu_z": 1, "beta_x": 1, "beta_z": 1, "m": 0})
+
+
+@pytest.mark.parametrize("func, args", [
+    (distribution.position_density, (np.eye(2), math.nan, 0.0)),
+    (distribution.overlap_inv_area, (np.eye(2), np.eye(2), (math.nan, 0.0))),
+    (distribution.overlap_inv_area, (np.eye(2), np.eye(2), "ab")),
+])
+def test_density_and_overlap_bad_coordinates_are_input_error(func, args):
+    """NaN or text positions and offsets raise InputError instead of a NaN density."""
+    with pytest.raises(InputError):
+        func(*args)
