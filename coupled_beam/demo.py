@@ -45,6 +45,7 @@ __all__ = [
     "uncoupled_optics",
     "section5_report",
     "section5_at_skew",
+    "section5_moments",
     "mode_emittances",
     "projected_emittances",
     "run_demo",
@@ -265,6 +266,44 @@ def section5_at_skew(ring_uncoupled, ring_coupled, m: float) -> dict:
             "kappa": float(m * math.sqrt(o["beta_x"] * o["beta_z"]))}
 
 
+def section5_moments(ring_uncoupled, ring_coupled, m: float) -> dict:
+    """§5's far-from-resonance moments at the skew quadrupole beside formula (10).
+
+    The closed form (:func:`coupled_beam.skew_equilibrium.moments_far`) takes
+    the uncoupled optics and the one-turn horizontal noise (r11, r12, r22) at
+    the quadrupole entrance from the m = 0 ring. Formula (10) is solved on the
+    coupled ring twice: with that same noise (the §5 model: only the
+    horizontal random force, closed orbit unchanged) and with the ring's full
+    noise (the skew quadrupole also creates vertical dispersion ζ, whose
+    quantum excitation §5 leaves out).
+
+    Returns
+    -------
+    dict
+        ``closed_form``, ``same_noise``, ``full_noise``: each ``{"xx", "xz",
+        "zz"}`` betatron moments at s = 0 (m²).
+    """
+    from coupled_beam.equilibrium import equilibrium_moments
+    from coupled_beam.skew_equilibrium import moments_far
+
+    o = uncoupled_optics(ring_uncoupled.one_turn_map(0))
+    R_in = ring_uncoupled.one_turn_noise(len(ring_uncoupled) - 1)   # skew quad = last element
+    far = moments_far(o["mu_x"], o["mu_z"], o["beta_x"], o["beta_z"], m, o["d11_s0"], o["d22_s0"],
+                      r22=R_in[1, 1], r11=R_in[0, 0], r12=R_in[0, 1],
+                      alpha_x=o["alpha_x"], alpha_z=o["alpha_z"])
+    L = ring_coupled.element_maps()[-1]
+    R_x = np.zeros((4, 4))
+    R_x[:2, :2] = R_in[:2, :2]
+    same = equilibrium_moments(ring_coupled.one_turn_map(0), L @ R_x @ L.T)
+    full = equilibrium_moments(ring_coupled.one_turn_map(0), ring_coupled.one_turn_noise(0))
+
+    def pick(S):
+        return {"xx": float(S[0, 0]), "xz": float(S[0, 2]), "zz": float(S[2, 2])}
+
+    return {"closed_form": {"xx": float(far.xx), "xz": float(far.xz), "zz": float(far.zz)},
+            "same_noise": pick(same), "full_noise": pick(full)}
+
+
 _J = np.array([[0, 1, 0, 0], [-1, 0, 0, 0], [0, 0, 0, 1], [0, 0, -1, 0]], dtype=float)
 
 
@@ -348,6 +387,11 @@ def _ring_part(p: dict, m: float, energy: float) -> dict:
     ring0 = example_ring(0.0, energy=energy, params=p)
     ring = example_ring(m, energy=energy, params=p, max_slice=CURVE_SLICE)
     sec5 = section5_at_skew(ring0, ring, m)
+    try:
+        sec5["moments"] = section5_moments(ring0, ring, m)
+    except ModuleNotFoundError as exc:   # coupled_beam.skew_equilibrium is optional here
+        sec5["moments"] = None
+        sec5["moments_missing"] = _missing(exc)
     eq = ring.equilibrium()
     return {"ring0": ring0, "ring": ring, "sec5": sec5, "eq": eq, "rad": rad}
 
@@ -484,6 +528,8 @@ def _run_demo(out, echo, *, m, scan_points, progress, check_paper) -> dict:
     except ModuleNotFoundError as exc:
         part = None
         missing.append(_missing(exc))
+    if part is not None and part["sec5"].get("moments_missing"):
+        missing.append(part["sec5"]["moments_missing"] + ": §5 closed-form moments not shown")
     # 2. scan of the skew strength
     scan = None
     if part is not None:
@@ -572,6 +618,7 @@ def _summary_numbers(part, scan, rows) -> dict:
         res["radiation"] = {k: float(getattr(rad, k)) for k in (
             "U0", "J_x", "J_z", "J_s", "tau_x", "tau_z", "tau_s", "eps_x", "p2", "sigma_delta")}
         res["section5"] = {"optics": sec5["optics"], "closed_form": sec5["section5"],
+                           "moments": sec5.get("moments"),
                            "ring_exact": sec5["ring"], "kappa": sec5["kappa"]}
         e1, e2 = mode_emittances(eq.moments[0])
         res["equilibrium"] = {
@@ -635,6 +682,20 @@ def _report_text(p, m, part, scan, rows, figs, missing, min_split) -> str:
               "order in D s0, with a relative error of order D s0 / b (b = "
               f"{sec5['b']:.3g} "
               "here, small near the difference resonance).", ""]
+        mom = sec5.get("moments")
+        if mom is not None:
+            cf, same, full = mom["closed_form"], mom["same_noise"], mom["full_noise"]
+            L += ["§5 far-from-resonance betatron moments at s = 0 (the 1/(2ω±) terms of M_rtsv, "
+                  "`coupled_beam.skew_equilibrium`) against formula (10) on the coupled ring, first "
+                  "with the same horizontal noise, then with the ring's full noise (the skew "
+                  "quadrupole also makes vertical dispersion ζ, whose quantum excitation §5 "
+                  "leaves out):", "",
+                  "| moment (m²) | §5 closed form | (10), same noise | rel. diff. | (10), full noise | rel. diff. |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+            for k, lab in (("xx", "<x_b²>"), ("xz", "<x_b z_b>"), ("zz", "<z_b²>")):
+                L.append(f"| {lab} | {cf[k]:.5e} | {same[k]:.5e} | {cf[k] / same[k] - 1:+.1e} | "
+                         f"{full[k]:.5e} | {cf[k] / full[k] - 1:+.1e} |")
+            L.append("")
         e1, e2 = mode_emittances(eq.moments[0])
         ex, ez = projected_emittances(eq.moments[0])
         S = eq.moments[0]
