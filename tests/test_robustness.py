@@ -131,9 +131,14 @@ def test_eigentune_report_never_returns_nan(mu_x, mu_z, beta_x, beta_z, m, d11, 
     assert rep["stable"] == (rep["g_plus"] is not None and rep["g_minus"] is not None)
 
 
+# |mu| < 1e-100 makes sin(mu_x/2) sin(mu_z/2) underflow in float64: a boundary distance of 1e-375 is beyond it
+mu_normal = mu_st.filter(lambda v: v == 0.0 or abs(v) > 1e-100)
+
+
 @settings(max_examples=15, deadline=None)
-@given(mu_st, mu_st, beta_st, beta_st, m_st)
+@given(mu_normal, mu_normal, beta_st, beta_st, m_st)
 @example(3.0, 3.0, 10.0, 10.0, 0.5)
+@example(-4.963002222233543e-78, 0.5, 1.0, 1.0, 1.0)
 def test_eigentune_report_precision_never_returns_nan_and_agrees_on_stability(mu_x, mu_z, beta_x, beta_z, m):
     """precision=30 gives floats or None and the same stability verdict as float64 away from boundaries."""
     with warnings.catch_warnings():
