@@ -310,12 +310,15 @@ def _wall(cmd: list[str], repeat: int = 1, timeout: float = 900) -> tuple[float,
 
 
 def _import_part(repeat: int) -> dict:
-    probe = "import sys, coupled_beam; print('sympy' in sys.modules, 'scipy' in sys.modules)"
+    probe = ("import sys, coupled_beam; "
+             "print(*(m in sys.modules for m in ('sympy', 'scipy', 'numpy')))")
     t_import, proc = _wall([sys.executable, "-c", probe], repeat)
     t_start, _ = _wall([sys.executable, "-c", "pass"], repeat)
     flags = proc.stdout.split()
-    return {"import_s": t_import, "python_startup_s": t_start,
-            "sympy_imported": flags[:1] == ["True"], "scipy_imported": flags[1:2] == ["True"]}
+    if proc.returncode != 0 or len(flags) != 3:
+        raise RuntimeError(f"`import coupled_beam` failed in a fresh interpreter: {proc.stderr.strip()[-300:]}")
+    return {"import_s": t_import, "python_startup_s": t_start, "sympy_imported": flags[0] == "True",
+            "scipy_imported": flags[1] == "True", "numpy_imported": flags[2] == "True"}
 
 
 def _symbolic_part(notes: dict) -> dict:

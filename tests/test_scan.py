@@ -204,3 +204,16 @@ def test_cli_scan_random_on_dask_matches_fraction_bounds(capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["backend"] == "dask" and summary["n_points"] == 5000
     assert 0.05 < summary["stable_fraction"] < 0.99, summary
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"mu_z": [0.5, float("nan")]}, "mu_z must be finite"),
+    ({"beta_x": [1.0, 0.0]}, "beta_x must be > 0"),
+    ({"m": [0.1, float("-inf")]}, "m must be finite"),
+])
+def test_tunes_and_stability_bad_input_raises_like_eigentunes(bad, match):
+    """The fast input check hands bad values to the public API, which names them (InputError)."""
+    args = {"mu_x": [1.0, 1.1], "mu_z": [0.5, 0.6], "beta_x": [1.0, 2.0], "beta_z": 3.0, "m": 0.1}
+    args.update(bad)
+    with pytest.raises(InputError, match=match):
+        sc.tunes_and_stability(*args.values())
