@@ -379,7 +379,8 @@ class RingEquilibrium:
     decomposition: Decomposition
 
 
-def moments_around(ring, *, warn_below: float = 1e-8) -> tuple[np.ndarray, Decomposition]:
+def moments_around(ring, *, warn_below: float = 1e-8,
+                   precision: int | None = None) -> tuple[np.ndarray, Decomposition]:
     """Betatron moments at every boundary of ``ring`` in O(n elements).
 
     Formula (10) is solved once, at s = 0; the other boundaries follow from
@@ -392,6 +393,9 @@ def moments_around(ring, *, warn_below: float = 1e-8) -> tuple[np.ndarray, Decom
     ring : coupled_beam.lattice.Ring
     warn_below : float
         See :func:`decompose`.
+    precision : int or None
+        Solve (10) at s = 0 with that many digits (:func:`equilibrium_moments`);
+        the float64 decomposition is still returned, without its warning.
 
     Returns
     -------
@@ -413,12 +417,13 @@ def moments_around(ring, *, warn_below: float = 1e-8) -> tuple[np.ndarray, Decom
     ((5, 4, 4), True)
     """
     P, G = ring._cumulative
-    dec = decompose(P[-1], G[-1], warn_below=warn_below)
-    S = P @ dec.moments @ np.swapaxes(P, -1, -2) + G
+    dec = decompose(P[-1], G[-1], warn_below=warn_below if precision is None else 0.0)
+    S0 = dec.moments if precision is None else equilibrium_moments(P[-1], G[-1], precision=precision)
+    S = P @ S0 @ np.swapaxes(P, -1, -2) + G
     return 0.5 * (S + np.swapaxes(S, -1, -2)), dec
 
 
-def ring_equilibrium(ring, *, warn_below: float = 1e-8) -> RingEquilibrium:
+def ring_equilibrium(ring, *, warn_below: float = 1e-8, precision: int | None = None) -> RingEquilibrium:
     """Moments at every boundary of ``ring`` in O(n elements).
 
     Moments by :func:`moments_around`; closed-orbit functions, folding (8)
@@ -429,6 +434,8 @@ def ring_equilibrium(ring, *, warn_below: float = 1e-8) -> RingEquilibrium:
     ring : coupled_beam.lattice.Ring
     warn_below : float
         See :func:`decompose`.
+    precision : int or None
+        Digits of formula (10) at s = 0 (see :func:`moments_around`).
 
     Returns
     -------
@@ -448,7 +455,7 @@ def ring_equilibrium(ring, *, warn_below: float = 1e-8) -> RingEquilibrium:
     """
     from coupled_beam import distribution
 
-    S, dec = moments_around(ring, warn_below=warn_below)
+    S, dec = moments_around(ring, warn_below=warn_below, precision=precision)
     orbit = np.asarray(distribution.closed_orbit_functions(ring))
     eta = orbit[:, [0, 2]]
     xz = S[:, [0, 2]][:, :, [0, 2]]

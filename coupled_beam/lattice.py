@@ -366,7 +366,7 @@ class Ring:
 
         return moments_around(self, warn_below=warn_below)[0]
 
-    def equilibrium(self, *, warn_below: float = 1e-8):
+    def equilibrium(self, *, warn_below: float = 1e-8, precision: int | None = None):
         """Equilibrium moments around the ring: formula (10) at s_0, then propagation.
 
         Parameters
@@ -374,6 +374,8 @@ class Ring:
         warn_below : float
             Warn (:class:`~coupled_beam.errors.ResonanceWarning`) when some
             abs(1 - Delta_r Delta_s) is below this.
+        precision : int or None
+            Solve formula (10) with that many digits (mpmath); None = float64.
 
         Returns
         -------
@@ -397,4 +399,4 @@ class Ring:
         """
         from coupled_beam.equilibrium import ring_equilibrium
 
-        return ring_equilibrium(self, warn_below=warn_below)
+        return ring_equilibrium(self, warn_below=warn_below, precision=precision)

@@ -314,3 +314,17 @@ def test_equilibrium_moments_near_resonance_precision_beats_float64():
     rel64 = float(np.abs(S64 - S50).max() / np.abs(S50).max())
     # measured 1.3e-6: float64 keeps ~6 digits here, which is what the warning says
     assert 1e-9 < rel64 < 1e-4, f"float64 relative error {rel64:.1e}"
+
+
+def test_ring_equilibrium_precision_matches_float64_on_a_damped_ring():
+    """Ring.equilibrium(precision=50) agrees with float64 where (10) is well conditioned, and stays symmetric."""
+    from coupled_beam import lattice
+
+    D = 0.01 * np.eye(2)
+    phi = np.diag([0.0, 1e-10, 0.0, 1e-11])
+    cell = [lattice.Bend(1.0, K=0.5, n=0.5, D=D, phi_hat=phi), lattice.ThinSkewQuadrupole(0.05)]
+    ring = cb.Ring(cell * 4, p2=1e-6)
+    f, h = ring.equilibrium(), ring.equilibrium(precision=50)
+    # damping 1e-2 per element: (10) conditioned ~1e2, float64 good to ~1e-13
+    np.testing.assert_allclose(h.moments, f.moments, rtol=1e-10, atol=1e-12 * np.abs(f.moments).max())
+    np.testing.assert_array_equal(h.moments, np.swapaxes(h.moments, -1, -2))
