@@ -258,13 +258,15 @@ def _add_equilibrium(p: argparse.ArgumentParser) -> None:
                                    "'example' for the shipped example ring")
     p.add_argument("--every", type=_positive_int, default=1,
                    help="print every k-th element boundary (default 1)")
+    p.add_argument("--dps", type=int, default=None, metavar="DIGITS",
+                   help="solve formula (10) in mpmath with this many digits (e.g. 50) instead of float64")
 
 
 def _run_equilibrium(args: argparse.Namespace) -> int:
     from coupled_beam.lattice_file import example_lattice_path, read_lattice
 
     ring = read_lattice(example_lattice_path() if args.lattice == "example" else args.lattice)
-    eq = ring.equilibrium()
+    eq = ring.equilibrium(precision=args.dps)
     idx = list(range(0, len(eq.s), args.every))
     if idx[-1] != len(eq.s) - 1:
         idx.append(len(eq.s) - 1)

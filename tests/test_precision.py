@@ -328,3 +328,19 @@ def test_ring_equilibrium_precision_matches_float64_on_a_damped_ring():
     # damping 1e-2 per element: (10) conditioned ~1e2, float64 good to ~1e-13
     np.testing.assert_allclose(h.moments, f.moments, rtol=1e-10, atol=1e-12 * np.abs(f.moments).max())
     np.testing.assert_array_equal(h.moments, np.swapaxes(h.moments, -1, -2))
+
+
+def test_cli_equilibrium_dps_matches_float64_on_example_ring(capsys):
+    """`equilibrium example --dps 50 --json` gives the float64 sizes to 1e-8 (min |1 - ΔΔ| = 1e-6 there)."""
+    import json
+
+    from coupled_beam import cli
+
+    assert cli.main(["equilibrium", "example", "--every", "20", "--json"]) == 0
+    f = json.loads(capsys.readouterr().out)
+    assert cli.main(["equilibrium", "example", "--every", "20", "--json", "--dps", "50"]) == 0
+    h = json.loads(capsys.readouterr().out)
+    sf = np.array([b["sigma_z"] for b in f["boundaries"]])
+    sh = np.array([b["sigma_z"] for b in h["boundaries"]])
+    # float64 (10) with condition ~1/min|1 - ΔΔ| ~ 1e6: measured 2e-10 relative
+    np.testing.assert_allclose(sh, sf, rtol=1e-8, atol=0)
