@@ -473,3 +473,12 @@ def test_density_and_overlap_bad_coordinates_are_input_error(func, args):
     """NaN or text positions and offsets raise InputError instead of a NaN density."""
     with pytest.raises(InputError):
         func(*args)
+
+
+@pytest.mark.parametrize("bad", [3, None, "ring", [1, 2]])
+def test_ring_from_pyat_non_lattice_is_input_or_unknown_element_error(bad):
+    """Non-lattices give InputError; lists of non-elements UnknownElementError (no TypeError)."""
+    from coupled_beam.interop.pyat import ring_from_pyat
+
+    with pytest.raises((InputError, errors.UnknownElementError)):
+        ring_from_pyat(bad)

@@ -241,6 +241,9 @@ def ring_from_pyat(at_ring, *, radiation: bool = True, face_radiation: bool = Tr
     >>> len(ring), round(ring.circumference, 6)
     (145, 64.0)
     """
+    if not hasattr(at_ring, "__iter__") or isinstance(at_ring, (str, bytes)):
+        raise InputError(f"at_ring must be a pyAT Lattice (a sequence of elements), got {at_ring!r}",
+                         value=repr(at_ring))
     elements = [_convert(i, el, face_radiation) for i, el in enumerate(at_ring)]
     periods = int(getattr(at_ring, "periodicity", 1))
     energy = float(at_ring.energy) / 1e9 if radiation else None
