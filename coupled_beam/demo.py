@@ -492,9 +492,30 @@ def run_demo(out: str | Path = "coupled_beam_demo", echo: bool = True, *,
     Returns
     -------
     dict
-        JSON-ready summary: ``ring``, ``section5``, ``equilibrium``,
-        ``paper_checks``, ``figures``, ``missing``, ``timings``, ``report``.
+        JSON-ready summary: ``ring``, ``radiation``, ``section5``,
+        ``equilibrium``, ``scan``, ``paper_checks``, ``figures``, ``missing``
+        (modules not available, so not shown), ``timings``, ``report``.
+
+    Raises
+    ------
+    InputError
+        m ≤ 0 or not finite, or fewer than 4 scan points.
+
+    Examples
+    --------
+    >>> run_demo("unused", m=-1.0)
+    Traceback (most recent call last):
+    ...
+    coupled_beam.errors.InputError: m = -1.0: the demo scans m on a log axis around it; give m > 0 (1/m)
     """
+    from coupled_beam.errors import InputError
+
+    if m is not None and not (math.isfinite(float(m)) and float(m) > 0):
+        raise InputError(f"m = {m!r}: the demo scans m on a log axis around it; give m > 0 (1/m)",
+                         name="m", value=m)
+    if int(scan_points) < 4:
+        raise InputError(f"scan_points = {scan_points!r}: give at least 4", name="scan_points",
+                         value=scan_points)
     with _blas_single_thread():
         return _run_demo(out, echo, m=m, scan_points=scan_points, progress=progress,
                          check_paper=check_paper)
