@@ -482,3 +482,39 @@ def test_ring_from_pyat_non_lattice_is_input_or_unknown_element_error(bad):
 
     with pytest.raises((InputError, errors.UnknownElementError)):
         ring_from_pyat(bad)
+
+
+# ------------------------------------------------ shape and order independence
+@settings(max_examples=10, deadline=None)
+@given(st.integers(1, 7), st.floats(-0.1, 0.1), st.floats(0.3, 1.2))
+def test_ring_equilibrium_independent_of_starting_element(shift, m, k1):
+    """Starting the ring at element k gives, at its s = 0, the moments the original ring has at boundary k."""
+    D = 5e-3 * np.eye(2)
+    phi = np.diag([0.0, 1e-10, 0.0, 2e-11])
+    cell = [lattice.Bend(1.0, K=0.4, n=0.3, D=D, phi_hat=phi), lattice.Quadrupole(0.3, k1, D=D, phi_hat=phi),
+            lattice.ThinSkewQuadrupole(m), lattice.Drift(0.5, D=D, phi_hat=phi)]
+    elements = cell * 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cb.ResonanceWarning)
+        try:
+            S = cb.Ring(elements).moments()
+        except (UnstableError, ResonanceError):
+            return
+        S_rot = cb.Ring(elements[shift:] + elements[:shift]).moments()
+    # two float64 solves of (10) at different points, condition ~1/(damping) ~ 1e2
+    np.testing.assert_allclose(S_rot[0], S[shift], rtol=1e-9, atol=1e-12 * np.abs(S).max())
+
+
+@FAST
+@given(hnp.arrays(np.float64, (3, 2, 2), elements=st.floats(-1e3, 1e3)).map(lambda a: a + np.swapaxes(a, 1, 2)),
+       hnp.arrays(np.float64, (3, 2), elements=st.floats(-10, 10)), st.floats(0, 1e-2))
+def test_folded_mu_and_beam_spot_batch_equals_single(S, eta, p2):
+    """Batched folded_mu/beam_spot equal the point-by-point results (bitwise, NaN included)."""
+    mu = cb.folded_mu(S, eta, p2)
+    for i in range(3):
+        np.testing.assert_array_equal(mu[i], cb.folded_mu(S[i], eta[i], p2))
+    spot = cb.beam_spot(np.nan_to_num(mu, nan=0.0))
+    for i in range(3):
+        single = cb.beam_spot(np.nan_to_num(mu[i], nan=0.0))
+        for k in range(4):
+            np.testing.assert_array_equal(spot[k][i], single[k])
