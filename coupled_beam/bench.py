@@ -19,9 +19,10 @@ kernel_vs_eigvals_api : float
 kernel_vs_floor : float
     Kernel time / floor time; floor: cos and sin of μ_x and μ_z, one sqrt and
     two arccos on n points (numpy ufuncs into preallocated arrays).
-kernel_s, kernel_api_s, eigvals_s, eigvals_solve_only_s, floor_s, input_checks_s : float
-    The underlying times; ``input_checks_s`` is eigentunes() minus the bare
-    generated kernel (asarray, isfinite and β > 0 checks).
+kernel_s, kernel_api_s, kernel_bare_s, eigvals_s, eigvals_solve_only_s, floor_s, input_checks_s : float
+    The underlying times (kernel, floor and API calls interleaved round by
+    round, best of each); ``kernel_bare_s`` is the generated g± kernel alone,
+    ``input_checks_s`` eigentunes() minus it (asarray, isfinite, β > 0).
 accuracy : dict
     Max and median abs error of g± (rad) of both routes against a 50-digit
     mpmath eigen-solve of the same maps on a subsample, and the number of
@@ -83,6 +84,21 @@ def _best(fn: Callable, repeat: int) -> float:
         t0 = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _race(fns: dict, repeat: int) -> dict:
+    """Best wall time of each function, the calls interleaved round by round (s).
+
+    Interleaving makes the ratios robust to the load of a shared machine
+    changing during the run: every function sees the same conditions.
+    """
+    best = dict.fromkeys(fns, math.inf)
+    for _ in range(max(1, repeat)):
+        for key, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            best[key] = min(best[key], time.perf_counter() - t0)
     return best
 
 
@@ -226,20 +242,26 @@ def _kernel_part(n: int, seed: int, n_ref: int, repeat: int, repeat_eig: int) ->
     p = random_skew_points(n, seed)
     args = [p[k] for k in _ARGS]
     out: dict = {"n_points": n}
+    buf = [np.empty(n) for _ in range(7)]
     with np.errstate(invalid="ignore"):
         kern = tunes_and_stability(*args)
-        out["kernel_s"] = _best(lambda: tunes_and_stability(*args), repeat)
-        out["kernel_api_s"] = _best(lambda: (eigentunes(*args), stable(*args)), repeat)
-        bare = _best(lambda: _kernels.skew_eigentunes(*args), repeat)
-        with_checks = _best(lambda: eigentunes(*args), repeat)
-    out["input_checks_s"] = max(with_checks - bare, 0.0)
-    buf = [np.empty(n) for _ in range(7)]
-    out["floor_s"] = _best(lambda: floor_work(p["mu_x"], p["mu_z"], p["beta_x"], buf), repeat)
+        t = _race({"kernel_s": lambda: tunes_and_stability(*args),
+                   "floor_s": lambda: floor_work(p["mu_x"], p["mu_z"], p["beta_x"], buf),
+                   "kernel_api_s": lambda: (eigentunes(*args), stable(*args)),
+                   "bare": lambda: _kernels.skew_eigentunes(*args),
+                   "with_checks": lambda: eigentunes(*args)}, repeat)
+    out.update({k: t[k] for k in ("kernel_s", "floor_s", "kernel_api_s")})
+    out["kernel_bare_s"] = t["bare"]
+    out["input_checks_s"] = max(t["with_checks"] - t["bare"], 0.0)
     eig = eigvals_route(*args)
-    out["eigvals_s"] = _best(lambda: eigvals_route(*args), repeat_eig)
     maps = one_turn_maps_numpy(*args)
-    out["eigvals_solve_only_s"] = _best(lambda: np.linalg.eigvals(maps), repeat_eig)
+    with np.errstate(invalid="ignore"):
+        t = _race({"eigvals_s": lambda: eigvals_route(*args),
+                   "eigvals_solve_only_s": lambda: np.linalg.eigvals(maps),
+                   "kernel_s": lambda: tunes_and_stability(*args)}, repeat_eig)
     del maps
+    out["eigvals_s"], out["eigvals_solve_only_s"] = t["eigvals_s"], t["eigvals_solve_only_s"]
+    out["kernel_s"] = min(out["kernel_s"], t["kernel_s"])   # also timed between the eigen-solves
     out["kernel_vs_eigvals"] = out["eigvals_s"] / out["kernel_s"]
     out["kernel_vs_eigvals_api"] = out["eigvals_s"] / out["kernel_api_s"]
     out["kernel_vs_floor"] = out["kernel_s"] / out["floor_s"]
@@ -289,12 +311,11 @@ def bench_ring(n_elements: int, energy: float = 1.5):
 
 
 def _equilibrium_part(sizes: tuple[int, int], repeat: int) -> dict:
-    times = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for size in sizes:
-            bench_ring(size).equilibrium()    # warm-up (imports, first allocations)
-            times.append(_best(lambda: bench_ring(size).equilibrium(), repeat))
+        bench_ring(sizes[0]).equilibrium()    # warm-up (imports, first allocations)
+        best = _race({size: (lambda size=size: bench_ring(size).equilibrium()) for size in sizes}, repeat)
+    times = [best[size] for size in sizes]
     return {"equilibrium_sizes": list(sizes), "equilibrium_times_s": times,
             "equilibrium_ratio": times[1] / times[0],
             "equilibrium_size_ratio": sizes[1] / sizes[0]}
@@ -375,9 +396,10 @@ def run_bench(quick: bool = False, n: int | None = None, seed: int = 0,
     """
     notes: dict = {}
     report: dict = {"quick": quick, "machine": _machine()}
+    t_start = time.perf_counter()
     n = (20_000 if quick else 1_000_000) if n is None else int(n)
     if "kernel" in parts:
-        report.update(_kernel_part(n, seed, n_ref=20 if quick else 300, repeat=3 if quick else 5,
+        report.update(_kernel_part(n, seed, n_ref=20 if quick else 300, repeat=3 if quick else 9,
                                    repeat_eig=1 if quick else 2))
     else:
         for key in ("kernel_vs_eigvals", "kernel_vs_floor"):
@@ -385,7 +407,7 @@ def run_bench(quick: bool = False, n: int | None = None, seed: int = 0,
             notes[key] = "part 'kernel' not run"
     if "equilibrium" in parts:
         sizes = (30, 300) if quick else (1000, 10_000)
-        eq = _equilibrium_part(sizes, repeat=1 if quick else 2)
+        eq = _equilibrium_part(sizes, repeat=1 if quick else 3)
         report.update(eq)
         times = dict(zip(sizes, eq["equilibrium_times_s"]))
         report["equilibrium_1000_s"] = times.get(1000)
@@ -412,6 +434,8 @@ def run_bench(quick: bool = False, n: int | None = None, seed: int = 0,
         report["equilibrium_vs_pyat"] = None
         notes["equilibrium_vs_pyat"] = "skipped (--quick or part not run)"
     report["notes"] = notes
+    report["machine"]["load_avg_1min_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    report["bench_wall_s"] = time.perf_counter() - t_start
     return report
 
 
