@@ -45,13 +45,23 @@ def _finite(name: str, value) -> float:
     if not np.isfinite(out):
         raise InputError(f"{name} must be finite, got {out}; give a finite value", field=name,
                          value=out)
+    if abs(out) > 1e100:  # squares overflow float64 (K**2 raises OverflowError); no magnet is this strong
+        raise InputError(f"{name} = {out:.3g} is out of range (|{name}| <= 1e100); check the units",
+                         field=name, value=out)
     return out
 
 
 def _matrix(name: str, value, shape: tuple[int, int], symmetric: bool = False) -> np.ndarray:
     if value is None:
         return np.zeros(shape)
-    arr = np.asarray(value, dtype=float)
+    try:
+        raw = np.asarray(value)
+        if raw.dtype.kind not in "biuf":
+            raise TypeError(raw.dtype)
+        arr = raw.astype(float)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a real {shape[0]}x{shape[1]} matrix, got {value!r}",
+                         field=name) from None
     if arr.shape != shape:
         raise InputError(f"{name} must have shape {shape}, got {arr.shape}", field=name)
     if not np.all(np.isfinite(arr)):
