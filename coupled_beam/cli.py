@@ -346,6 +346,10 @@ def main(argv: list[str] | None = None) -> int:
         except (CoupledBeamError, ValueError, ArithmeticError, OSError) as exc:
             print(f"coupled-beam {args.command}: error: {exc}", file=sys.stderr)
             return 2
+        except MemoryError as exc:
+            print(f"coupled-beam {args.command}: error: out of memory ({exc}); ask for fewer points",
+                  file=sys.stderr)
+            return 2
         except Exception as exc:  # a bug, not bad input: still one line, distinct status
             print(f"coupled-beam {args.command}: internal error ({type(exc).__name__}: {exc}); "
                   "please report it", file=sys.stderr)

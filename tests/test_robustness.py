@@ -407,6 +407,8 @@ def _run_cli(argv, capsys):
     ["verify", "--section", "99"],
     ["no-such-command"],
     [],
+    ["scan", "--random", "100000000000", "--range", "mu_x=0:1", "--set", "mu_z=1", "--set", "beta_x=1",
+     "--set", "beta_z=1", "--set", "m=0"],                          # 745 GiB: MemoryError -> one line
 ])
 def test_cli_bad_input_exits_2_with_one_stderr_line(argv, capsys):
     """Every command answers bad input with exit status 2 and exactly one line on stderr, no traceback."""
