@@ -347,3 +347,16 @@ def test_cli_equilibrium_dps_matches_float64_on_example_ring(capsys):
     sh = np.array([b["sigma_z"] for b in h["boundaries"]])
     # float64 (10) with condition ~1/min|1 - ΔΔ| ~ 1e6: measured 2e-10 relative
     np.testing.assert_allclose(sh, sf, rtol=1e-8, atol=0)
+
+
+def test_high_precision_calls_leave_global_mpmath_precision_alone():
+    """precision= works inside mpmath.workdps scopes: the global mp.dps is unchanged and order does not matter."""
+    before = mpmath.mp.dps
+    a30 = pr.eigentunes_mp(1.0, 1.3, 10.0, 8.0, 0.01, dps=30)
+    a50 = pr.eigentunes_mp(1.0, 1.3, 10.0, 8.0, 0.01, dps=50)
+    b30 = pr.eigentunes_mp(1.0, 1.3, 10.0, 8.0, 0.01, dps=30)
+    assert mpmath.mp.dps == before, "global mpmath precision changed"
+    assert a30 == b30, "same call gave a different answer after a 50-digit call"
+    with mpmath.workdps(60):
+        # the 30-digit result is the 50-digit one rounded: they agree to 1e-29
+        assert abs(a30[0] - a50[0]) < 1e-29 and abs(a30[1] - a50[1]) < 1e-29
