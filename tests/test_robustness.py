@@ -527,3 +527,18 @@ def test_element_matrix_arguments_non_numeric_is_input_error(kw):
     """Text, complex or ragged D and phi_hat raise InputError naming the field."""
     with pytest.raises(InputError, match=next(iter(kw))):
         lattice.Bend(1.0, 0.5, **kw)
+
+
+pd2 = hnp.arrays(np.float64, (2, 2), elements=st.floats(-30, 30)).map(lambda a: a @ a.T + 1e-3 * np.eye(2))
+
+
+@FAST
+@given(pd2, pd2, hnp.arrays(np.float64, 2, elements=st.floats(-1, 1)))
+def test_overlap_inv_area_symmetric_in_the_two_beams(mu1, mu2, d):
+    """∫P₁P₂ does not depend on which beam is called 1 (offset reversed), and equals 1/S for one beam."""
+    a = cb.overlap_inv_area(mu1, mu2, d)
+    b = cb.overlap_inv_area(mu2, mu1, -d)
+    assert np.isfinite(a) and a >= 0, "silent NaN or negative overlap of positive-definite beams"
+    # the same closed form with the roles swapped: rounding only
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(cb.overlap_inv_area(mu1, mu1), cb.beam_spot(mu1)[3], rtol=1e-12, atol=1e-300)
