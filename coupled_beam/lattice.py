@@ -350,11 +350,12 @@ class Ring:
         N0 = P[-1]
         return P @ N0 @ np.linalg.inv(P)
 
-    def moments(self, *, warn_below: float = 1e-8) -> np.ndarray:
+    def moments(self, *, warn_below: float = 1e-8, precision: int | None = None) -> np.ndarray:
         """Equilibrium betatron <y_hat y_hat^T> at every boundary, (n + 1, 4, 4).
 
         Formula (10) once at s = 0, then exact propagation (O(n)); see
-        :func:`coupled_beam.equilibrium.moments_around`.
+        :func:`coupled_beam.equilibrium.moments_around` (``precision``: digits of
+        (10) in mpmath, None = float64).
 
         Examples
         --------
@@ -364,7 +365,7 @@ class Ring:
         """
         from coupled_beam.equilibrium import moments_around
 
-        return moments_around(self, warn_below=warn_below)[0]
+        return moments_around(self, warn_below=warn_below, precision=precision)[0]
 
     def equilibrium(self, *, warn_below: float = 1e-8, precision: int | None = None):
         """Equilibrium moments around the ring: formula (10) at s_0, then propagation.
