@@ -152,7 +152,8 @@ def _run_derive(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------- check
 def _add_check(p: argparse.ArgumentParser) -> None:
     p.add_argument("lhs", help='first expression, sympy syntax (e.g. "sin(2*x)")')
-    p.add_argument("rhs", help='second expression (e.g. "2*sin(x)*cos(x)")')
+    p.add_argument("rhs", nargs="+", help='second expression (e.g. "2*sin(x)*cos(x)"); more '
+                   "expressions check a derivation step by step")
     p.add_argument("--assume", action="append", default=[], metavar="FACT",
                    help="'beta_x>0', '0<mu_x<pi', 'n integer' (repeatable)")
     p.add_argument("--points", type=int, default=24, help="random points of the numeric test")
@@ -161,15 +162,19 @@ def _add_check(p: argparse.ArgumentParser) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from derivations.verify import equal
+    from derivations.verify import equal_steps
 
-    verdict = equal(args.lhs, args.rhs, assumptions=args.assume, points=args.points,
-                    dps=args.dps, seed=args.seed)
+    verdicts = equal_steps([args.lhs, *args.rhs], assumptions=args.assume, points=args.points,
+                           dps=args.dps, seed=args.seed)
     if args.json:
-        _print_json(verdict.to_dict())
+        _print_json(verdicts[0].to_dict() if len(verdicts) == 1
+                    else [v.to_dict() for v in verdicts])
+    elif len(verdicts) == 1:
+        print(verdicts[0])
     else:
-        print(verdict)
-    return 0 if verdict else 1
+        for k, v in enumerate(verdicts, 1):
+            print(f"step {k} -> {k + 1}: {v}")
+    return 0 if all(verdicts) else 1
 
 
 # ---------------------------------------------------------------------- scan
@@ -299,7 +304,7 @@ COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "tunes": (_add_tunes, _run_tunes, "§5 eigentunes g±, stability and damping ω± of a thin skew quad"),
     "verify": (_add_verify, _run_verify, "the paper equation by equation: printed vs derived, ok / erratum"),
     "derive": (_add_derive, _run_derive, "a derived closed form by name, as text, LaTeX, Python, C or JSON"),
-    "check": (_add_check, _run_check, "is EXPR1 == EXPR2? proof, else 50-digit test (exit 1 if different)"),
+    "check": (_add_check, _run_check, "is EXPR1 == EXPR2? proof, else 50-digit test (exit 1 unless equal)"),
     "scan": (_add_scan, _run_scan, "parameter grids or random points of a kernel, numpy or dask; .npz and PNG"),
     "bench": (_add_bench, _run_bench, "speed ratios measured side by side (kernels vs eigvals, floor, equilibrium)"),
     "equilibrium": (_add_equilibrium, _run_equilibrium, "sizes, tilt and 1/S at every boundary of a lattice file (formula (10))"),

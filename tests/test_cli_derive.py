@@ -203,3 +203,11 @@ def test_derive_python_every_result_compiles_or_is_refused():
             continue
         compile(src, name, "exec")
     assert len(refused) <= 5, f"too many results without a Python form: {refused}"
+
+
+def test_cli_check_derivation_steps_names_faulty_step(capsys):
+    """`check A B C` checks A = B and B = C; the slip in the second step gives exit 1."""
+    code, out, _ = _run(capsys, "check", "(x + 1)**2 - 1", "x**2 + 2*x", "x*(x + 3)")
+    assert code == 1
+    lines = out.strip().splitlines()
+    assert lines[0] == "step 1 -> 2: proved" and lines[1].startswith("step 2 -> 3: different")
