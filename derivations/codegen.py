@@ -42,6 +42,7 @@ MODULES = [
     "derivations.equilibrium",
     "derivations.distribution",
     "derivations.skew_quadrupole",
+    "derivations.skew_equilibrium",
     "derivations.beam_spot",
 ]
 

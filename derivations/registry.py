@@ -34,6 +34,7 @@ SECTION_MODULES = [
     "derivations.distribution",
     "derivations.equilibrium",
     "derivations.skew_quadrupole",
+    "derivations.skew_equilibrium",
     "derivations.beam_spot",
 ]
 
