@@ -86,6 +86,9 @@ def tunes_and_stability(mu_x, mu_z, beta_x, beta_z, m) -> tuple[np.ndarray, np.n
     else:              # the same generated kernel eigentunes() calls, after a cheaper check
         with np.errstate(invalid="ignore"):
             g_p, g_m = (np.asarray(g, dtype=np.float64) for g in _kernels.skew_eigentunes(*args))
+        swap = g_p > g_m   # as eigentunes(): g+ <= g- exactly (the atan2 forms may cross by an ulp at b = 0)
+        if np.any(swap):
+            g_p, g_m = np.where(swap, g_m, g_p), np.where(swap, g_p, g_m)
     return g_p, g_m, np.asarray(~(np.isnan(g_p) | np.isnan(g_m)))
 
 

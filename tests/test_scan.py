@@ -38,6 +38,18 @@ def test_tunes_and_stability_random_points_mask_equals_stable(rng):
     np.testing.assert_array_equal(g_m, ref_m)
 
 
+def test_tunes_and_stability_on_the_diagonal_equal_eigentunes_exactly():
+    """On μx = μz (b = 0 at m = 0, where the two atan2 forms may cross) the ordering matches eigentunes()."""
+    mu = np.linspace(0.0, 2 * math.pi, 20_001)
+    for m in (0.0, 1e-9):
+        g_p, g_m, _ = sc.tunes_and_stability(mu, mu, 3.0, 5.0, m)
+        ref_p, ref_m = cb.eigentunes(mu, mu, 3.0, 5.0, m)
+        np.testing.assert_array_equal(g_p, ref_p)
+        np.testing.assert_array_equal(g_m, ref_m)
+        both = np.isfinite(g_p) & np.isfinite(g_m)
+        assert both.sum() > 19_000 and np.all(g_p[both] <= g_m[both]), "g+ > g- somewhere"
+
+
 def test_tunes_and_stability_grid_edges_mask_equals_stable():
     """On a tune grid including μ = 0, π and the diagonal, the NaN-pattern mask equals stable()."""
     ax = np.linspace(0.0, math.pi, 181)
