@@ -236,8 +236,11 @@ def parse(text: str, symbols: Mapping[str, sp.Symbol] | None = None):
     if re.search(r"\blambda\b", text):
         text = re.sub(r"\blambda\b", "lambda_sym_", text)
         local["lambda_sym_"] = local.get("lambda", sp.Symbol("lambda"))
-    # NAME( with an unknown NAME is an undefined function f(s), not f*s
-    for name in re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(", text):
+    # NAME( (no space) with an unknown NAME that never stands alone is an
+    # undefined function f(s); "x (x + 2)" and "x(x + 2) + x" multiply
+    called = set(re.findall(r"\b([A-Za-z_]\w*)\(", text))
+    bare = set(re.findall(r"\b([A-Za-z_]\w*)\b(?!\s*\()", text))
+    for name in called - bare:
         if name not in SAFE_NAMES and name not in local:
             local[name] = sp.Function(name)
     glob = {"__builtins__": {}, "Symbol": sp.Symbol, "Integer": sp.Integer,

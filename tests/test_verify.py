@@ -159,3 +159,11 @@ def test_equal_zero_proof_budget_falls_back_to_numbers():
     """With no time for rewrites the trig identity is still settled numerically, not guessed."""
     v = equal(sp.sin(2 * x), 2 * sp.sin(x) * sp.cos(x), prove_seconds=0.0)
     assert v.status == "numerically equal" and v.points == 24, str(v)
+
+
+def test_parse_space_before_parenthesis_multiplies():
+    """'x (x + 2)' and 'x(x + 2) + x' are products; 'f(s)' alone is an undefined function."""
+    xs = sp.Symbol("x")
+    assert parse("x (x + 2)") == xs * (xs + 2)
+    assert parse("x(x + 2) + x") == xs * (xs + 2) + xs
+    assert isinstance(parse("f(s)"), sp.core.function.AppliedUndef)
