@@ -193,6 +193,8 @@ def _add_scan(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--out", default=None, help="write the results to this .npz file")
     p.add_argument("--png", default=None, help="write a stability diagram (2-D grids) to this PNG")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on this dask.distributed scheduler (e.g. tcp://host:8786); implies --dask")
 
 
 def _run_scan(args: argparse.Namespace) -> int:
@@ -206,18 +208,30 @@ def _run_scan(args: argparse.Namespace) -> int:
     points = {}
     if args.random is not None:
         ranges = dict(scan_mod.parse_range(t) for t in args.range)
-        chunks = args.chunks if args.dask else None
+        chunks = (args.chunks or 2**20) if (args.dask or args.scheduler) else None
         points = scan_mod.random_points(args.random, ranges, seed=args.seed, chunks=chunks)
     elif args.range:
         raise ValueError("--range needs --random N")
+    if args.scheduler:
+        from distributed import Client
+
+        with Client(args.scheduler):   # the scan computes on the active client
+            return _scan_report(args, scan_mod, axes, fixed, points, t0)
+    return _scan_report(args, scan_mod, axes, fixed, points, t0)
+
+
+def _scan_report(args, scan_mod, axes: dict, fixed: dict, points: dict, t0: float) -> int:
+    import time
+
+    use_dask = bool(args.dask or args.scheduler)
     result = scan_mod.scan(args.kernel, axes=axes, points=points, fixed=fixed, chunks=args.chunks,
-                           dask=args.dask or None, progress=args.progress)
+                           dask=use_dask or None, progress=args.progress)
     summary = result.summary()
     if args.out:
         summary["npz"] = str(result.to_npz(args.out))
     if args.png:
         summary["png"] = str(result.stability_png(args.png))
-    summary["backend"] = "dask" if args.dask else "numpy"
+    summary["backend"] = ("dask " + args.scheduler if args.scheduler else "dask") if use_dask else "numpy"
     summary["elapsed_s"] = time.perf_counter() - t0
     if args.json:
         _print_json(summary)

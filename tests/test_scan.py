@@ -229,3 +229,18 @@ def test_tunes_and_stability_bad_input_raises_like_eigentunes(bad, match):
     args.update(bad)
     with pytest.raises(InputError, match=match):
         sc.tunes_and_stability(*args.values())
+
+
+def test_cli_scan_on_a_scheduler_address_equals_numpy(capsys):
+    """`coupled-beam scan --scheduler tcp://127.0.0.1:PORT` runs on that cluster, same fraction as numpy."""
+    distributed = pytest.importorskip("distributed")
+    grid = ["--grid", "mu_x=0:3.1:40", "--grid", "mu_z=0:3.1:30", "--set", "beta_x=10",
+            "--set", "beta_z=10", "--set", "m=0.08", "--chunks", "300", "--json"]
+    assert main(["scan", *grid]) == 0
+    local = json.loads(capsys.readouterr().out)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        assert main(["scan", *grid, "--scheduler", cluster.scheduler_address]) == 0
+    remote = json.loads(capsys.readouterr().out)
+    assert remote["backend"] == f"dask {cluster.scheduler_address}"
+    assert remote["stable_fraction"] == local["stable_fraction"] and 0 < local["stable_fraction"] < 1
