@@ -440,6 +440,13 @@ def run_bench(quick: bool = False, n: int | None = None, seed: int = 0,
 
 
 def _machine() -> dict:
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [{k: d.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+                for d in threadpool_info()]
+    except ImportError:
+        blas = None
     return {"python": platform.python_version(), "numpy": np.__version__,
             "cpus": os.cpu_count(), "load_avg_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE")}
+            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"), "blas": blas}
