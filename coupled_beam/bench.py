@@ -36,7 +36,8 @@ equilibrium_1000_s, equilibrium_10000_s, equilibrium_ratio : float
     rings of ADONE-like cells of 1000 and 10⁴ elements; ratio ≈ 10 if linear.
 import_s : float
     Wall time of ``python -c "import coupled_beam"`` (``python_startup_s``:
-    of ``python -c pass``); ``sympy_imported`` must be False.
+    of ``python -c pass``); ``sympy_imported`` must be False; ``scipy_imported``
+    and ``numpy_imported`` show that the package loads neither until needed.
 verify_cold_s, codegen_cold_s : float
     Wall time of a fresh ``coupled-beam verify --json`` and of
     ``python -m derivations.codegen --check`` (regenerates the kernels in
