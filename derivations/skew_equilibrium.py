@@ -114,6 +114,7 @@ __all__ = [
     "m_rtsv_far_printed",
     "mode_moments",
     "moments_far",
+    "lumped_compact",
     "smooth_arc_noise",
     "kernel_specs",
     "results",
@@ -498,6 +499,60 @@ def moments_far(noise: str = "general", explicit: bool = True) -> dict:
     return out
 
 
+def lumped_compact(explicit: bool = False) -> dict:
+    """Compact lumped-kick forms (r22 = φ), equal to :func:`moments_far` ``("lumped")``.
+
+    Obtained from the derived forms with (cos g − cos μx)(cos g − cos μz) =
+    m² βx βz sx sz/4 (the eigenvalue condition) and X² Z² = that product ×
+    βx βz/(b sin g)²; the equality is tested at 50 digits:
+
+        <x²> = φ βx² sx²/(4b²) Σ± (cg± − cz)²/(ω± sin² g±)
+        <z²> = φ m² βx² βz² sx² sz²/(16 b²) Σ± 1/(ω± sin² g±)
+        <xz> = φ m βx² βz sx² sz/(8 b²) Σ± (cg± − cz)/(ω± sin² g±)
+        ε±   = φ βx |sx (cg± − cz)|/(4 b ω± sin g±)
+
+    Parameters
+    ----------
+    explicit : bool
+        Substitute cos g± = (a ± b)/2, sin g± = sqrt(1 − cos² g±), b = sqrt(b²)
+        and the first-order ω± (else keep ``cos_g_plus``, ``omega_plus``, ``b``...).
+
+    Returns
+    -------
+    dict
+        ``xx, zz, xz, eps_plus, eps_minus, tilt``.
+
+    Examples
+    --------
+    >>> lumped_compact()["zz"].has(sp.Symbol("sin_g_plus", positive=True))
+    True
+    """
+    sx, sz, cz = sp.sin(mu_x), sp.sin(mu_z), sp.cos(mu_z)
+    out: dict = {"xx": 0, "zz": 0, "xz": 0}
+    omegas = mode_damping_closed_form()
+    a_, b2 = roots_a_b()
+    for sign, name, om in ((1, "plus", omegas[0]), (-1, "minus", omegas[1])):
+        cg = sp.Symbol(f"cos_g_{name}", real=True)
+        sg = sp.Symbol(f"sin_g_{name}", positive=True)
+        w = sp.Symbol(f"omega_{name}", positive=True)
+        out["xx"] += phi * beta_x**2 * sx**2 / (4 * b**2) * (cg - cz) ** 2 / (w * sg**2)
+        out["zz"] += phi * m**2 * beta_x**2 * beta_z**2 * sx**2 * sz**2 / (16 * b**2) / (w * sg**2)
+        out["xz"] += phi * m * beta_x**2 * beta_z * sx**2 * sz / (8 * b**2) * (cg - cz) / (w * sg**2)
+        out[f"eps_{name}"] = phi * beta_x * sp.Abs(sx * (cg - cz)) / (4 * b * w * sg)
+    out["tilt"] = sp.atan2(2 * out["xz"], out["xx"] - out["zz"]) / 2
+    if explicit:
+        bb = sp.sqrt(b2)
+        sub = {}
+        for sign, name, om in ((1, "plus", omegas[0]), (-1, "minus", omegas[1])):
+            cgv = (a_ + sign * bb) / 2
+            sub[sp.Symbol(f"cos_g_{name}", real=True)] = cgv
+            sub[sp.Symbol(f"sin_g_{name}", positive=True)] = sp.sqrt(1 - cgv**2)
+            sub[sp.Symbol(f"omega_{name}", positive=True)] = om.subs(b, bb)
+        sub[b] = bb
+        out = {k: v.xreplace(sub) for k, v in out.items()}
+    return out
+
+
 def smooth_arc_noise() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     """𝓡_in of uniform horizontal noise φ11 along a constant-β smooth-focusing arc.
 
@@ -587,7 +642,7 @@ def kernel_specs() -> list[KernelSpec]:
 # ------------------------------------------------------- derive / errata
 def results() -> list[Result]:
     """Closed forms for ``coupled-beam derive``."""
-    lumped = moments_far("lumped", explicit=False)
+    lumped = lumped_compact()
     ep, em = lumped["eps_plus"], lumped["eps_minus"]
     v = normalised_eigenvector()
     u = left_eigenvector()
