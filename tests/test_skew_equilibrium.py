@@ -223,9 +223,16 @@ def test_eigenvectors_uncoupled_limit_is_courant_snyder():
 # ------------------------------------------------------------------ M_rtsv
 def test_m_rtsv_far_printed_form_is_an_erratum():
     """The printed far-from-resonance M_rtsv (U⁻¹_1t U⁻¹_2v, one term per mode) differs from the derived one."""
-    (check,) = se.equation_checks()
-    verdict = equal(check.printed, check.derived)
-    assert verdict.status == "different", f"printed M_rtsv unexpectedly matches: {verdict}"
+    checks = se.equation_checks()
+    assert len(checks) == 2
+    for check in checks:
+        verdict = equal(check.printed, check.derived)
+        assert verdict.status == "different", f"{check.equation}: printed unexpectedly matches: {verdict}"
+    # with U_1t, U_2v restored, the diagonal component is exactly half the derived one
+    U, Ui = se._generic_u()
+    fixed = (Ui[0, 0] * U[0, 1] * Ui[0, 1] * U[1, 1] / (2 * se.omega_plus)
+             + Ui[0, 2] * U[2, 1] * Ui[0, 3] * U[3, 1] / (2 * se.omega_minus))
+    assert sp.expand(2 * fixed - se.m_rtsv_far(1, 2, 1, 2)) == 0, "missing partner is not a factor 2 on M_1212"
     # the derived form has exactly the four poles (1,2), (2,1), (3,4), (4,3), residue 1/(2ω)
     poles = se._leading_coefficients()
     assert sorted(poles) == [(0, 1), (1, 0), (2, 3), (3, 2)], f"poles at {sorted(poles)}"
