@@ -93,7 +93,7 @@ def _blockwise(kernel, args, n_out, out, block):
     operations as one call would, into `out` (float64 arrays of the broadcast
     shape) or newly allocated arrays.
     """
-    if out is None and max(numpy.size(a) for a in args) <= block:
+    if out is None and numpy.broadcast(*args).size <= block:
         return kernel(*args)
     ops = [numpy.asarray(a, dtype=numpy.float64) for a in args]
     ops += list(out) if out is not None else [None] * n_out
