@@ -565,6 +565,7 @@ def lumped_compact(explicit: bool = False) -> dict:
     return out
 
 
+@lru_cache(maxsize=None)
 def smooth_arc_noise() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     """𝓡_in of uniform horizontal noise φ11 along a constant-β smooth-focusing arc.
 
