@@ -169,7 +169,7 @@ def _floats(name: str, value) -> np.ndarray:
         raw = np.asarray(value)
         if raw.dtype.kind not in "biuf":
             raise TypeError(raw.dtype)
-        return raw.astype(np.float64)
+        return raw.astype(np.float64, copy=False)   # no copy for float64 input
     except (TypeError, ValueError):
         raise InputError(f"{name} must be real numbers, got {value!r}", name=name) from None
 
