@@ -67,7 +67,7 @@ _ARGS = ("mu_x", "mu_z", "beta_x", "beta_z", "m")
 _POSITIVE = ("beta_x", "beta_z")
 
 
-def eigentunes(mu_x, mu_z, beta_x, beta_z, m) -> tuple[np.ndarray, np.ndarray]:
+def eigentunes(mu_x, mu_z, beta_x, beta_z, m, out=None) -> tuple[np.ndarray, np.ndarray]:
     """Eigentunes g± of the one-turn map with a thin skew quadrupole (§5).
 
     Parameters
@@ -78,6 +78,9 @@ def eigentunes(mu_x, mu_z, beta_x, beta_z, m) -> tuple[np.ndarray, np.ndarray]:
         Beta functions at the skew quadrupole (m), > 0.
     m : array_like
         Integrated skew strength (1/m).
+    out : tuple of two numpy.ndarray, optional
+        Writeable float64 arrays of the broadcast shape that receive g+ and g-
+        (and are returned): no allocation in loops over large batches.
 
     Returns
     -------
@@ -103,13 +106,30 @@ def eigentunes(mu_x, mu_z, beta_x, beta_z, m) -> tuple[np.ndarray, np.ndarray]:
     array(nan)
     """
     args = _as_arrays(_ARGS, (mu_x, mu_z, beta_x, beta_z, m), _POSITIVE)
+    if out is not None:
+        _check_out(out, np.broadcast_shapes(*(a.shape for a in args)))
     with np.errstate(invalid="ignore"):
-        g_p, g_m = (np.asarray(v, dtype=np.float64) for v in _kernels.skew_eigentunes(*args))
+        g_p, g_m = (np.asarray(v, dtype=np.float64) for v in _kernels.skew_eigentunes(*args, out=out))
     # g+ <= g- holds exactly (cos g+ >= cos g-); the two atan2 forms may invert it by an ulp at b = 0
     swap = g_p > g_m
     if np.any(swap):
-        g_p, g_m = np.where(swap, g_m, g_p), np.where(swap, g_p, g_m)
+        if out is None:
+            g_p, g_m = np.where(swap, g_m, g_p), np.where(swap, g_p, g_m)
+        else:
+            g_p[swap], g_m[swap] = g_m[swap], g_p[swap]   # fancy indexing copies the right side first
     return g_p, g_m
+
+
+def _check_out(out, shape: tuple) -> None:
+    """InputError unless ``out`` is two writeable float64 arrays of ``shape``."""
+    ok = (isinstance(out, (tuple, list)) and len(out) == 2
+          and all(isinstance(o, np.ndarray) and o.dtype == np.float64 and o.shape == shape
+                  and o.flags.writeable for o in out))
+    if not ok:
+        got = [(type(o).__name__, getattr(o, "dtype", None), getattr(o, "shape", None))
+               for o in (out if isinstance(out, (tuple, list)) else [out])]
+        raise InputError(f"out must be two writeable float64 arrays of shape {shape}, got {got}",
+                         shape=shape)
 
 
 def stable(mu_x, mu_z, beta_x, beta_z, m) -> np.ndarray:

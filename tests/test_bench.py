@@ -187,3 +187,26 @@ def test_tangent_form_refuses_a_sign_sensitive_expression():
 
     with pytest.raises(ArithmeticError, match="changes under"):
         sq.tangent_form(sq.sp.sin(sq.mu_x / 2))
+
+
+def test_eigentunes_out_arrays_receive_the_results():
+    """eigentunes(..., out=(a, b)) writes g± into a and b, returns them, and equals the allocating call."""
+    p = bench.random_skew_points(20_000, seed=2)
+    args = [p[k] for k in ("mu_x", "mu_z", "beta_x", "beta_z", "m")]
+    out = (np.full(20_000, -1.0), np.full(20_000, -1.0))
+    g_p, g_m = cb.eigentunes(*args, out=out)
+    assert g_p is out[0] and g_m is out[1], "out arrays not returned"
+    ref_p, ref_m = cb.eigentunes(*args)
+    np.testing.assert_array_equal(g_p, ref_p)
+    np.testing.assert_array_equal(g_m, ref_m)
+    mu = np.linspace(0.0, 2 * math.pi, 20_001)   # b = 0 on the diagonal: the g+ <= g- swap path
+    diag = cb.eigentunes(mu, mu, 3.0, 5.0, 0.0, out=(np.empty(20_001), np.empty(20_001)))
+    for got, ref in zip(diag, cb.eigentunes(mu, mu, 3.0, 5.0, 0.0)):
+        np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("out", [(np.empty(3),), (np.empty(3), np.empty(4)), (np.empty(3), np.empty(3, int))])
+def test_eigentunes_bad_out_raises_input_error(out):
+    """out must be two float64 arrays of the broadcast shape: anything else is an InputError."""
+    with pytest.raises(cb.InputError, match="out must be two writeable float64 arrays"):
+        cb.eigentunes([1.0, 1.1, 1.2], 0.5, 2.0, 3.0, 0.01, out=out)
