@@ -38,6 +38,7 @@ LNF-64/55 (C. Bernardini, C. Pellegrini, 1964), all sections.
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 
 import sympy as sp
@@ -273,6 +274,9 @@ _UNICODE_MATH = {
     "∞": r"\infty", "∫": r"\int", "∑": r"\sum", "−": "-", "²": "^2", "³": "^3",
     "⁴": "^4", "⁻¹": "^{-1}", "ᵀ": "^T", "½": r"\tfrac12", "¼": r"\tfrac14",
     "ψ̂": r"\hat\psi", "φ̂": r"\hat\phi", "ŷ": r"\hat y",
+    "μ̄": r"\bar\mu", "x̄": r"\bar x", "z̄": r"\bar z", "𝓡": r"\mathcal{R}", "𝓛": r"\mathcal{L}",
+    "¹": "^1", "⁻": "^-", "∈": r"\in", "≃": r"\simeq", "∝": r"\propto", "‖": r"\|",
+    "κ": r"\kappa", "χ": r"\chi", "Λ": r"\Lambda", "Γ": r"\Gamma", "Θ": r"\Theta",
 }
 
 
@@ -306,7 +310,16 @@ def latex_text(text: str) -> str:
             parts[-1] = (piece[0], parts[-1][1] + piece[1])
         else:
             parts.append(piece)
-    return "".join(f"${t}$" if math else t for math, t in parts)
+    return "".join(f"${_join_superscripts(t)}$" if math else t for math, t in parts)
+
+
+def _join_superscripts(tex: str) -> str:
+    """``^2^T`` -> ``^{2T}`` (two superscripts in a row are a LaTeX error)."""
+    grp = r"\^(\{[^{}]*\}|[^{}\\])"
+    pat = re.compile(grp + grp)
+    while pat.search(tex):
+        tex = pat.sub(lambda m: "^{" + m[1].strip("{}") + m[2].strip("{}") + "}", tex, count=1)
+    return tex
 
 
 def _latex_math(obj) -> str:

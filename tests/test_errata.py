@@ -134,3 +134,16 @@ def test_text_table_counts_match_rows(paper_rows):
     n_ok = sum(r.status == "ok" for r in paper_rows)
     n_err = sum(r.status == "erratum" for r in paper_rows)
     assert text.splitlines()[-1].startswith(f"{len(paper_rows)} checks: {n_ok} ok, {n_err} erratum")
+
+
+def test_latex_text_unicode_becomes_valid_math():
+    """Greek, superscripts and transposes map to math; no double superscript (a LaTeX error)."""
+    tex = errata.latex_text("x²ᵀ Σ⁻¹ ηηᵀ μ̄_xx 5% <p²>")
+    assert tex == (r"x$^{2T}$ $\Sigma^{-1}$ $\eta\eta^T$ $\bar\mu$\_xx 5\% "
+                   r"\textless{}p$^2$\textgreater{}")
+
+
+def test_latex_table_no_double_superscripts(paper_rows):
+    """The generated table has no a^b^c sequence."""
+    tex = errata.to_latex(paper_rows)
+    assert not re.search(r"\^(\{[^{}]*\}|[^{}\\])\^", tex)
