@@ -40,6 +40,7 @@ _LAZY = {
     "stable": "skew_quadrupole",
     "mode_damping": "skew_quadrupole",
     "thin_skew_one_turn_map": "skew_quadrupole",
+    "tunes_and_stability": "scan",
     "equilibrium_moments": "equilibrium",
     "folded_mu": "distribution",
     "beam_spot": "distribution",

@@ -42,17 +42,18 @@ def _as_arrays(names: tuple[str, ...], values: tuple, positive: tuple[str, ...] 
             raw = np.asarray(value)
             if raw.dtype.kind not in "biuf":
                 raise TypeError(raw.dtype)
-            arr = raw.astype(np.float64)
+            arr = raw.astype(np.float64, copy=False)
         except (TypeError, ValueError):
             raise InputError(f"{name} must be real numbers, got {value!r}", name=name) from None
-        if not np.all(np.isfinite(arr)):
+        # min and max propagate NaN and expose inf: two reductions, no temporary arrays
+        lo, hi = np.min(arr, initial=np.inf), np.max(arr, initial=-np.inf)
+        if arr.size and not (np.isfinite(lo) and np.isfinite(hi)):
             bad = arr[~np.isfinite(arr)].flat[0]
             raise InputError(f"{name} must be finite, got {bad!r}: replace NaN/inf before calling",
                              name=name, value=float(bad))
-        if name in positive and not np.all(arr > 0):
-            bad = arr[~(arr > 0)].flat[0]
-            raise InputError(f"{name} must be > 0 (a beta function in metres), got {bad!r}",
-                             name=name, value=float(bad))
+        if name in positive and arr.size and not lo > 0:
+            raise InputError(f"{name} must be > 0 (a beta function in metres), got {lo!r}",
+                             name=name, value=float(lo))
         arrays.append(arr)
     try:
         np.broadcast_shapes(*(a.shape for a in arrays))
