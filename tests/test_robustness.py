@@ -84,6 +84,7 @@ def test_section5_kernels_unbroadcastable_shapes_are_input_error(name, func, nar
 @FAST
 @given(hnp.arrays(np.float64, st.integers(1, 12), elements=mu_st), mu_st, beta_st, beta_st, m_st,
        st.randoms(use_true_random=False))
+@example(np.array([-1.5456618610912543, 1.0, 1.0]), 1.0, 1.0, 1.0, 0.0, __import__("random").Random(0))
 def test_section5_kernels_independent_of_shape_and_order(mus, mu_z, beta_x, beta_z, m, rnd):
     """Element-wise results equal per-point calls, a reshaped batch and a permuted batch."""
     perm = list(range(len(mus)))
@@ -97,7 +98,12 @@ def test_section5_kernels_independent_of_shape_and_order(mus, mu_z, beta_x, beta
         for k, w in enumerate(whole):
             np.testing.assert_array_equal(w, column[k].reshape(w.shape), err_msg=f"{name}: shape changed values")
             np.testing.assert_array_equal(w[perm], shuffled[k], err_msg=f"{name}: order changed values")
-            np.testing.assert_array_equal(w, np.stack([s[k] for s in single]), err_msg=f"{name}: batch != single")
+            one = np.stack([s[k] for s in single])
+            if w.dtype == np.bool_:
+                np.testing.assert_array_equal(w, one, err_msg=f"{name}: batch != single")
+            else:
+                # 0-d inputs make numpy scalars, whose x**2 is libm pow(): 1 ulp off x*x (e.g. x = -0.6981648016859571)
+                np.testing.assert_array_max_ulp(w, one, maxulp=2)
 
 
 @FAST
@@ -529,7 +535,9 @@ def test_element_matrix_arguments_non_numeric_is_input_error(kw):
         lattice.Bend(1.0, 0.5, **kw)
 
 
-pd2 = hnp.arrays(np.float64, (2, 2), elements=st.floats(-30, 30)).map(lambda a: a @ a.T + 1e-3 * np.eye(2))
+# positive-definite with condition number <= 6: the overlap's exponent stays well conditioned
+pd2 = hnp.arrays(np.float64, (2, 2), elements=st.floats(-30, 30)).map(
+    lambda a: a @ a.T + 0.2 * (np.trace(a @ a.T) + 1e-3) * np.eye(2))
 
 
 @FAST
