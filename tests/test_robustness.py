@@ -33,6 +33,7 @@ KERNELS = [
     ("stable", cb.stable, 5),
     ("mode_damping", cb.mode_damping, 7),
     ("thin_skew_one_turn_map", cb.thin_skew_one_turn_map, 9),
+    ("tunes_and_stability", cb.tunes_and_stability, 5),
 ]
 
 
@@ -117,6 +118,8 @@ def test_section5_nan_exactly_where_unstable(mu_x, mu_z, beta_x, beta_z, m):
     g_p, g_m = cb.eigentunes(mu_x, mu_z, beta_x, beta_z, m)
     ok = bool(cb.stable(mu_x, mu_z, beta_x, beta_z, m))
     assert ok == bool(np.isfinite(g_p) and np.isfinite(g_m)), "stable() and the NaN pattern of g± disagree"
+    t_p, t_m, t_ok = cb.tunes_and_stability(mu_x, mu_z, beta_x, beta_z, m)
+    assert bool(t_ok) == ok, "tunes_and_stability and stable() disagree"
     if ok:
         assert 0.0 <= g_p <= g_m <= math.pi
 
