@@ -553,3 +553,35 @@ def test_overlap_inv_area_symmetric_in_the_two_beams(mu1, mu2, d):
     # the same closed form with the roles swapped: rounding only
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(cb.overlap_inv_area(mu1, mu1), cb.beam_spot(mu1)[3], rtol=1e-12, atol=1e-300)
+
+
+# ------------------------------------------------- §5 closed-form equilibrium
+@FAST
+@given(st.lists(any_float, min_size=7, max_size=7))
+def test_moments_far_any_float_returns_or_input_error(args):
+    """moments_far: any float gives finite-or-NaN moments with a positive or NaN emittance ratio, or InputError."""
+    from coupled_beam.skew_equilibrium import moments_far
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            res = moments_far(*args)
+        except InputError:
+            return
+    assert all(math.isfinite(a) for a in args) and args[2] > 0 and args[3] > 0, f"accepted {args}"
+    ratio = np.asarray(res.emittance_ratio)
+    assert np.isnan(ratio) or 0 < ratio <= 1, f"emittance ratio {ratio}"
+
+
+@FAST
+@given(mu_st, mu_st, beta_st, beta_st, st.floats(-0.3, 0.3), st.floats(1e-5, 1e-2), st.floats(1e-5, 1e-2))
+def test_moments_far_positive_semidefinite_where_defined(mu_x, mu_z, beta_x, beta_z, m, d11, d22):
+    """Where moments_far is finite the 2x2 betatron moments are a covariance: <x²>, <z²> >= 0, det >= 0."""
+    from coupled_beam.skew_equilibrium import moments_far
+
+    res = moments_far(mu_x, mu_z, beta_x, beta_z, m, d11, d22)
+    xx, zz, xz = (float(v) for v in (res.xx, res.zz, res.xz))
+    if all(map(math.isfinite, (xx, zz, xz))):
+        scale = max(xx, zz, 1e-300)
+        # exact covariance of a closed form: only rounding can make det slightly negative
+        assert xx >= 0 and zz >= 0 and xx * zz - xz * xz >= -1e-12 * scale * scale, (xx, zz, xz)
