@@ -283,8 +283,19 @@ def read_lattice(path: str | Path) -> lat.Ring:
     >>> ring = read_lattice(example_lattice_path())
     >>> ring.energy
     0.51
+
+    Raises
+    ------
+    LatticeFileError
+        The file cannot be read (missing, a directory, not text) or is malformed.
     """
-    return parse_lattice(Path(path).read_text())
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LatticeFileError(f"cannot read lattice file {str(path)!r}: {exc.__class__.__name__}: "
+                               f"{getattr(exc, 'strerror', None) or exc}; give the path of a text or JSON "
+                               "lattice file", path=str(path)) from None
+    return parse_lattice(text)
 
 
 def example_lattice_path() -> Path:

@@ -113,3 +113,13 @@ def test_cli_equilibrium_text_table_and_bad_file(tmp_path, capsys):
     bad.write_text("drift L=1\nquad L=1\n")
     assert cli.main(["equilibrium", str(bad)]) == 2
     assert "line 2" in capsys.readouterr().err
+
+
+def test_read_lattice_missing_file_is_lattice_file_error(tmp_path):
+    """A missing path or a directory is a LatticeFileError naming the path, not a bare OSError."""
+    from coupled_beam.errors import LatticeFileError
+    from coupled_beam.lattice_file import read_lattice
+
+    for bad in (tmp_path / "nope.lat", tmp_path):
+        with pytest.raises(LatticeFileError, match="cannot read lattice file"):
+            read_lattice(bad)
