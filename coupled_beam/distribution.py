@@ -48,6 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from coupled_beam import _kernels
+from coupled_beam._validate import real_array
 from coupled_beam.errors import InputError, ResonanceError
 
 __all__ = [
@@ -67,17 +68,7 @@ _SYM_RTOL = 1e-9  # relative asymmetry tolerated in a 2x2 form (round-off of a p
 # ------------------------------------------------------------------ helpers
 def _real(name: str, value) -> np.ndarray:
     """A finite float array; InputError naming the value otherwise (NaN/inf, text, complex)."""
-    try:
-        raw = np.asarray(value)
-        if raw.dtype.kind not in "biuf":
-            raise TypeError(raw.dtype)
-        arr = raw.astype(float)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be real numbers, got {value!r}", field=name) from None
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"{name} must be finite, got {arr[~np.isfinite(arr)].flat[0]!r}: replace NaN/inf",
-                         field=name)
-    return arr
+    return real_array(name, value)
 
 
 def _sym2(name: str, value) -> np.ndarray:

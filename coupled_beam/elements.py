@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from coupled_beam import _kernels
+from coupled_beam._validate import real_array, real_scalar
 from coupled_beam.errors import InputError
 
 __all__ = [
@@ -38,43 +39,13 @@ __all__ = [
 
 
 def _finite(name: str, value) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}", field=name) from None
-    if not np.isfinite(out):
-        raise InputError(f"{name} must be finite, got {out}; give a finite value", field=name,
-                         value=out)
-    if abs(out) > 1e100:  # squares overflow float64 (K**2 raises OverflowError); no magnet is this strong
-        raise InputError(f"{name} = {out:.3g} is out of range (|{name}| <= 1e100); check the units",
-                         field=name, value=out)
-    return out
+    return real_scalar(name, value)
 
 
 def _matrix(name: str, value, shape: tuple[int, int], symmetric: bool = False) -> np.ndarray:
     if value is None:
         return np.zeros(shape)
-    try:
-        raw = np.asarray(value)
-        if raw.dtype.kind not in "biuf":
-            raise TypeError(raw.dtype)
-        arr = raw.astype(float)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a real {shape[0]}x{shape[1]} matrix, got {value!r}",
-                         field=name) from None
-    if arr.shape != shape:
-        raise InputError(f"{name} must have shape {shape}, got {arr.shape}", field=name)
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"{name} has non-finite entries: {arr.tolist()}", field=name)
-    if symmetric:
-        asym = np.max(np.abs(arr - arr.T))
-        scale = np.max(np.abs(arr))
-        if asym > 1e-12 * scale:
-            raise InputError(
-                f"{name} must be symmetric (it is <psi psi^T>, eq. (5)); "
-                f"max |phi - phi^T| = {asym:.3g}; symmetrize it", field=name, value=asym)
-        arr = 0.5 * (arr + arr.T)
-    return arr
+    return real_array(name, value, shape=shape, symmetric=symmetric)
 
 
 def _entries(values, shape=(4, 4)) -> np.ndarray:

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from coupled_beam import _kernels
-from coupled_beam.errors import (InputError, PhysicsWarning, ResonanceError, ResonanceWarning,
+from coupled_beam._validate import real_array
+from coupled_beam.errors import (PhysicsWarning, ResonanceError, ResonanceWarning,
                                  UnstableError)
 
 __all__ = [
@@ -51,23 +52,7 @@ __all__ = [
 
 
 def _check_matrix(name: str, value, symmetric: bool = False) -> np.ndarray:
-    try:
-        raw = np.asarray(value)
-        if raw.dtype.kind not in "biuf":
-            raise TypeError(raw.dtype)
-        arr = raw.astype(float)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a real 4x4 matrix, got {value!r}", field=name) from None
-    if arr.shape != (4, 4):
-        raise InputError(f"{name} must be 4x4, got shape {arr.shape}", field=name)
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"{name} has non-finite entries: {arr.tolist()}", field=name)
-    if symmetric:
-        asym = float(np.max(np.abs(arr - arr.T)))
-        if asym > 1e-12 * float(np.max(np.abs(arr))):
-            raise InputError(f"{name} must be symmetric (eq. (5): phi = phi^T); "
-                             f"max |{name} - {name}^T| = {asym:.3g}", field=name, value=asym)
-    return arr
+    return real_array(name, value, shape=(4, 4), symmetric=symmetric)
 
 
 def mode_decomposition(N) -> tuple[np.ndarray, np.ndarray]:

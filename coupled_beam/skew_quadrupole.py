@@ -29,32 +29,17 @@ import math
 import numpy as np
 
 from coupled_beam import _kernels
+from coupled_beam._validate import real_array
 from coupled_beam.errors import InputError
 
 __all__ = ["eigentunes", "stable", "mode_damping", "thin_skew_one_turn_map", "eigentune_report"]
 
 
 def _as_arrays(names: tuple[str, ...], values: tuple, positive: tuple[str, ...] = ()) -> list[np.ndarray]:
-    """float64 arrays; InputError naming the first non-finite or non-positive value."""
-    arrays = []
-    for name, value in zip(names, values):
-        try:
-            raw = np.asarray(value)
-            if raw.dtype.kind not in "biuf":
-                raise TypeError(raw.dtype)
-            arr = raw.astype(np.float64, copy=False)
-        except (TypeError, ValueError):
-            raise InputError(f"{name} must be real numbers, got {value!r}", name=name) from None
-        # min and max propagate NaN and expose inf: two reductions, no temporary arrays
-        lo, hi = np.min(arr, initial=np.inf), np.max(arr, initial=-np.inf)
-        if arr.size and not (np.isfinite(lo) and np.isfinite(hi)):
-            bad = arr[~np.isfinite(arr)].flat[0]
-            raise InputError(f"{name} must be finite, got {bad!r}: replace NaN/inf before calling",
-                             name=name, value=float(bad))
-        if name in positive and arr.size and not lo > 0:
-            raise InputError(f"{name} must be > 0 (a beta function in metres), got {lo!r}",
-                             name=name, value=float(lo))
-        arrays.append(arr)
+    """float64 arrays that broadcast; InputError naming the first bad value."""
+    arrays = [real_array(name, value, positive=name in positive,
+                         unit_hint=" (a beta function in metres)" if name in positive else "")
+              for name, value in zip(names, values)]
     try:
         np.broadcast_shapes(*(a.shape for a in arrays))
     except ValueError:

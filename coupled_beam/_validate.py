@@ -1,0 +1,113 @@
+"""Input checks shared by every public function: one mechanism, one wording.
+
+Every check raises :class:`~coupled_beam.errors.InputError` (a ``ValueError``)
+whose message names the argument, the offending value and what to change,
+with ``field`` (the argument name) and, where there is one, ``value`` as
+attributes.
+
+Examples
+--------
+>>> real_array("beta_x", [1.0, 2.0], positive=True)
+array([1., 2.])
+>>> real_array("beta_x", [1.0, -2.0], positive=True)
+Traceback (most recent call last):
+...
+coupled_beam.errors.InputError: beta_x must be > 0, got -2.0
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from coupled_beam.errors import InputError
+
+__all__ = ["real_array", "real_scalar"]
+
+#: relative asymmetry tolerated in a matrix that must be symmetric (round-off of a product)
+SYMMETRY_RTOL = 1e-12
+
+
+def real_array(name: str, value, *, shape: tuple[int, ...] | None = None, positive: bool = False,
+               symmetric: bool = False, unit_hint: str = "") -> np.ndarray:
+    """A finite float64 array (no copy when it already is one).
+
+    Parameters
+    ----------
+    name : str
+        Argument name, used in the message and as ``field``.
+    value : array_like
+        Real numbers (bool, int or float); text, None, objects and complex
+        numbers are refused.
+    shape : tuple of int, optional
+        Exact shape required.
+    positive : bool
+        Every entry must be > 0.
+    symmetric : bool
+        The last two axes form symmetric matrices (to ``SYMMETRY_RTOL``); the
+        result is symmetrized exactly.
+    unit_hint : str
+        Appended to the positivity message, e.g. ``" (a beta function in metres)"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64.
+
+    Raises
+    ------
+    InputError
+        Not real numbers, wrong shape, NaN/inf, non-positive or asymmetric.
+    """
+    try:
+        raw = np.asarray(value)
+        if raw.dtype.kind not in "biuf":
+            raise TypeError(raw.dtype)
+        arr = raw.astype(np.float64, copy=False)
+    except (TypeError, ValueError):
+        what = "a real " + "x".join(map(str, shape)) + " matrix" if shape else "real numbers"
+        raise InputError(f"{name} must be {what}, got {value!r}", field=name) from None
+    if shape is not None and arr.shape != tuple(shape):
+        raise InputError(f"{name} must be {'x'.join(map(str, shape))} (shape {tuple(shape)}), "
+                         f"got shape {arr.shape}", field=name, value=arr.shape)
+    if arr.size:
+        # min and max propagate NaN and expose inf: two reductions, no temporary arrays
+        lo, hi = float(np.min(arr)), float(np.max(arr))
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            bad = float(arr[~np.isfinite(arr)].flat[0])
+            raise InputError(f"{name} must be finite, got {bad!r}: replace NaN/inf before calling",
+                             field=name, value=bad)
+        if positive and not lo > 0:
+            raise InputError(f"{name} must be > 0{unit_hint}, got {lo!r}", field=name, value=lo)
+    if symmetric:
+        if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
+            raise InputError(f"{name} must be square matrices, got shape {arr.shape}", field=name)
+        swapped = np.swapaxes(arr, -1, -2)
+        asym = float(np.max(np.abs(arr - swapped), initial=0.0))
+        if asym > SYMMETRY_RTOL * float(np.max(np.abs(arr), initial=0.0)):
+            raise InputError(f"{name} must be symmetric (a covariance, eq. (5)): "
+                             f"max |{name} - {name}^T| = {asym:.3g}; symmetrize it",
+                             field=name, value=asym)
+        arr = 0.5 * (arr + swapped)
+    return arr
+
+
+def real_scalar(name: str, value, *, limit: float = 1e100) -> float:
+    """A finite float with abs(value) <= limit (squares of larger values overflow).
+
+    Examples
+    --------
+    >>> real_scalar("length", 2)
+    2.0
+    """
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}", field=name) from None
+    if not math.isfinite(out):
+        raise InputError(f"{name} must be finite, got {out}; give a finite value", field=name, value=out)
+    if abs(out) > limit:
+        raise InputError(f"{name} = {out:.3g} is out of range (|{name}| <= {limit:.0e}); check the units",
+                         field=name, value=out)
+    return out
