@@ -279,7 +279,6 @@ def results() -> list[Result]:
     Ui = sp.IndexedBase("U^-1")
     Uix = sp.IndexedBase("U")
     Rx = sp.IndexedBase("R")
-    Sr = sp.IndexedBase("script_R")
     Dx = sp.IndexedBase("Delta")
     den = 1 - Dx[a] * Dx[b]
     f10 = sp.Sum(Ui[r, a] * Ui[s, b] * Rx[a, b] / den, (a, 1, 4), (b, 1, 4))

@@ -659,7 +659,6 @@ def results() -> list[Result]:
     ep, em = lumped["eps_plus"], lumped["eps_minus"]
     v = normalised_eigenvector()
     u = left_eigenvector()
-    args_l = (mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0, phi)
     gen = moments_far("general")
     return [
         Result("eigenvectors-U", (v, u),
