@@ -246,9 +246,20 @@ def _add_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="small sizes (seconds), for the test suite")
     p.add_argument("--n", type=int, default=None, help="points of the kernel-vs-eigvals race")
     p.add_argument("--seed", type=int, default=0, help="seed of the random points")
+    p.add_argument("--accuracy", action="store_true",
+                   help="instead: max error of the float64 kernels and of eigvals vs 50 digits near every boundary")
 
 
 def _run_bench(args: argparse.Namespace) -> int:
+    if args.accuracy:
+        from coupled_beam.precision import accuracy_report, format_accuracy_table
+
+        table = accuracy_report(n=args.n or (600 if args.quick else 10_000), seed=args.seed or 20261124)
+        if args.json:
+            _print_json(table)
+        else:
+            print(format_accuracy_table(table))
+        return 0
     from coupled_beam.bench import run_bench
 
     report = run_bench(quick=args.quick, n=args.n, seed=args.seed)

@@ -42,3 +42,14 @@ def test_tunes_nan_is_rejected_by_the_parser():
     proc = subprocess.run([sys.executable, "-m", "coupled_beam.cli", "tunes", "--mu-x", "nan", "--mu-z", "1",
                            "--beta-x", "1", "--beta-z", "2", "--m", "0.1"], capture_output=True, text=True)
     assert proc.returncode == 2 and "must be finite" in proc.stderr
+
+
+def test_bench_accuracy_quick_json_has_every_boundary_and_no_mask_error(capsys):
+    """`bench --accuracy --quick --json`: rows for the bulk and each boundary, kernel within 1e-9 rad of 50 digits."""
+    assert cli.main(["bench", "--accuracy", "--quick", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    cats = {row["category"].split(" d=")[0] for row in table["rows"]}
+    assert {"bulk", "mu_x=mu_z"} <= cats and len(cats) >= 6, cats
+    assert all(row["mask_errors"] == 0 for row in table["rows"])
+    # worst case is 1e-12 from a coupling boundary, where any float64 route errs ~1e-16/sqrt(1e-12)
+    assert max(row["g_kernel_abs"] for row in table["rows"]) < 1e-9
