@@ -580,6 +580,31 @@ def equation_checks() -> list[Check]:
         Check("§5 roots a ± b", "§5",
               cx + cz + sp.sqrt((cx - cz) ** 2 + m**2 * beta_x * beta_z * sx * sz),
               a_ + sp.sqrt(b2), "λ + 1/λ = a ± b", dom),
+        *footnote_checks(),
         Check("§5 ω+ + ω- (sum rule)", "§5", (d11_s0 + d22_s0) / 2, sp.simplify(op + om),
               "beyond the paper: det N = exp(-2ω+ - 2ω-) to first order", dom),
     ]
+
+
+def footnote_checks() -> list[Check]:
+    """The §5 footnotes on m: m = ∫ M ds over the quadrupole's length l.
+
+    M = e/(β_s E_s) ∂B_x/∂x is constant inside a lens of effective length l, so
+    m = l e/(β_s E_s) ∂B_x/∂x; with the rigidity β_s E_s = e B R (R the radius
+    of an electron in the reference field B), m = l/(B R) ∂B_x/∂x (1/m).
+    """
+    e, l, E_s, beta_s, B, R, s = sp.symbols("e l E_s beta_s B R s", positive=True)
+    e_1 = sp.Symbol("e_1", positive=True)
+    dBx_dx = sp.Symbol("dBx_dx", real=True)
+    M = e / (beta_s * E_s) * dBx_dx
+    m_derived = sp.integrate(M, (s, 0, l))
+    m_rigidity = m_derived.subs(E_s, e * B * R / beta_s)
+    dom = {e: (0.5, 2), l: (0.1, 2), E_s: (0.5, 2), beta_s: (0.5, 1), B: (0.5, 2), R: (1, 10),
+           e_1: (0.5, 2)}
+    return [
+        Check("§5 footnote m = e l ∂Bx/∂x/(βE)", "§5", e_1 * dBx_dx / (beta_s * E_s), m_derived,
+              "misprint: 'e_1' is e·l (m = ∫ M ds over the effective length l)", dom),
+        Check("§5 footnote m = (1/R)(1/B) ∂Bx/∂x", "§5", dBx_dx / (B * R), m_rigidity,
+              "the length l is missing: (1/RB) ∂Bx/∂x is M (1/m²), m = l/(RB) ∂Bx/∂x (1/m)", dom),
+    ]
+

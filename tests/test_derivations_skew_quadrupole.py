@@ -89,11 +89,14 @@ def test_mode_damping_first_order_matches_mpmath_eigenvalues():
     assert all(abs(x - y) < 1e-13 for x, y in zip(decrements, expect)), (decrements, expect)
 
 
-def test_equation_checks_flag_the_quartic_misprint_only():
-    """Among the §5 checks, the printed (μ, β) quartic differs from the derivation; the others agree."""
-    for check in sq.equation_checks():
+def test_equation_checks_flag_the_quartic_and_footnote_misprints_only():
+    """Among the §5 checks, the printed (μ, β) quartic and the two footnotes on m differ; the others agree."""
+    misprints = {"§5 quartic (μ, β)", "§5 footnote m = e l ∂Bx/∂x/(βE)", "§5 footnote m = (1/R)(1/B) ∂Bx/∂x"}
+    checks = sq.equation_checks()
+    assert misprints <= {c.equation for c in checks}
+    for check in checks:
         diff = sp.simplify(sp.expand(sp.sympify(check.printed) - sp.sympify(check.derived)))
-        if check.equation == "§5 quartic (μ, β)":
-            assert diff != 0, "the misplaced parenthesis must show up as a difference"
+        if check.equation in misprints:
+            assert diff != 0, f"{check.equation}: the misprint must show up as a difference"
         else:
             assert diff == 0, f"{check.equation}: printed and derived differ by {diff}"
