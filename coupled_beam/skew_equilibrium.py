@@ -53,11 +53,14 @@ _POSITIVE = ("beta_x", "beta_z")
 
 
 def _valid(mu_x, mu_z, beta_x, beta_z, m) -> np.ndarray:
-    """Both modes stable, b² > 0 and 0 < g± < π (eigenvectors exist and are distinct)."""
-    a, b2 = (np.asarray(v, dtype=np.float64) for v in _kernels.skew_stability_terms(mu_x, mu_z, beta_x,
-                                                                                     beta_z, m))
-    bb = np.sqrt(np.maximum(b2, 0.0))
-    return (b2 > 0) & (np.abs(a + bb) < 2) & (np.abs(a - bb) < 2)
+    """Both modes stable, b² > 0 and 0 < g± < π (eigenvectors exist and are distinct).
+
+    Uses the cancellation-free signs of :func:`coupled_beam.stable` (b², det(N − 1),
+    det(N + 1)), strictly: det(N ∓ 1) > 0 excludes g± = 0 and π.
+    """
+    b2, p_plus, p_minus = (np.asarray(v, dtype=np.float64) for v in
+                           _kernels.skew_stability_boundaries(mu_x, mu_z, beta_x, beta_z, m))
+    return (b2 > 0) & (p_plus > 0) & (p_minus > 0)
 
 
 def skew_eigenvectors(mu_x, mu_z, beta_x, beta_z, m, alpha_x=0.0, alpha_z=0.0
