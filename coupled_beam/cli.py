@@ -32,6 +32,15 @@ def _print_json(payload) -> None:
     print(json.dumps(payload, indent=2, default=_json_default, allow_nan=True))
 
 
+def _emit(args: argparse.Namespace, payload: dict, width: int) -> None:
+    """``--json``: the payload as JSON; otherwise one ``key = value`` line per entry."""
+    if args.json:
+        _print_json(payload)
+    else:
+        for key, val in payload.items():
+            print(f"{key:>{width}s} = {val}")
+
+
 def _finite_float(text: str) -> float:
     """argparse type: a finite float, with a clear message otherwise."""
     try:
@@ -233,11 +242,7 @@ def _scan_report(args, scan_mod, axes: dict, fixed: dict, points: dict, t0: floa
         summary["png"] = str(result.stability_png(args.png))
     summary["backend"] = ("dask " + args.scheduler if args.scheduler else "dask") if use_dask else "numpy"
     summary["elapsed_s"] = time.perf_counter() - t0
-    if args.json:
-        _print_json(summary)
-    else:
-        for key, val in summary.items():
-            print(f"{key:>16s} = {val}")
+    _emit(args, summary, 16)
     return 0
 
 
@@ -263,11 +268,7 @@ def _run_bench(args: argparse.Namespace) -> int:
     from coupled_beam.bench import run_bench
 
     report = run_bench(quick=args.quick, n=args.n, seed=args.seed)
-    if args.json:
-        _print_json(report)
-    else:
-        for key, val in report.items():
-            print(f"{key:>24s} = {val}")
+    _emit(args, report, 24)
     return 0
 
 

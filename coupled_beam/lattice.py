@@ -59,22 +59,12 @@ from typing import Sequence
 
 import numpy as np
 
-from coupled_beam.elements import (Bend, Drift, Element, Generic, Quadrupole, SkewQuadrupole,
+from coupled_beam import elements as _elements
+from coupled_beam.elements import (Bend, Drift, Element, Generic, Quadrupole, SkewQuadrupole,  # noqa: F401 (re-exported)
                                    Solenoid, ThinSkewQuadrupole, _finite, van_loan)
 from coupled_beam.errors import InputError
 
-__all__ = [
-    "Element",
-    "Drift",
-    "Bend",
-    "Quadrupole",
-    "SkewQuadrupole",
-    "ThinSkewQuadrupole",
-    "Solenoid",
-    "Generic",
-    "Ring",
-    "van_loan",
-]
+__all__ = [*_elements.__all__, "Ring"]
 
 
 def _check_index(i, n: int) -> None:
