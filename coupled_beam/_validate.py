@@ -23,10 +23,15 @@ import numpy as np
 
 from coupled_beam.errors import InputError
 
-__all__ = ["real_array", "real_scalar"]
+__all__ = ["real_array", "real_scalar", "psd_matrix", "PSD_RTOL"]
 
 #: relative asymmetry tolerated in a matrix that must be symmetric (round-off of a product)
 SYMMETRY_RTOL = 1e-12
+
+#: a noise covariance may have eigenvalues down to -PSD_RTOL * (its largest abs eigenvalue):
+#: round-off of a propagated rank-deficient noise (measured below 1e-14 relative); anything
+#: more negative is a sign error of the input, not round-off
+PSD_RTOL = 1e-10
 
 
 def real_array(name: str, value, *, shape: tuple[int, ...] | None = None, positive: bool = False,
@@ -111,3 +116,54 @@ def real_scalar(name: str, value, *, limit: float = 1e100) -> float:
         raise InputError(f"{name} = {out:.3g} is out of range (|{name}| <= {limit:.0e}); check the units",
                          field=name, value=out)
     return out
+
+
+def psd_matrix(name: str, value: np.ndarray, *, what: str = "a noise covariance, eq. (5)",
+               hint: str = "noise cannot be negative: check the signs of the noise entries") -> np.ndarray:
+    """``value`` unchanged if its symmetric matrices are positive semidefinite, else InputError.
+
+    Parameters
+    ----------
+    name : str
+        Argument name, used in the message and as ``field``.
+    value : numpy.ndarray
+        Finite, symmetric, shape ``(..., n, n)`` (as returned by
+        :func:`real_array` with ``symmetric=True``).
+    what, hint : str
+        What the matrix is, and what to change, for the message.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``value`` itself.
+
+    Raises
+    ------
+    InputError
+        The smallest eigenvalue is below ``-PSD_RTOL`` times the largest
+        absolute one; ``value`` holds that eigenvalue (the message too).
+
+    Examples
+    --------
+    >>> psd_matrix("R", np.diag([0.0, 1e-12, 0.0, 0.0])).shape
+    (4, 4)
+    >>> psd_matrix("R", np.diag([0.0, -1e-12, 0.0, 0.0]))
+    Traceback (most recent call last):
+    ...
+    coupled_beam.errors.InputError: R must be positive semidefinite (a noise covariance, eq. (5)): \
+its smallest eigenvalue is -1e-12 (largest abs 1e-12); noise cannot be negative: check the signs of the noise entries
+    """
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.size == 0:
+        return value
+    eig = np.linalg.eigvalsh(arr)
+    lo = float(np.min(eig))
+    top = float(np.max(np.abs(eig)))
+    if lo < -PSD_RTOL * top:
+        where = ""
+        if arr.ndim > 2:
+            idx = np.unravel_index(int(np.argmin(np.min(eig, axis=-1))), arr.shape[:-2])
+            where = f" (at index {tuple(int(i) for i in idx)})"
+        raise InputError(f"{name} must be positive semidefinite ({what}): its smallest eigenvalue is "
+                         f"{lo:.6g}{where} (largest abs {top:.6g}); {hint}", field=name, value=lo)
+    return value

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from coupled_beam import _kernels
-from coupled_beam._validate import real_array, real_scalar
+from coupled_beam._validate import psd_matrix, real_array, real_scalar
 from coupled_beam.errors import InputError
 
 __all__ = [
@@ -146,7 +146,7 @@ class Element:
         self.M = _finite("M", M)
         self.H = _finite("H", H)
         self.D = _matrix("D", D, (2, 2))
-        self.phi_hat = _matrix("phi_hat", phi_hat, (4, 4), symmetric=True)
+        self.phi_hat = psd_matrix("phi_hat", _matrix("phi_hat", phi_hat, (4, 4), symmetric=True))
         self.name = name or self.kind
 
     def __repr__(self) -> str:

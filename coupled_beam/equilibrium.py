@@ -29,12 +29,12 @@ Examples
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from coupled_beam import _kernels
-from coupled_beam._validate import real_array
+from coupled_beam._validate import psd_matrix, real_array
 from coupled_beam.errors import (PhysicsWarning, ResonanceError, ResonanceWarning,
                                  UnstableError)
 
@@ -240,7 +240,7 @@ def decompose(N, R, *, warn_below: float = 1e-8) -> Decomposition:
     np.float64(0.75)
     """
     N = _check_matrix("N", N)
-    sR = _check_matrix("R", R, symmetric=True)
+    sR = psd_matrix("R", _check_matrix("R", R, symmetric=True))
     try:
         U, Delta = mode_decomposition(N)
     except ResonanceError:  # defective N: if it is also unstable, say that first (drifts only, ...)
@@ -350,6 +350,8 @@ class RingEquilibrium:
         Folded mu_rs of (8) (1/m^2); NaN where the spot is degenerate.
     decomposition : Decomposition
         Formula (10) intermediates at s = 0 (U, Delta, denominators, M, ...).
+    ring : coupled_beam.lattice.Ring or None
+        The ring solved (for :meth:`table`); None when built by hand.
     """
 
     s: np.ndarray
@@ -362,6 +364,13 @@ class RingEquilibrium:
     inv_area: np.ndarray
     mu: np.ndarray
     decomposition: Decomposition
+    ring: object = field(default=None, repr=False, compare=False)
+
+    def table(self, *, backend: str = "auto"):
+        """Optics table along the ring (:func:`coupled_beam.table.optics_table`)."""
+        from coupled_beam.table import optics_table
+
+        return optics_table(self, backend=backend)
 
 
 def moments_around(ring, *, warn_below: float = 1e-8,
@@ -464,4 +473,4 @@ def ring_equilibrium(ring, *, warn_below: float = 1e-8, precision: int | None = 
         s=ring.s.copy(), moments=S, eta=eta, p2=p2,
         sigma_x=np.sqrt(np.clip(absolute[:, 0, 0], 0.0, None)),
         sigma_z=np.sqrt(np.clip(absolute[:, 1, 1], 0.0, None)),
-        tilt=theta, inv_area=inv_area, mu=mu, decomposition=dec)
+        tilt=theta, inv_area=inv_area, mu=mu, decomposition=dec, ring=ring)

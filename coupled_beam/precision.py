@@ -192,7 +192,7 @@ def eigentunes_mp(mu_x, mu_z, beta_x, beta_z, m, *, dps: int = DEFAULT_DPS) -> t
 
 
 def mode_damping_mp(mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0, *, dps: int = DEFAULT_DPS) -> tuple:
-    """First-order decrements (ω+, ω-) per turn at ``dps`` digits; ``None`` where b² ≤ 0.
+    """First-order decrements (ω+, ω-) per turn at ``dps`` digits; ``None`` for an unstable mode or b² ≤ 0.
 
     Examples
     --------
@@ -206,11 +206,12 @@ def mode_damping_mp(mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0, *, dps: int =
     with mpmath.workdps(dps):
         args = _args5(mu_x, mu_z, beta_x, beta_z, m)
         d = [_scalar("d11_s0", d11_s0), _scalar("d22_s0", d22_s0)]
-        _, b2 = _kernels.skew_stability_terms_mp(*args)
+        b2, p_plus, p_minus = _kernels.skew_stability_boundaries_mp(*args)
         if not b2 > 0:
             return None, None
         op, om = _kernels.skew_mode_damping_mp(*args, *d)
-        return +op, +om
+        # as mode_damping: a mode with abs(a ± b) > 2 (det(N ∓ 1) < 0) is unstable, no decrement
+        return (+op if p_plus >= 0 else None), (+om if p_minus >= 0 else None)
 
 
 def float64_digits(mu_x, mu_z, beta_x, beta_z, m) -> float:
@@ -418,6 +419,9 @@ def equilibrium_moments_mp(N, R, *, dps: int = DEFAULT_DPS):
     dps = check_dps(dps)
     with mpmath.workdps(dps):
         Rm = _matrix_mp("R", R, symmetric=True)
+        from coupled_beam._validate import psd_matrix
+
+        psd_matrix("R", np.array([[float(Rm[i, j]) for j in range(Rm.cols)] for i in range(Rm.rows)]))
         try:
             U, Delta = mode_decomposition_mp(N, dps=dps)
         except ResonanceError:  # defective N: if it is also unstable, say that first

@@ -13,8 +13,8 @@ Conventions
   g+ ≤ g- ("plus" is the mode with the larger cos g). For m → 0:
   g+ = min(μ_x, μ_z), g- = max(μ_x, μ_z) when μ ∈ [0, π].
 - Kernels return float64 arrays of the broadcast shape with NaN where a quantity
-  does not exist: g± is NaN where that mode is unstable; ω± is NaN where b² ≤ 0
-  (unstable, or the degenerate point b = 0). Non-finite input or β ≤ 0 raises
+  does not exist: g± and ω± are NaN where that mode is unstable (b² < 0 or
+  abs(a ± b) > 2); ω± also at the degenerate point b = 0. Non-finite input or β ≤ 0 raises
   :class:`~coupled_beam.errors.InputError` (a ``ValueError``).
 
 References
@@ -175,8 +175,9 @@ def mode_damping(mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0) -> tuple[np.ndar
     Returns
     -------
     omega_plus, omega_minus : numpy.ndarray
-        NaN where b² ≤ 0 (unstable, or the degenerate point b = 0 where the
-        first-order non-degenerate result does not apply).
+        NaN where that mode is unstable (b² < 0, or abs(a ± b) > 2: the same
+        mask as the NaN of :func:`eigentunes`), and where b = 0 (the degenerate
+        point where the first-order non-degenerate result does not apply).
 
     References
     ----------
@@ -190,14 +191,17 @@ def mode_damping(mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0) -> tuple[np.ndar
     """
     args = _as_arrays(_ARGS + ("d11_s0", "d22_s0"), (mu_x, mu_z, beta_x, beta_z, m, d11_s0, d22_s0),
                       _POSITIVE)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         op, om = _kernels.skew_mode_damping(*args)
         op, om = (np.asarray(v, dtype=np.float64) for v in (op, om))
-        _, b2 = _kernels.skew_stability_terms(*args[:5])
-    b2 = np.broadcast_to(np.asarray(b2, dtype=np.float64), op.shape)
-    bad = ~(b2 > 0)
-    if np.any(bad):
-        op, om = np.where(bad, np.nan, op), np.where(bad, np.nan, om)
+        # the signs stable() and the g± kernel use: b² > 0 (b = 0 excluded, see above),
+        # det(N - 1) >= 0 for the plus mode (a + b <= 2), det(N + 1) >= 0 for the minus mode (a - b >= -2)
+        b2, p_plus, p_minus = (np.broadcast_to(np.asarray(v, dtype=np.float64), op.shape)
+                               for v in _kernels.skew_stability_boundaries(*args[:5]))
+    bad_p = ~((b2 > 0) & (p_plus >= 0))
+    bad_m = ~((b2 > 0) & (p_minus >= 0))
+    if np.any(bad_p) or np.any(bad_m):
+        op, om = np.where(bad_p, np.nan, op), np.where(bad_m, np.nan, om)
     return op, om
 
 
