@@ -291,6 +291,12 @@ def _add_equilibrium(p: argparse.ArgumentParser) -> None:
                    help="print every k-th element boundary (default 1)")
     p.add_argument("--dps", type=int, default=None, metavar="DIGITS",
                    help="solve formula (10) in mpmath with this many digits (e.g. 50) instead of float64")
+    p.add_argument("--table", action="store_true",
+                   help="print the optics table (coupled_beam.table: Mais-Ripken optics, dispersion, "
+                        "sizes, tilt, 1/S; header with tunes, damping, emittances)")
+    p.add_argument("--format", default="tfs", choices=("tfs", "csv", "json"),
+                   help="format of --table (default tfs, as MAD-X writes it)")
+    p.add_argument("--out", default=None, metavar="FILE", help="write --table to FILE instead of stdout")
 
 
 def _run_equilibrium(args: argparse.Namespace) -> int:
@@ -298,6 +304,16 @@ def _run_equilibrium(args: argparse.Namespace) -> int:
 
     ring = read_lattice(example_lattice_path() if args.lattice == "example" else args.lattice)
     eq = ring.equilibrium(precision=args.dps)
+    if args.table:
+        from coupled_beam.table import format_table
+
+        text = format_table(eq.table(), "json" if args.json else args.format)
+        if args.out:
+            with open(args.out, "w") as fh:
+                fh.write(text)
+        else:
+            sys.stdout.write(text)
+        return 0
     idx = list(range(0, len(eq.s), args.every))
     if idx[-1] != len(eq.s) - 1:
         idx.append(len(eq.s) - 1)
