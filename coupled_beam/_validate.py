@@ -23,7 +23,7 @@ import numpy as np
 
 from coupled_beam.errors import InputError
 
-__all__ = ["real_array", "real_scalar", "psd_matrix", "PSD_RTOL"]
+__all__ = ["real_array", "real_scalar", "psd_matrix", "PSD_RTOL", "ring_maps_finite", "radiation_loss"]
 
 #: relative asymmetry tolerated in a matrix that must be symmetric (round-off of a product)
 SYMMETRY_RTOL = 1e-12
@@ -167,3 +167,102 @@ its smallest eigenvalue is -1e-12 (largest abs 1e-12); noise cannot be negative:
         raise InputError(f"{name} must be positive semidefinite ({what}): its smallest eigenvalue is "
                          f"{lo:.6g}{where} (largest abs {top:.6g}); {hint}", field=name, value=lo)
     return value
+
+
+#: float64 overflows past exp(709.78); a map growing by more than exp(700) across one element
+#: (or the ring) cannot be represented
+_EXP_LIMIT = 700.0
+
+
+def ring_maps_finite(ring, maps: np.ndarray, noise: np.ndarray) -> None:
+    """InputError naming what overflowed when a ring's cumulative maps or noise are not finite.
+
+    Called by the equilibrium after computing the maps (under ``np.errstate``, so
+    the user sees this one message instead of overflow warnings). The user never
+    gave a non-finite matrix: a non-finite one-turn map means an element map
+    overflowed float64 (e.g. a quadrupole with sqrt(abs(k1)) L > 700: k1 in 1/m²
+    given a million times too large), radiation at an energy where the beam loses
+    more than its energy per turn, or a ring so unstable that the product of
+    finite maps overflows.
+
+    Parameters
+    ----------
+    ring : coupled_beam.lattice.Ring
+    maps, noise : numpy.ndarray
+        Cumulative maps and noise at the n + 1 boundaries, ``(n+1, k, k)``.
+
+    Raises
+    ------
+    InputError
+        With ``index`` (the element) and ``value`` (the growth exponent or the
+        energy), and what to change.
+
+    Examples
+    --------
+    >>> ring_maps_finite(None, np.ones((2, 4, 4)), np.zeros((2, 4, 4)))   # finite: nothing
+    """
+    maps, noise = np.asarray(maps), np.asarray(noise)
+    ok = np.isfinite(maps).all(axis=(-1, -2)) & np.isfinite(noise).all(axis=(-1, -2))
+    if ok.all():
+        return
+    i = int(np.argmin(ok))          # first boundary with a non-finite map or noise
+    k = max(i - 1, 0)               # the element that ends there
+    el = ring.elements[k]
+    label = f"element {k} ({type(el).__name__}{' ' + repr(el.name) if getattr(el, 'name', None) else ''}, " \
+            f"L = {getattr(el, 'length', float('nan')):.6g} m)"
+    energy = getattr(ring, "energy", None)
+    own = [np.asarray(getattr(el, attr, 0.0), dtype=np.float64) for attr in ("D", "phi_hat")]
+    with np.errstate(all="ignore"):
+        damping = float(np.sum(np.abs(np.diagonal(own[0])))) * float(getattr(el, "length", 0.0)) \
+            if own[0].ndim == 2 else 0.0
+    if energy is not None and (not all(np.isfinite(o).all() for o in own) or damping > _EXP_LIMIT):
+        raise InputError(
+            f"energy = {energy:.6g} GeV: the radiation of {label} is not representable (damping "
+            f"D s = {damping:.3g} across it; the paper's model needs a small damping per turn, "
+            "i.e. an energy loss per turn much below the energy); give the energy in GeV "
+            "(e.g. energy=0.51)", field="energy", value=energy, index=k)
+    A = getattr(el, "A", None)
+    rate = float("nan")
+    if A is not None:
+        with np.errstate(all="ignore"):
+            try:
+                rate = float(np.max(np.linalg.eigvals(np.asarray(A, dtype=np.float64)).real)) \
+                    * float(el.length)
+            except (np.linalg.LinAlgError, ValueError):
+                rate = float("nan")
+    if not rate <= _EXP_LIMIT:   # also NaN: the element's own map cannot be formed
+        detail = "" if not math.isfinite(rate) else \
+            f" (it grows like exp({rate:.4g}) across the element; float64 ends at exp(709))"
+        fields = ", ".join(f"{f} = {getattr(el, f):.6g}" for f in ("k1", "K", "n", "M", "H")
+                           if isinstance(getattr(el, f, None), (int, float)) and getattr(el, f))
+        raise InputError(
+            f"the transfer map of {label}{', ' + fields if fields else ''} overflows float64{detail}: "
+            "the lattice is unphysical with these numbers; check the units (k1, K^2 in 1/m^2, "
+            "lengths in m)", field="elements", index=k, value=rate)
+    raise InputError(
+        f"the transfer maps overflow float64 at the exit of {label}: the product of the element maps "
+        "grows beyond 1e308 around the ring (a violently unstable lattice); check the focusing "
+        "strengths and their units", field="elements", index=k)
+
+
+def radiation_loss(energy: float, loss_per_turn: float) -> None:
+    """InputError when the energy lost per turn is not small against the energy (GeV both).
+
+    The paper's radiation model is a small damping per turn; a beam that loses
+    its energy (or more) in one turn has no equilibrium, and its element maps
+    overflow. The usual cause is an energy given in MeV or eV instead of GeV.
+
+    Examples
+    --------
+    >>> radiation_loss(0.51, 1e-5)
+    >>> radiation_loss(1e6, 1e19)
+    Traceback (most recent call last):
+    ...
+    coupled_beam.errors.InputError: energy = 1e+06 GeV: the energy lost per turn U0 = 1e+19 GeV is not \
+small against the energy (U0/E = 1e+13; the radiation model needs U0/E << 1): give the energy in GeV (e.g. 0.51, not 510)
+    """
+    ratio = loss_per_turn / energy if energy else math.inf
+    if not ratio < 0.5:   # also NaN/inf from an overflow
+        raise InputError(f"energy = {energy:.6g} GeV: the energy lost per turn U0 = {loss_per_turn:.6g} GeV is "
+                         f"not small against the energy (U0/E = {ratio:.3g}; the radiation model needs U0/E << 1): "
+                         "give the energy in GeV (e.g. 0.51, not 510)", field="energy", value=energy)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from coupled_beam import _kernels
-from coupled_beam._validate import psd_matrix, real_array
+from coupled_beam._validate import psd_matrix, real_array, ring_maps_finite
 from coupled_beam.errors import (PhysicsWarning, ResonanceError, ResonanceWarning,
                                  UnstableError)
 
@@ -410,7 +410,9 @@ def moments_around(ring, *, warn_below: float = 1e-8,
     >>> S.shape, bool(np.all(np.abs(dec.Delta) < 1))
     ((5, 4, 4), True)
     """
-    P, G = ring._cumulative
+    with np.errstate(over="ignore", invalid="ignore"):   # an overflow is named once, below
+        P, G = ring._cumulative
+    ring_maps_finite(ring, P, G)
     dec = decompose(P[-1], G[-1], warn_below=warn_below if precision is None else 0.0)
     S0 = dec.moments if precision is None else equilibrium_moments(P[-1], G[-1], precision=precision)
     S = P @ S0 @ np.swapaxes(P, -1, -2) + G

@@ -71,6 +71,7 @@ from typing import Sequence
 
 import numpy as np
 
+from coupled_beam import _validate
 from coupled_beam.errors import InputError, ResonanceError
 from coupled_beam.lattice import Element, Ring
 
@@ -457,6 +458,7 @@ def apply_radiation(elements: Sequence[Element],
     energy = _check_energy(energy)
     sv = _survey(elements)
     par = _parameters(sv, energy)
+    _validate.radiation_loss(energy, par.U0)   # no map can be formed when the beam loses its energy per turn
     h, _, g, faces = _strengths(sv)
     c_d = C_GAMMA * energy**3 / (2 * np.pi)
     c_q = 4.0 / 3.0 * C_Q * R_E * par.gamma**5
