@@ -34,6 +34,13 @@ e.g. ``phi22 phi24 phi44``; phi_hat is symmetric) may be given on any thick
 element. JSON: a list of objects ``{"type": "bend", "L": 2.0, "K": 0.19}``,
 or ``{"ring": {"p2": 1e-6}, "elements": [...]}`` (no ``repeat``).
 
+Strict reading: a second ``ring`` line, a field or JSON key given twice, an
+unknown JSON key (top level: only ``ring`` and ``elements``), and a JSON value
+that is not a number where a number is expected (``true``, ``"2"``, ``null``)
+are errors, never silently resolved. Files are read up to
+:data:`MAX_FILE_BYTES` and must be UTF-8 text (no NUL bytes); JSON nesting is
+limited to :data:`MAX_JSON_DEPTH`.
+
 Errors: :class:`~coupled_beam.errors.LatticeFileError` names the line (text)
 or element index (JSON) and the field; an unknown type raises
 :class:`~coupled_beam.errors.UnknownElementError`.
@@ -48,6 +55,7 @@ Examples
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +63,8 @@ import numpy as np
 from coupled_beam import lattice as lat
 from coupled_beam.errors import InputError, LatticeFileError, UnknownElementError
 
-__all__ = ["ELEMENT_FIELDS", "parse_lattice", "read_lattice", "example_lattice_path"]
+__all__ = ["ELEMENT_FIELDS", "MAX_FILE_BYTES", "MAX_JSON_DEPTH", "parse_lattice", "read_lattice",
+           "example_lattice_path"]
 
 _COMMON = {"D11", "D12", "D21", "D22", "name"} | {
     f"phi{i}{j}" for i in range(1, 5) for j in range(i, 5)}
@@ -76,20 +85,39 @@ _RING_FIELDS = ("p2", "energy")
 #: more elements than this after expanding 'repeat' is an error, not a MemoryError
 _MAX_ELEMENTS = 10**6
 
+#: a lattice file larger than this (bytes) is refused before it is parsed (``max_bytes=`` raises it)
+MAX_FILE_BYTES = 64 * 2**20
 
-def _number(value, where: str, field: str) -> float:
+#: deepest JSON nesting accepted (a lattice needs 3: object, list, element)
+MAX_JSON_DEPTH = 32
+
+
+def _number(value, where: str, field: str, *, strict: bool = False) -> float:
+    """A finite float; ``strict`` (JSON): only JSON numbers, not true/false, strings or null."""
+    if strict and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise LatticeFileError(f"{where}: field {field!r} must be a JSON number, got "
+                               f"{json.dumps(value)[:60]} ({_json_type(value)}); write e.g. {field!r}: 2.0",
+                               field=field)
     try:
         out = float(value)
+    except OverflowError:
+        raise LatticeFileError(f"{where}: field {field!r} = {str(value)[:30]}... is beyond the float range "
+                               "(about 1.8e308); check the units", field=field) from None
     except (TypeError, ValueError):
-        raise LatticeFileError(f"{where}: field {field!r} must be a number, got {value!r}",
+        raise LatticeFileError(f"{where}: field {field!r} must be a number, got {str(value)[:60]!r}",
                                field=field) from None
     if not np.isfinite(out):
-        raise LatticeFileError(f"{where}: field {field!r} must be finite, got {value!r}",
+        raise LatticeFileError(f"{where}: field {field!r} must be finite, got {str(value)[:60]!r}",
                                field=field)
     return out
 
 
-def _build(kind: str, fields: dict, where: str) -> lat.Element:
+def _json_type(value) -> str:
+    return {bool: "a boolean", str: "a string", type(None): "null", list: "a list",
+            dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _build(kind: str, fields: dict, where: str, *, strict: bool = False) -> lat.Element:
     if kind not in ELEMENT_FIELDS:
         raise UnknownElementError(
             f"{where}: unknown element type {kind!r}; known: {', '.join(ELEMENT_FIELDS)}",
@@ -104,7 +132,10 @@ def _build(kind: str, fields: dict, where: str) -> lat.Element:
         if key not in fields:
             raise LatticeFileError(f"{where}: {kind} needs field {key!r}", field=key)
     name = fields.get("name")
-    num = {k: _number(v, where, k) for k, v in fields.items() if k != "name"}
+    if strict and name is not None and not isinstance(name, str):
+        raise LatticeFileError(f"{where}: field 'name' must be a JSON string, got {_json_type(name)}",
+                               field="name")
+    num = {k: _number(v, where, k, strict=strict) for k, v in fields.items() if k != "name"}
     kw: dict = {"name": None if name is None else str(name)}
     if kind != "thin_skew":
         D = np.array([[num.get("D11", 0.0), num.get("D12", 0.0)],
@@ -152,6 +183,7 @@ def _parse_text(text: str) -> tuple[list[lat.Element], dict]:
     stack: list[tuple[int, list, int]] = []     # (count, elements, line of 'repeat')
     current: list[lat.Element] = []
     settings: dict = {}
+    ring_line = 0
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -177,6 +209,10 @@ def _parse_text(text: str) -> tuple[list[lat.Element], dict]:
             outer.extend(current * count)
             current = outer
         elif head == "ring":
+            if ring_line:
+                raise LatticeFileError(f"{where}: a second 'ring' line (the first is line {ring_line}); "
+                                       "give the ring settings once", line=lineno, field="ring")
+            ring_line = lineno
             try:
                 fields = _split_fields(rest, where)
             except LatticeFileError as exc:
@@ -199,29 +235,93 @@ def _parse_text(text: str) -> tuple[list[lat.Element], dict]:
     return current, settings
 
 
+_TOP_KEYS = ("ring", "elements")
+
+
+class _JSONObject(dict):
+    """A JSON object that remembers the keys given more than once (json keeps the last)."""
+
+    duplicates: tuple = ()
+
+
+def _pairs(pairs: list) -> _JSONObject:
+    obj = _JSONObject(pairs)
+    if len(obj) != len(pairs):
+        seen: set = set()
+        obj.duplicates = tuple(k for k, _ in pairs if k in seen or seen.add(k))
+    return obj
+
+
+def _no_duplicates(obj, where: str, **details) -> None:
+    dup = getattr(obj, "duplicates", ())
+    if dup:
+        raise LatticeFileError(f"{where}: key {dup[0]!r} given twice in one JSON object; give each key once",
+                               field=dup[0], **details)
+
+
 def _parse_json(data) -> tuple[list[lat.Element], dict]:
     settings: dict = {}
     if isinstance(data, dict):
+        _no_duplicates(data, "top level")
+        unknown = [k for k in data if k not in _TOP_KEYS]
+        if unknown:
+            hint = " (JSON has no 'repeat': list the elements)" if "repeat" in unknown else ""
+            raise LatticeFileError(f"top level: unknown key {unknown[0]!r}{hint}; valid keys: "
+                                   f"{', '.join(_TOP_KEYS)}", field=unknown[0])
         ring = data.get("ring", {})
         if not isinstance(ring, dict):
-            raise LatticeFileError("'ring' must be an object", field="ring")
+            raise LatticeFileError(f"'ring' must be an object, got {_json_type(ring)}", field="ring")
+        _no_duplicates(ring, "ring")
         for key, value in ring.items():
             if key not in _RING_FIELDS:
-                raise LatticeFileError(f"ring setting {key!r} unknown", field=key)
-            settings[key] = _number(value, "ring", key)
-        data = data.get("elements")
+                raise LatticeFileError(f"ring setting {key!r} unknown; valid: {', '.join(_RING_FIELDS)}",
+                                       field=key)
+            settings[key] = _number(value, "ring", key, strict=True)
+        if "elements" not in data:
+            raise LatticeFileError("top level: the key 'elements' (a list of elements) is missing",
+                                   field="elements")
+        data = data["elements"]
     if not isinstance(data, list):
-        raise LatticeFileError("JSON lattice must be a list of elements or "
-                               "{'elements': [...]}", field="elements")
+        raise LatticeFileError(f"JSON lattice must be a list of elements or {{'elements': [...]}}, "
+                               f"got {_json_type(data)}", field="elements")
+    if len(data) > _MAX_ELEMENTS:
+        raise LatticeFileError(f"{len(data)} elements, more than {_MAX_ELEMENTS}", field="elements")
     elements = []
     for i, item in enumerate(data):
         where = f"element {i}"
         if not isinstance(item, dict) or "type" not in item:
-            raise LatticeFileError(f"{where}: needs an object with a 'type'", field="type",
-                                   index=i)
+            raise LatticeFileError(f"{where}: needs an object with a 'type', got {_json_type(item)}",
+                                   field="type", index=i)
+        _no_duplicates(item, where, index=i)
+        if not isinstance(item["type"], str):
+            raise LatticeFileError(f"{where}: 'type' must be a string such as \"drift\", got "
+                                   f"{_json_type(item['type'])}", field="type", index=i)
         fields = {k: v for k, v in item.items() if k != "type"}
-        elements.append(_build(str(item["type"]).lower(), fields, where))
+        try:
+            elements.append(_build(item["type"].lower(), fields, where, strict=True))
+        except LatticeFileError as exc:
+            raise type(exc)(str(exc), index=i, **{k: v for k, v in exc.details.items() if k != "index"}) from None
     return elements, settings
+
+
+def _json_depth_ok(text: str, limit: int) -> bool:
+    """True unless brackets outside strings nest deeper than ``limit`` (one regex pass, no recursion)."""
+    if text.count("[") + text.count("{") <= limit:
+        return True
+    depth = 0
+    for tok in _JSON_TOKENS.finditer(text):
+        ch = tok.group()
+        if ch in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif ch in "]}":
+            depth -= 1
+    return True
+
+
+#: a JSON string (skipped whole) or one bracket
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 def parse_lattice(text: str) -> lat.Ring:
@@ -249,13 +349,23 @@ def parse_lattice(text: str) -> lat.Ring:
     >>> [el.kind for el in ring.elements]
     ['drift', 'thin_skew']
     """
+    if not isinstance(text, str):
+        raise LatticeFileError(f"lattice text must be a str, got {type(text).__name__}; to read a file "
+                               "use read_lattice(path)", field="text")
     stripped = text.lstrip()
     if stripped.startswith(("[", "{")):
+        if not _json_depth_ok(stripped, MAX_JSON_DEPTH):
+            raise LatticeFileError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels: a lattice is a list "
+                                   "of flat objects", field="json")
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_pairs)
         except json.JSONDecodeError as exc:
             raise LatticeFileError(f"line {exc.lineno}: invalid JSON: {exc.msg}",
                                    line=exc.lineno, field="json") from None
+        except RecursionError:   # pragma: no cover - the depth check comes first
+            raise LatticeFileError("JSON nested too deeply", field="json") from None
+        except ValueError as exc:   # e.g. an integer literal longer than Python's int digit limit
+            raise LatticeFileError(f"invalid JSON: {exc}", field="json") from None
         elements, settings = _parse_json(data)
     else:
         elements, settings = _parse_text(text)
@@ -267,12 +377,15 @@ def parse_lattice(text: str) -> lat.Ring:
         raise LatticeFileError(f"ring: {exc}", field=getattr(exc, "field", "ring")) from None
 
 
-def read_lattice(path: str | Path) -> lat.Ring:
+def read_lattice(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> lat.Ring:
     """Read a lattice file (text format or JSON) into a Ring.
 
     Parameters
     ----------
     path : str or Path
+    max_bytes : int
+        Larger files are refused unread (:data:`MAX_FILE_BYTES`, 64 MiB): a
+        device such as ``/dev/zero`` or a wrong file never fills the memory.
 
     Returns
     -------
@@ -287,14 +400,32 @@ def read_lattice(path: str | Path) -> lat.Ring:
     Raises
     ------
     LatticeFileError
-        The file cannot be read (missing, a directory, not text) or is malformed.
+        The file cannot be read (missing, a directory, not text, larger than
+        ``max_bytes``) or is malformed.
     """
+    if not isinstance(path, (str, Path)) or isinstance(path, str) and not path:
+        raise LatticeFileError(f"the lattice path must be a file name (str or Path), got {path!r}",
+                               field="path", path=repr(path))
+    hint = "give the path of a text or JSON lattice file"
     try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as exc:
+        with open(path, "rb") as fh:
+            raw = fh.read(max_bytes + 1)
+    except (OSError, ValueError) as exc:   # ValueError: a NUL in the path
         raise LatticeFileError(f"cannot read lattice file {str(path)!r}: {exc.__class__.__name__}: "
-                               f"{getattr(exc, 'strerror', None) or exc}; give the path of a text or JSON "
-                               "lattice file", path=str(path)) from None
+                               f"{getattr(exc, 'strerror', None) or exc}; {hint}", path=str(path)) from None
+    if len(raw) > max_bytes:
+        raise LatticeFileError(f"lattice file {str(path)!r} is larger than {max_bytes} bytes (not a lattice?); "
+                               f"{hint}, or pass max_bytes= to read a larger one", path=str(path),
+                               field="size", value=max_bytes)
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raise LatticeFileError(f"lattice file {str(path)!r} is not text (a NUL byte at offset {nul}); {hint}",
+                               path=str(path), field="encoding")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LatticeFileError(f"lattice file {str(path)!r} is not UTF-8 text (byte {raw[exc.start]:#04x} at "
+                               f"offset {exc.start}); {hint}", path=str(path), field="encoding") from None
     return parse_lattice(text)
 
 
