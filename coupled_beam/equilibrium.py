@@ -35,7 +35,7 @@ import numpy as np
 
 from coupled_beam import _kernels
 from coupled_beam._validate import psd_matrix, real_array, ring_maps_finite
-from coupled_beam.errors import (PhysicsWarning, ResonanceError, ResonanceWarning,
+from coupled_beam.errors import (InputError, PhysicsWarning, ResonanceError, ResonanceWarning,
                                  UnstableError)
 
 __all__ = [
@@ -51,8 +51,13 @@ __all__ = [
 ]
 
 
-def _check_matrix(name: str, value, symmetric: bool = False) -> np.ndarray:
-    return real_array(name, value, shape=(4, 4), symmetric=symmetric)
+def _check_matrix(name: str, value, symmetric: bool = False, n: int | None = None) -> np.ndarray:
+    """A finite real square n x n array, n even (4: the paper's y_hat, 6: with (delta, l))."""
+    arr = np.asarray(value) if not isinstance(value, np.ndarray) else value
+    if n is None:
+        shape = getattr(arr, "shape", ())
+        n = shape[0] if len(shape) == 2 and shape[0] == shape[1] and shape[0] in (2, 4, 6) else 4
+    return real_array(name, value, shape=(n, n), symmetric=symmetric)
 
 
 def mode_decomposition(N) -> tuple[np.ndarray, np.ndarray]:
@@ -60,16 +65,18 @@ def mode_decomposition(N) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    N : (4, 4) array_like
-        One-turn map N(s).
+    N : (n, n) array_like
+        One-turn map N(s); n = 4 (the paper's y_hat), 6 (with delta, l) or 2.
 
     Returns
     -------
-    U : (4, 4) complex array
+    U : (n, n) complex array
         Rows are left eigenvectors of N.
-    Delta : (4,) complex array
-        Eigenvalues (Delta_1 ... Delta_4); pairs (1, 2) and (3, 4) conjugate,
-        (1, 2) the pair of smaller abs(arg).
+    Delta : (n,) complex array
+        Eigenvalues (Delta_1 ... Delta_n); pairs (1, 2), (3, 4), ... conjugate,
+        ordered by increasing abs(arg) (in 4-D the paper's order: (1, 2) the
+        "plus" mode; in 6-D with a small Q_s the synchrotron pair comes first),
+        the first of each pair with arg > 0.
 
     References
     ----------
@@ -84,7 +91,7 @@ def mode_decomposition(N) -> tuple[np.ndarray, np.ndarray]:
     N = _check_matrix("N", N)
     w, V = np.linalg.eig(N)
     ang = np.abs(np.angle(w))
-    order = np.lexsort((-np.sign(w.imag), np.round(ang, 12)))
+    order = np.lexsort((-np.sign(w.imag), np.round(ang, 12)))   # same rule for every n
     w, V = w[order], V[:, order]
     cond = float(np.linalg.cond(V))
     if not cond < 1e13:  # also NaN/inf: a Jordan block, no eigenbasis
@@ -97,16 +104,16 @@ def mode_decomposition(N) -> tuple[np.ndarray, np.ndarray]:
 
 
 def resonance_denominators(Delta) -> np.ndarray:
-    """The 4x4 denominators 1 - Delta_r Delta_s of (10).
+    """The n x n denominators 1 - Delta_r Delta_s of (10).
 
     Parameters
     ----------
-    Delta : (4,) array_like
+    Delta : (n,) array_like
         Eigenvalues of N.
 
     Returns
     -------
-    (4, 4) complex array
+    (n, n) complex array
 
     References
     ----------
@@ -130,12 +137,12 @@ def m_rtsv(U, Delta) -> np.ndarray:
 
     Parameters
     ----------
-    U : (4, 4) complex array
-    Delta : (4,) complex array
+    U : (n, n) complex array
+    Delta : (n,) complex array
 
     Returns
     -------
-    (4, 4, 4, 4) complex array, indices [r, t, s, v].
+    (n, n, n, n) complex array, indices [r, t, s, v].
 
     References
     ----------
@@ -159,21 +166,21 @@ class Decomposition:
 
     Attributes
     ----------
-    N : (4, 4) array
+    N : (n, n) array
         One-turn map.
-    script_R : (4, 4) array
+    script_R : (n, n) array
         One-turn noise int N phi_hat N^T ds' (the paper's script-R).
-    U : (4, 4) complex array
+    U : (n, n) complex array
         Delta = U N U^-1.
-    Delta : (4,) complex array
+    Delta : (n,) complex array
         Eigenvalues, paper's order.
-    R : (4, 4) complex array
+    R : (n, n) complex array
         U script-R U^T (transpose, as printed in (9)).
-    denominators : (4, 4) complex array
+    denominators : (n, n) complex array
         1 - Delta_r Delta_s.
-    Q : (4, 4) complex array
+    Q : (n, n) complex array
         R_rs / (1 - Delta_r Delta_s), solution of (9).
-    moments : (4, 4) array
+    moments : (n, n) array
         <y_hat y_hat^T> by (10).
     """
 
@@ -188,18 +195,18 @@ class Decomposition:
 
     @property
     def M(self) -> np.ndarray:
-        """M_rtsv (4, 4, 4, 4) of §4."""
+        """M_rtsv (n, n, n, n) of §4."""
         return m_rtsv(self.U, self.Delta)
 
     @property
     def tunes(self) -> np.ndarray:
-        """(g_plus, g_minus) / 2 pi: arg Delta_1 and arg Delta_3 in turns."""
-        return np.angle(self.Delta[[0, 2]]) / (2 * np.pi)
+        """(g_plus, g_minus) / 2 pi: arg Delta_1 and arg Delta_3 in turns (arg Delta_5 too in 6-D)."""
+        return np.angle(self.Delta[::2]) / (2 * np.pi)
 
     @property
     def decrements(self) -> np.ndarray:
-        """(omega_plus, omega_minus) = -ln abs(Delta_1), -ln abs(Delta_3) per turn."""
-        return -np.log(np.abs(self.Delta[[0, 2]]))
+        """(omega_plus, omega_minus) = -ln abs(Delta_1), -ln abs(Delta_3) per turn (and Delta_5 in 6-D)."""
+        return -np.log(np.abs(self.Delta[::2]))
 
 
 def decompose(N, R, *, warn_below: float = 1e-8) -> Decomposition:
@@ -207,9 +214,9 @@ def decompose(N, R, *, warn_below: float = 1e-8) -> Decomposition:
 
     Parameters
     ----------
-    N : (4, 4) array_like
+    N : (n, n) array_like
         One-turn map N(s).
-    R : (4, 4) array_like
+    R : (n, n) array_like
         One-turn noise script-R(s), symmetric.
     warn_below : float
         Emit :class:`~coupled_beam.errors.ResonanceWarning` when the smallest
@@ -238,9 +245,11 @@ def decompose(N, R, *, warn_below: float = 1e-8) -> Decomposition:
     >>> dec = decompose(0.5 * np.eye(4), np.eye(4))
     >>> dec.denominators[0, 0].real
     np.float64(0.75)
+    >>> decompose(0.5 * np.eye(6), np.eye(6)).moments[5, 5]   # the same code in 6-D
+    np.float64(1.3333333333333333)
     """
     N = _check_matrix("N", N)
-    sR = psd_matrix("R", _check_matrix("R", R, symmetric=True))
+    sR = psd_matrix("R", _check_matrix("R", R, symmetric=True, n=len(N)))
     try:
         U, Delta = mode_decomposition(N)
     except ResonanceError:  # defective N: if it is also unstable, say that first (drifts only, ...)
@@ -248,7 +257,7 @@ def decompose(N, R, *, warn_below: float = 1e-8) -> Decomposition:
         if np.all(np.abs(Delta) < 1.0):
             raise
     mod = np.abs(Delta)
-    for r in range(4):
+    for r in range(len(N)):
         if mod[r] >= 1.0:
             raise UnstableError(
                 f"mode {r + 1} unstable: |Delta_{r + 1}| = {mod[r]:.10g} >= 1 "
@@ -278,11 +287,11 @@ def equilibrium_moments(N, R, *, warn_below: float = 1e-8, precision: int | None
 
     Parameters
     ----------
-    N : (4, 4) array_like
+    N : (n, n) array_like
         One-turn map N(s) = N(s, s - s0).
-    R : (4, 4) array_like
+    R : (n, n) array_like
         One-turn noise int_{s-s0}^{s} N(s, s') phi_hat N^T(s, s') ds' (the
-        paper's script-R; any symmetric 4x4).
+        paper's script-R; any symmetric n x n).
     warn_below : float
         Threshold of the resonance warning on abs(1 - Delta_r Delta_s).
     precision : int or None
@@ -292,7 +301,7 @@ def equilibrium_moments(N, R, *, warn_below: float = 1e-8, precision: int | None
 
     Returns
     -------
-    (4, 4) array
+    (n, n) array
         <y_hat_r y_hat_s>, y_hat = (x, x', z, z').
 
     Raises
@@ -318,6 +327,11 @@ def equilibrium_moments(N, R, *, warn_below: float = 1e-8, precision: int | None
     """
     if precision is not None:
         from coupled_beam.precision import equilibrium_moments_mp
+
+        if np.shape(N) != (4, 4):
+            raise InputError(f"precision= is implemented for the paper's 4x4 N only, got shape "
+                             f"{np.shape(N)}; use precision=None (float64) in 6-D", field="precision",
+                             value=precision)
 
         S = equilibrium_moments_mp(N, R, dps=precision)
         return np.array([[float(S[i, j]) for j in range(4)] for i in range(4)])

@@ -17,6 +17,13 @@ class                       also a                raised when
 ``LatticeFileError``        ``ValueError``        a lattice file cannot be read
                                                   (line and field named)
 ``UnknownElementError``     ``LatticeFileError``  an element type is not known
+``RFError``                 ``ValueError``        the RF cannot hold a synchronous
+                                                  particle (6-D): no cavity, V < U0,
+                                                  wrong phase for the side of transition
+``BudgetExceededError``     ``RuntimeError``      a symbolic derivation exceeds its
+                                                  time or size budget
+``KernelCheckError``        ``ArithmeticError``   a generated kernel disagrees with
+                                                  the numeric engine
 ``ResonanceWarning``        ``UserWarning``       near a resonance: float64 loses
                                                   digits; use ``precision=``
 ``PhysicsWarning``          ``UserWarning``       a model assumption is stretched
@@ -42,6 +49,7 @@ __all__ = [
     "ResonanceError",
     "LatticeFileError",
     "UnknownElementError",
+    "RFError",
     "ResonanceWarning",
     "PhysicsWarning",
 ]
@@ -91,6 +99,18 @@ class LatticeFileError(CoupledBeamError, ValueError):
 
 class UnknownElementError(LatticeFileError):
     """An element type the lattice engine does not know."""
+
+
+class RFError(CoupledBeamError, ValueError):
+    """No stable synchronous particle: no cavity, too little voltage, or the wrong RF phase."""
+
+
+class BudgetExceededError(CoupledBeamError, RuntimeError):
+    """A symbolic derivation exceeds its time or expression-size budget (``what``, ``limit`` named)."""
+
+
+class KernelCheckError(CoupledBeamError, ArithmeticError):
+    """A generated kernel disagrees with the numeric engine (``point`` holds the counterexample)."""
 
 
 class ResonanceWarning(UserWarning):
