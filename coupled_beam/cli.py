@@ -52,6 +52,33 @@ def _finite_float(text: str) -> float:
     return value
 
 
+#: largest --dps the command line accepts for tunes and equilibrium: mpmath at 1000 digits takes
+#: about 5 s for the example ring (measured); the Python API takes precision= up to 10000
+CLI_MAX_DPS = 1000
+
+#: largest --n of bench (the race holds a few float64 arrays of n points) and of bench --accuracy
+#: (one 50-digit evaluation per point, about 2 ms each)
+BENCH_MAX_N, ACCURACY_MAX_N = 10**7, 10**5
+
+
+def _int_in(lo: int, hi: int, why: str) -> Callable[[str], int]:
+    """argparse type: an integer in [lo, hi]; the message says why the bound is there."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be in [{lo}, {hi}] ({why}), got {value}")
+        return value
+    parse.__name__ = "integer"
+    return parse
+
+
+_DPS = _int_in(16, CLI_MAX_DPS, f"digits; above {CLI_MAX_DPS} mpmath takes minutes: use the Python API's "
+               "precision= for more")
+
+
 # --------------------------------------------------------------------- tunes
 def _add_tunes(p: argparse.ArgumentParser) -> None:
     tunes = p.add_mutually_exclusive_group(required=True)
@@ -65,8 +92,9 @@ def _add_tunes(p: argparse.ArgumentParser) -> None:
     p.add_argument("--m", type=_finite_float, required=True, help="integrated skew strength m (1/m)")
     p.add_argument("--d11-s0", type=_finite_float, default=0.0, help="horizontal damping D11*s0 per turn")
     p.add_argument("--d22-s0", type=_finite_float, default=0.0, help="vertical damping D22*s0 per turn")
-    p.add_argument("--dps", type=int, default=None, metavar="DIGITS",
-                   help="evaluate in mpmath with this many significant digits (e.g. 50) instead of float64")
+    p.add_argument("--dps", type=_DPS, default=None, metavar="DIGITS",
+                   help=f"evaluate in mpmath with this many significant digits (e.g. 50; 16 to {CLI_MAX_DPS}) "
+                        "instead of float64")
 
 
 def _run_tunes(args: argparse.Namespace) -> int:
@@ -191,13 +219,18 @@ def _add_scan(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kernel", default="eigentunes", help="kernel to scan: eigentunes or mode_damping")
     p.add_argument("--grid", action="append", default=[], metavar="NAME=START:STOP:NUM",
                    help="a grid axis (repeatable; two axes give a stability diagram)")
-    p.add_argument("--random", type=int, default=None, metavar="N", help="N uniform random points")
+    p.add_argument("--random", type=_int_in(0, 10**15, "points"), default=None, metavar="N",
+                   help="N uniform random points")
     p.add_argument("--range", action="append", default=[], metavar="NAME=LOW:HIGH",
                    help="interval of a random parameter (repeatable, with --random)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="a fixed parameter (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random points")
-    p.add_argument("--chunks", type=int, default=None, help="points per slab / dask block")
+    p.add_argument("--chunks", type=_int_in(1, 2**40, "points"), default=None,
+                   help="points per slab / dask block")
+    p.add_argument("--max-points", type=_int_in(1, 10**15, "points"), default=None, metavar="N",
+                   help="point budget (default 2**25 = 33554432, about 0.8 GB of outputs): larger scans are "
+                        "refused before any memory is allocated")
     p.add_argument("--dask", action="store_true", help="run on dask (threads, or the active cluster)")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--out", default=None, help="write the results to this .npz file")
@@ -212,13 +245,17 @@ def _run_scan(args: argparse.Namespace) -> int:
     from coupled_beam import scan as scan_mod
 
     t0 = time.perf_counter()
-    axes = dict(scan_mod.parse_axis(t) for t in args.grid)
+    axes = dict(scan_mod.parse_axis(t, args.max_points, option="--max-points") for t in args.grid)
     fixed = dict(scan_mod.parse_fixed(t) for t in args.set)
     points = {}
     if args.random is not None:
         ranges = dict(scan_mod.parse_range(t) for t in args.range)
+        # the summary computes every point: the budget holds on dask too
+        scan_mod.check_budget(args.random, args.max_points, what=f"--random {args.random}",
+                              option="--max-points")
         chunks = (args.chunks or 2**20) if (args.dask or args.scheduler) else None
-        points = scan_mod.random_points(args.random, ranges, seed=args.seed, chunks=chunks)
+        points = scan_mod.random_points(args.random, ranges, seed=args.seed, chunks=chunks,
+                                        max_points=args.max_points)
     elif args.range:
         raise ValueError("--range needs --random N")
     if args.scheduler:
@@ -233,8 +270,10 @@ def _scan_report(args, scan_mod, axes: dict, fixed: dict, points: dict, t0: floa
     import time
 
     use_dask = bool(args.dask or args.scheduler)
+    n_grid = math.prod(len(a) for a in axes.values()) * (args.random or 1)
+    scan_mod.check_budget(n_grid, args.max_points, option="--max-points")   # before any evaluation
     result = scan_mod.scan(args.kernel, axes=axes, points=points, fixed=fixed, chunks=args.chunks,
-                           dask=use_dask or None, progress=args.progress)
+                           dask=use_dask or None, progress=args.progress, max_points=args.max_points)
     summary = result.summary()
     if args.out:
         summary["npz"] = str(result.to_npz(args.out))
@@ -249,7 +288,9 @@ def _scan_report(args, scan_mod, axes: dict, fixed: dict, points: dict, t0: floa
 # --------------------------------------------------------------------- bench
 def _add_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="small sizes (seconds), for the test suite")
-    p.add_argument("--n", type=int, default=None, help="points of the kernel-vs-eigvals race")
+    p.add_argument("--n", type=_int_in(1, BENCH_MAX_N, "points"), default=None,
+                   help=f"points of the kernel-vs-eigvals race (1 to {BENCH_MAX_N}; with --accuracy "
+                        f"1 to {ACCURACY_MAX_N})")
     p.add_argument("--seed", type=int, default=0, help="seed of the random points")
     p.add_argument("--accuracy", action="store_true",
                    help="instead: max error of the float64 kernels and of eigvals vs 50 digits near every boundary")
@@ -259,6 +300,11 @@ def _run_bench(args: argparse.Namespace) -> int:
     if args.accuracy:
         from coupled_beam.precision import accuracy_report, format_accuracy_table
 
+        if args.n is not None and args.n > ACCURACY_MAX_N:
+            from coupled_beam.errors import InputError
+
+            raise InputError(f"--n {args.n} with --accuracy: at most {ACCURACY_MAX_N} points (one 50-digit "
+                             "evaluation each, about 2 ms)", field="n", value=args.n)
         table = accuracy_report(n=args.n or (600 if args.quick else 10_000), seed=args.seed or 20261124)
         if args.json:
             _print_json(table)
@@ -289,8 +335,9 @@ def _add_equilibrium(p: argparse.ArgumentParser) -> None:
                                    "'example' for the shipped example ring")
     p.add_argument("--every", type=_positive_int, default=1,
                    help="print every k-th element boundary (default 1)")
-    p.add_argument("--dps", type=int, default=None, metavar="DIGITS",
-                   help="solve formula (10) in mpmath with this many digits (e.g. 50) instead of float64")
+    p.add_argument("--dps", type=_DPS, default=None, metavar="DIGITS",
+                   help=f"solve formula (10) in mpmath with this many digits (e.g. 50; 16 to {CLI_MAX_DPS}) "
+                        "instead of float64")
     p.add_argument("--table", action="store_true",
                    help="print the optics table (coupled_beam.table: Mais-Ripken optics, dispersion, "
                         "sizes, tilt, 1/S; header with tunes, damping, emittances)")

@@ -184,8 +184,8 @@ def eigentunes_mp(mu_x, mu_z, beta_x, beta_z, m, *, dps: int = DEFAULT_DPS) -> t
         if ok_p and ok_m:
             g_p, g_m = _kernels.skew_eigentunes_mp(*args)
             return +g_p, +g_m
-        with mpmath.workdps(2 * dps):
-            lam = mpmath.eig(one_turn_map_mp(*args, dps=2 * dps), left=False, right=False)
+        with mpmath.workdps(2 * dps):   # guard digits for eig (the map itself at most at the 10000 limit)
+            lam = mpmath.eig(one_turn_map_mp(*args, dps=min(2 * dps, 10000)), left=False, right=False)
             unit = [abs(mpmath.arg(v)) for v in lam if abs(abs(v) - 1) < mpmath.mpf(10) ** (-dps)]
         g = +max(unit) if unit else None  # the stable pair (for a real pair at ±1 both give 0 or π)
         return (g, None) if ok_p else (None, g)

@@ -41,10 +41,24 @@ from coupled_beam.errors import InputError
 from coupled_beam.scan_result import ScanResult, _is_dask
 
 __all__ = ["ScanKernel", "KERNELS", "ScanResult", "scan", "tunes_and_stability", "random_points",
-           "parse_axis", "parse_range", "parse_fixed"]
+           "parse_axis", "parse_range", "parse_fixed", "check_budget", "MAX_POINTS", "LAZY_MAX_POINTS",
+           "MAX_SLABS", "DEFAULT_CHUNK"]
 
 #: default number of points per slab (numpy) or block (dask): 2**18 points = 2 MiB per float64 array
 DEFAULT_CHUNK = 2**18
+
+#: point budget of a scan whose outputs are materialised (numpy, or dask with ``compute=True``):
+#: 2**25 = 33.5 million points, about 0.8 GB of outputs for "eigentunes" and a few seconds per
+#: core; raise it with ``max_points=`` (CLI ``--max-points``). A lazy dask scan
+#: (``compute=False``) is bounded by ``LAZY_MAX_POINTS`` instead: only its blocks are held in memory.
+MAX_POINTS = 2**25
+
+#: point budget of a lazy dask scan (``compute=False``): reduce or store it chunk by chunk
+LAZY_MAX_POINTS = 10**12
+
+#: more slabs or blocks than this is refused (a Python loop or a task graph that long is a hang):
+#: give larger ``chunks``
+MAX_SLABS = 10**5
 
 
 def tunes_and_stability(mu_x, mu_z, beta_x, beta_z, m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -203,10 +217,58 @@ def _arguments(k: ScanKernel, axes: Mapping, points: Mapping, fixed: Mapping) ->
     return {p: values[p] for p in k.params}, axis_values
 
 
+def check_budget(n_points: int, max_points: int | None = None, *, what: str = "the scan",
+                 option: str = "max_points=") -> int:
+    """``n_points`` if within the budget, else InputError giving the number and how to raise it.
+
+    Parameters
+    ----------
+    n_points : int
+        Points asked for.
+    max_points : int, optional
+        The budget (default :data:`MAX_POINTS`).
+    what, option : str
+        For the message: what has that many points, and the option that raises the budget.
+
+    Examples
+    --------
+    >>> check_budget(1000)
+    1000
+    >>> check_budget(10**9)
+    Traceback (most recent call last):
+    ...
+    coupled_beam.errors.InputError: the scan has 1000000000 points, more than the budget of 33554432 \
+(about 24 GB of outputs); ask for fewer points, or raise the budget with max_points= (or scan lazily \
+on dask with compute=False and reduce)
+    """
+    limit = MAX_POINTS if max_points is None else int(max_points)
+    if limit < 1:
+        raise InputError(f"max_points must be >= 1, got {max_points}", max_points=max_points)
+    if n_points > limit:
+        raise InputError(f"{what} has {n_points} points, more than the budget of {limit} "
+                         f"(about {n_points * 24 / 1e9:.3g} GB of outputs); ask for fewer points, "
+                         f"or raise the budget with {option}"
+                         + (" (or scan lazily on dask with compute=False and reduce)" if option == "max_points=" else ""),
+                         points=n_points, max_points=limit)
+    return int(n_points)
+
+
+def _count_slabs(shape: tuple, chunk: int) -> int:
+    """len(_slabs(shape, chunk)) without building the list."""
+    if len(shape) == 0:
+        return 1
+    inner = math.prod(shape[1:])
+    if inner <= chunk or len(shape) == 1:
+        rows = max(1, chunk // max(inner, 1))
+        return max(1, -(-shape[0] // rows))
+    return shape[0] * _count_slabs(shape[1:], chunk)
+
+
 def scan(kernel: str | ScanKernel = "eigentunes", *, axes: Mapping | None = None,
          points: Mapping | None = None, fixed: Mapping | None = None,
          chunks: int | None = None, dask: bool | None = None, progress: bool = False,
-         compute: bool = True, scheduler: str | None = None) -> ScanResult:
+         compute: bool = True, scheduler: str | None = None,
+         max_points: int | None = None) -> ScanResult:
     """Evaluate a kernel on a grid and/or on given points.
 
     Parameters
@@ -231,6 +293,10 @@ def scan(kernel: str | ScanKernel = "eigentunes", *, axes: Mapping | None = None
     scheduler : str, optional
         Dask scheduler for the compute (``"threads"``, ``"synchronous"``...);
         default: the active distributed client if any, else dask's default.
+    max_points : int, optional
+        Point budget (default :data:`MAX_POINTS` = 2**25 when the outputs are
+        materialised, :data:`LAZY_MAX_POINTS` for a lazy dask scan): a larger
+        grid is refused up front, before any memory is allocated.
 
     Returns
     -------
@@ -240,7 +306,8 @@ def scan(kernel: str | ScanKernel = "eigentunes", *, axes: Mapping | None = None
     ------
     InputError
         Unknown kernel, a parameter missing, unknown or given twice, a
-        non-1-D axis, or invalid values (non-finite, β ≤ 0).
+        non-1-D axis, invalid values (non-finite, β ≤ 0), more points than
+        ``max_points``, or more than :data:`MAX_SLABS` slabs (``chunks`` too small).
 
     References
     ----------
@@ -256,11 +323,22 @@ def scan(kernel: str | ScanKernel = "eigentunes", *, axes: Mapping | None = None
     k = _resolve(kernel)
     values, axis_values = _arguments(k, dict(axes or {}), dict(points or {}), dict(fixed or {}))
     arrays = list(values.values())
-    shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
+    try:
+        shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
+    except ValueError:
+        shapes = ", ".join(f"{n}{np.shape(a)}" for n, a in values.items())
+        raise InputError(f"shapes do not broadcast: {shapes}; give points of one shape", shapes=shapes) from None
     chunk = DEFAULT_CHUNK if chunks is None else int(chunks)
     if chunk < 1:
         raise InputError(f"chunks must be >= 1 point, got {chunks}", chunks=chunks)
     use_dask = any(_is_dask(a) for a in arrays) if dask is None else bool(dask)
+    lazy = use_dask and not compute
+    n_points = math.prod(shape)
+    check_budget(n_points, max_points if max_points is not None else (LAZY_MAX_POINTS if lazy else None))
+    n_slabs = -(-n_points // chunk) if use_dask else _count_slabs(tuple(shape), chunk)
+    if n_slabs > MAX_SLABS:
+        raise InputError(f"chunks = {chunk} cuts {n_points} points into {n_slabs} slabs, more than {MAX_SLABS}; "
+                         f"give chunks >= {-(-n_points // MAX_SLABS)} (default {DEFAULT_CHUNK})", chunks=chunk)
     params = dict(values)
     params.update(axis_values)
     result = ScanResult(k, tuple(shape), axis_values, params)
@@ -352,7 +430,7 @@ def _scan_dask(k: ScanKernel, arrays: list, shape: tuple, chunk: int) -> dict:
 
 
 def random_points(n: int, ranges: Mapping[str, tuple[float, float]], *, seed: int = 0,
-                  chunks: int | None = None) -> dict:
+                  chunks: int | None = None, max_points: int | None = None) -> dict:
     """Uniform random points in boxes, as numpy arrays or (``chunks`` given) lazy dask arrays.
 
     Parameters
@@ -364,6 +442,9 @@ def random_points(n: int, ranges: Mapping[str, tuple[float, float]], *, seed: in
     seed : int
         Seed of the generator (numpy's ``default_rng``; dask's blockwise RNG
         when ``chunks`` is given, so the two routes draw different points).
+    max_points : int, optional
+        Budget of the numpy route (default :data:`MAX_POINTS`); the lazy dask
+        route draws blocks on the workers and is not limited here.
     chunks : int, optional
         Points per dask block; each block is drawn on the worker, so 10⁹
         points never exist in one memory.
@@ -374,8 +455,15 @@ def random_points(n: int, ranges: Mapping[str, tuple[float, float]], *, seed: in
     >>> p["mu_x"].shape, bool(((p["mu_x"] >= 0) & (p["mu_x"] < 1)).all())
     ((3,), True)
     """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise InputError(f"n must be a whole number of points, got {n!r}", n=repr(n))
     if n < 0:
         raise InputError(f"n must be >= 0, got {n}", n=n)
+    if chunks is None:
+        check_budget(int(n), max_points, what=f"random_points(n={n})")
+    elif int(chunks) < 1 or -(-int(n) // int(chunks)) > MAX_SLABS:
+        raise InputError(f"chunks = {chunks} cuts {n} points into more than {MAX_SLABS} blocks (or is < 1); "
+                         f"give chunks >= {max(1, -(-int(n) // MAX_SLABS))}", chunks=chunks)
     for k, bounds in ranges.items():
         lo, hi = (float(v) for v in _floats(k, bounds).reshape(2))
         if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
@@ -405,8 +493,12 @@ def _split(text: str, parts: int, what: str) -> tuple[str, list[float]]:
     return name, nums
 
 
-def parse_axis(text: str) -> tuple[str, np.ndarray]:
+def parse_axis(text: str, max_points: int | None = None, *,
+               option: str = "max_points=") -> tuple[str, np.ndarray]:
     """``NAME=START:STOP:NUM`` -> (name, numpy.linspace(START, STOP, NUM)).
+
+    NUM above ``max_points`` (default :data:`MAX_POINTS`) is refused before
+    the axis is allocated.
 
     Examples
     --------
@@ -416,6 +508,7 @@ def parse_axis(text: str) -> tuple[str, np.ndarray]:
     name, (start, stop, num) = _split(text, 3, "NAME=START:STOP:NUM")
     if num != int(num) or num < 1:
         raise InputError(f"{text!r}: NUM must be a whole number >= 1", text=text)
+    check_budget(int(num), max_points, what=f"the axis {text!r}", option=option)
     return name, np.linspace(start, stop, int(num))
 
 
