@@ -245,7 +245,14 @@ def ring_from_pyat(at_ring, *, radiation: bool = True, face_radiation: bool = Tr
         raise InputError(f"at_ring must be a pyAT Lattice (a sequence of elements), got {at_ring!r}",
                          value=repr(at_ring))
     elements = [_convert(i, el, face_radiation) for i, el in enumerate(at_ring)]
+    if not elements:
+        raise InputError("at_ring has no elements: give a pyAT Lattice with at least one element",
+                         value=repr(at_ring))
     periods = int(getattr(at_ring, "periodicity", 1))
+    if radiation and not isinstance(getattr(at_ring, "energy", None), (int, float)):
+        raise InputError(f"radiation=True needs the beam energy: {type(at_ring).__name__} has no numeric "
+                         "'energy' (eV); give an at.Lattice(..., energy=...) or radiation=False",
+                         field="energy")
     energy = float(at_ring.energy) / 1e9 if radiation else None
     return Ring(elements * periods, energy=energy)
 
