@@ -44,6 +44,11 @@ verify_cold_s, codegen_cold_s : float
     memory and compares).
 equilibrium_vs_pyat : dict or None
     :func:`coupled_beam.interop.pyat.time_vs_ohmi` when pyAT is installed.
+peers : dict
+    Only with ``run_bench(peers={...})`` (``coupled-beam bench --peers``):
+    the side-by-side section of :mod:`coupled_beam.bench_peers` (pyAT
+    ``ohmi_envelope``, MAD-X ``EMIT`` + ``TWISS``, xtrack 6-D twiss on one
+    FODO ring at 442 and 4402 elements; times, ratios, size agreement).
 
 References
 ----------
@@ -375,7 +380,7 @@ def _pyat_part(notes: dict) -> dict:
 
 
 def run_bench(quick: bool = False, n: int | None = None, seed: int = 0,
-              parts: tuple[str, ...] = PARTS) -> dict:
+              parts: tuple[str, ...] = PARTS, peers: dict | None = None) -> dict:
     """Measure every figure of ``coupled-beam bench`` in this process.
 
     Parameters
@@ -389,6 +394,11 @@ def run_bench(quick: bool = False, n: int | None = None, seed: int = 0,
         Seed of the random points.
     parts : tuple of str
         Which sections of :data:`PARTS` to run (the others are None, with a note).
+    peers : dict, optional
+        Also run the peers section (pyAT, MAD-X, xtrack side by side; slow,
+        so off unless asked): keyword arguments of
+        :func:`coupled_beam.bench_peers.run_peers` (``{}`` for its defaults);
+        its dict lands under ``"peers"``.
 
     Returns
     -------
@@ -434,6 +444,10 @@ def run_bench(quick: bool = False, n: int | None = None, seed: int = 0,
     else:
         report["equilibrium_vs_pyat"] = None
         notes["equilibrium_vs_pyat"] = "skipped (--quick or part not run)"
+    if peers is not None:
+        from coupled_beam.bench_peers import run_peers
+
+        report["peers"] = run_peers(**peers)
     report["notes"] = notes
     report["machine"]["load_avg_1min_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     report["bench_wall_s"] = time.perf_counter() - t_start

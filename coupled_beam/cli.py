@@ -193,16 +193,35 @@ def _add_check(p: argparse.ArgumentParser) -> None:
                    "expressions check a derivation step by step")
     p.add_argument("--assume", action="append", default=[], metavar="FACT",
                    help="'beta_x>0', '0<mu_x<pi', 'n integer' (repeatable)")
-    p.add_argument("--points", type=int, default=24, help="random points of the numeric test")
-    p.add_argument("--dps", type=int, default=50, help="digits of the numeric test")
+    p.add_argument("--points", type=_whole_number, default=24,
+                   help="random points of the numeric test (at most 10000)")
+    p.add_argument("--dps", type=_whole_number, default=50,
+                   help="digits of the numeric test (5 to 1000)")
     p.add_argument("--seed", type=int, default=1964, help="seed of the random points")
+    p.add_argument("--seconds", type=_finite_float, default=5.0,
+                   help="time budget of each comparison (default 5 s); when it runs out the "
+                        "answer is 'undecided within the budget'")
+    p.add_argument("--max-size", type=_whole_number, default=5000, metavar="TOKENS",
+                   help="largest expression, in tokens (default 5000)")
+
+
+def _whole_number(text: str) -> int:
+    """argparse type: an integer, also written as 1e8 (range checked by the budget)."""
+    try:
+        value = float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}")
+    return int(value)
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from derivations.verify import equal_steps
+    from derivations.verify import Budget, equal_steps
 
+    budget = Budget(seconds=args.seconds, max_size=args.max_size)
     verdicts = equal_steps([args.lhs, *args.rhs], assumptions=args.assume, points=args.points,
-                           dps=args.dps, seed=args.seed)
+                           dps=args.dps, seed=args.seed, budget=budget)
     if args.json:
         _print_json(verdicts[0].to_dict() if len(verdicts) == 1
                     else [v.to_dict() for v in verdicts])
@@ -294,6 +313,13 @@ def _add_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random points")
     p.add_argument("--accuracy", action="store_true",
                    help="instead: max error of the float64 kernels and of eigvals vs 50 digits near every boundary")
+    p.add_argument("--peers", action="store_true",
+                   help="add the side-by-side section: pyAT, MAD-X (cpymad), xtrack on one FODO ring, "
+                        "442 and 4402 elements (each when installed: pip install coupled-beam[bench]; minutes)")
+    p.add_argument("--peers-only", action="store_true", help="only the peers section")
+    p.add_argument("--peer-cells", default=None,
+                   help="peers: ring sizes in FODO cells, comma-separated (default 40,400 = 442, 4402 elements)")
+    p.add_argument("--repeat", type=int, default=5, help="peers: interleaved rounds, median (>= 5)")
 
 
 def _run_bench(args: argparse.Namespace) -> int:
@@ -313,8 +339,35 @@ def _run_bench(args: argparse.Namespace) -> int:
         return 0
     from coupled_beam.bench import run_bench
 
-    report = run_bench(quick=args.quick, n=args.n, seed=args.seed)
+    peers = None
+    if args.peers or args.peers_only:
+        from coupled_beam.errors import InputError
+
+        cells = args.peer_cells or ("16" if args.quick else "40,400")
+        try:
+            cells = tuple(int(c) for c in cells.split(","))
+        except ValueError:
+            raise InputError(f"--peer-cells must be integers separated by commas, got {cells!r}",
+                             field="peer_cells") from None
+        if min(cells) < 2 or args.repeat < 5:
+            raise InputError(f"--peer-cells needs >= 2 cells each and --repeat >= 5 (medians of at "
+                             f"least 5), got {cells} and {args.repeat}", field="peer_cells")
+        peers = {"cells": cells, "repeat": args.repeat, "periodic": (4, 4) if args.quick else (40, 10)}
+    if args.peers_only:
+        from coupled_beam.bench_peers import run_peers
+
+        report = {"peers": run_peers(**peers)}
+    else:
+        report = run_bench(quick=args.quick, n=args.n, seed=args.seed, peers=peers)
+    if args.json:
+        _print_json(report)
+        return 0
+    section = report.pop("peers", None)
     _emit(args, report, 24)
+    if section is not None:
+        from coupled_beam.bench_peers import format_peers
+
+        print(format_peers(section))
     return 0
 
 
