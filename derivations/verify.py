@@ -15,7 +15,29 @@
     both values.
 ``undecided``
     neither a proof nor a usable numeric test (e.g. every sampled point was
-    outside the domain where the expressions are defined).
+    outside the domain where the expressions are defined), or **undecided
+    within the budget**: the time ran out before a proof or enough points.
+
+Decimals are exact
+------------------
+In a text expression a decimal is the rational it spells: ``0.1`` is
+``1/10`` and ``1e-3`` is ``1/1000`` (so ``x/10`` and ``0.1*x`` are proved
+equal). Python floats and sympy Floats handed in directly are read through
+their shortest decimal form (``0.1`` -> ``1/10``) as well.
+
+Budget
+------
+Every call works within a :class:`Budget` (default: 5 s, 5000 tokens or
+expression nodes, exact numbers of at most 4000 digits, nesting depth 100,
+``dps <= 1000``, ``points <= 10000``). Input that is too large before any
+work starts (``2**(10**10)``, ``9**9**9``, ``factorial(10**7)``, a
+20 000-term sum, 5000-deep parentheses, ``dps=100000``,
+``points=10**8``) raises :class:`~coupled_beam.errors.InputError` naming
+the limit and how to raise it; work that runs out of time (a hard
+integral, a costly simplification) ends as ``undecided within the budget``.
+The time limit interrupts through ``SIGALRM`` in the main thread (an outer
+alarm, e.g. pytest-timeout's, is honoured and restored); in other threads it
+is checked between steps only.
 
 How points are drawn
 --------------------
@@ -46,6 +68,8 @@ Examples
 ('proved', True)
 >>> equal("sqrt(x**2)", "x").status
 'different'
+>>> str(equal("x/10", "0.1*x"))
+'proved'
 
 References
 ----------
@@ -55,11 +79,16 @@ LNF-64/55 (Bernardini & Pellegrini 1964): the checker behind
 
 from __future__ import annotations
 
+import ast
 import io
+import math
 import random
 import re
+import signal
+import threading
 import time
 import tokenize
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -69,13 +98,14 @@ from sympy.parsing.sympy_parser import (
     convert_xor,
     implicit_application,
     implicit_multiplication,
-    parse_expr,
+    rationalize,
     standard_transformations,
+    stringify_expr,
 )
 
 from coupled_beam.errors import InputError
 
-__all__ = ["Verdict", "equal", "equal_steps", "parse", "parse_assumptions"]
+__all__ = ["Budget", "Verdict", "equal", "equal_steps", "parse", "parse_assumptions"]
 
 #: names a user expression may call; every other name becomes a Symbol
 #: (``beta``, ``zeta``, ``gamma``, ``E``, ``N``, ``Q``, ``S`` are physics
@@ -93,28 +123,290 @@ SAFE_NAMES = {
 }
 SAFE_NAMES["exp1"] = sp.E  # Euler's number; ``E`` stays a free symbol (energy)
 
-# no split_symbols: ``beta_x``, ``mu`` and ``expand`` stay whole names
+# no split_symbols: ``beta_x``, ``mu`` and ``expand`` stay whole names;
+# rationalize: a decimal is the exact rational it spells (0.1 -> 1/10)
 _TRANSFORMS = standard_transformations + (convert_xor, implicit_multiplication,
-                                         implicit_application)
+                                         implicit_application, rationalize)
 
 _ASSUME_WORDS = {"positive", "negative", "nonnegative", "nonpositive", "real",
                  "integer", "nonzero", "complex"}
 
 
+# ------------------------------------------------------------------ budget
+@dataclass(frozen=True)
+class Budget:
+    """Resources one :func:`equal` call may use (``coupled-beam check --seconds/--max-size``).
+
+    Attributes
+    ----------
+    seconds : float or None
+        Wall time for parsing, the numeric test and the proof together
+        (default 5). ``None``: no time limit.
+    max_size : int or None
+        Tokens of a text expression, or nodes of a sympy expression (default
+        5000). ``None``: no limit (the paper's own checks).
+    max_digits : int
+        Digits of any exact number the input asks for (``2**(10**10)``,
+        ``factorial(10**7)``) (default 4000).
+    max_depth : int
+        Nesting depth of parentheses in a text expression (default 100).
+    max_dps : int
+        Largest ``dps`` of the numeric test (default 1000).
+    max_points : int
+        Largest ``points`` of the numeric test (default 10000).
+
+    Examples
+    --------
+    >>> Budget().seconds, Budget(seconds=30).seconds
+    (5.0, 30)
+    """
+
+    seconds: float | None = 5.0
+    max_size: int | None = 5000
+    max_digits: int = 4000
+    max_depth: int = 100
+    max_dps: int = 1000
+    max_points: int = 10000
+
+    def __post_init__(self) -> None:
+        if self.seconds is not None and not (isinstance(self.seconds, (int, float))
+                                             and math.isfinite(self.seconds) and self.seconds > 0):
+            raise InputError(f"Budget.seconds must be a positive number of seconds or None, "
+                             f"got {self.seconds!r}", field="seconds", value=self.seconds)
+        for name in ("max_size", "max_digits", "max_depth", "max_dps", "max_points"):
+            val = getattr(self, name)
+            if val is None and name == "max_size":
+                continue
+            if not isinstance(val, int) or isinstance(val, bool) or val < 1:
+                raise InputError(f"Budget.{name} must be a positive integer, got {val!r}",
+                                 field=name, value=val)
+
+
+DEFAULT_BUDGET = Budget()
+
+
+class _OutOfBudget(BaseException):
+    """Raised inside a :func:`_time_limit` block when its time is up.
+
+    A ``BaseException``: sympy's ``except Exception`` fallbacks cannot swallow it.
+    """
+
+
+class _Clock:
+    """Deadline of one budgeted call; ``check()`` raises :class:`_OutOfBudget` once it passed."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.start = time.monotonic()
+        self.deadline = None if seconds is None else self.start + seconds
+        self.phase = "parsing"
+
+    def left(self) -> float:
+        return math.inf if self.deadline is None else self.deadline - time.monotonic()
+
+    def check(self) -> None:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise _OutOfBudget(self.phase)
+
+
+@contextmanager
+def _time_limit(clock: _Clock):
+    """Interrupt the block at ``clock.deadline`` (SIGALRM in the main thread, else cooperative).
+
+    An alarm already set by the caller (pytest-timeout, an outer budget) is
+    honoured: ours fires no later than it would, its handler runs if it is due
+    first, and it is re-armed with its remaining time on exit.
+    """
+    if (clock.deadline is None or not hasattr(signal, "setitimer")
+            or threading.current_thread() is not threading.main_thread()):
+        yield
+        return
+    old_handler = signal.getsignal(signal.SIGALRM)
+    old_left, old_interval = signal.getitimer(signal.ITIMER_REAL)
+    t0 = time.monotonic()
+    outer_due = t0 + old_left if old_left > 0 else None
+
+    def handler(signum, frame):
+        now = time.monotonic()
+        if outer_due is not None and now >= outer_due and callable(old_handler):
+            old_handler(signum, frame)
+        if now >= clock.deadline:
+            raise _OutOfBudget(clock.phase)
+
+    signal.signal(signal.SIGALRM, handler)
+    first = max(clock.left(), 1e-4)
+    if outer_due is not None:
+        first = min(first, max(outer_due - t0, 1e-4))
+    # re-fire every 50 ms in case a bare ``except:`` swallowed the first one
+    signal.setitimer(signal.ITIMER_REAL, first, 0.05)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_handler)
+        if outer_due is not None:
+            signal.setitimer(signal.ITIMER_REAL, max(outer_due - time.monotonic(), 1e-4),
+                             old_interval)
+
+
 # ------------------------------------------------------------------ parsing
-def _reject_unsafe(text: str) -> None:
-    """Refuse code that is not a plain math expression (attribute access, dunder)."""
+def _reject_unsafe(text: str, budget: Budget = DEFAULT_BUDGET) -> None:
+    """Refuse code that is not a plain math expression, or too big to start on.
+
+    Attribute access, dunder names, imports; more tokens than
+    ``budget.max_size``, parentheses nested deeper than ``budget.max_depth``,
+    an integer literal longer than ``budget.max_digits``.
+    """
     if "__" in text or re.search(r"\b(import|exec|eval|open|getattr)\b", text):
-        raise InputError(f"refusing to parse {text!r}: write a plain expression "
-                         "(no attributes, imports or dunder names)", value=text)
+        raise InputError(f"refusing to parse {_clip_text(text)!r}: write a plain expression "
+                         "(no attributes, imports or dunder names)", value=_clip_text(text))
+    if budget.max_size is not None and len(text) > 100 * budget.max_size:
+        raise InputError(f"expression too large: {len(text)} characters for a budget of "
+                         f"{budget.max_size} tokens; raise it with --max-size or "
+                         "Budget(max_size=...)", field="max_size", value=len(text))
+    depth = deepest = 0
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]}":
+            depth -= 1
+    if deepest > budget.max_depth:
+        raise InputError(f"expression nested {deepest} parentheses deep; the budget allows "
+                         f"{budget.max_depth} (Budget(max_depth=...)): split it into steps",
+                         field="max_depth", value=deepest)
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, IndentationError) as exc:
-        raise InputError(f"cannot parse {text!r}: {exc}", value=text) from None
+    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
+        raise InputError(f"cannot parse {_clip_text(text)!r}: {exc}",
+                         value=_clip_text(text)) from None
+    if budget.max_size is not None and len(tokens) > budget.max_size:
+        raise InputError(f"expression too large: {len(tokens)} tokens, the budget allows "
+                         f"{budget.max_size}; raise it with --max-size or Budget(max_size=...)",
+                         field="max_size", value=len(tokens))
     for prev, tok in zip(tokens, tokens[1:]):
         if prev.type == tokenize.OP and prev.string == "." and tok.type == tokenize.NAME:
-            raise InputError(f"refusing attribute access '.{tok.string}' in {text!r}: "
-                             "write a plain expression", value=text)
+            raise InputError(f"refusing attribute access '.{tok.string}' in "
+                             f"{_clip_text(text)!r}: write a plain expression",
+                             value=_clip_text(text))
+    for tok in tokens:
+        if tok.type == tokenize.NUMBER and len(tok.string) > budget.max_digits:
+            raise InputError(f"a number of {len(tok.string)} digits; the budget allows "
+                             f"{budget.max_digits} (Budget(max_digits=...))",
+                             field="max_digits", value=len(tok.string))
+
+
+def _clip_text(text: str, width: int = 80) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+#: calls whose value sympy computes exactly from integer arguments: log10 of the size
+_EXACT_CALLS = {
+    "factorial": lambda n, *_: n * math.log10(max(n, 2)),
+    "binomial": lambda n, *_: n * math.log10(2),
+}
+
+
+def _digits_bound(node: ast.AST, known: dict) -> float | None:
+    """Upper bound of log10 |value| if ``node`` is an exact number sympy would compute, else None.
+
+    ``known`` holds the bounds of the node's operands (filled bottom-up by
+    :func:`_guard_code`, so a 5000-term chain needs no recursion).
+    """
+    if isinstance(node, ast.Constant):
+        v = node.value
+        if isinstance(v, bool):
+            return None
+        if isinstance(v, int):
+            return math.log10(abs(v) + 1)
+        if isinstance(v, float):
+            return math.log10(abs(v) + 1) if math.isfinite(v) else math.inf
+        if isinstance(v, str):  # Rational('0.1'), Rational('1e-3'): mantissa digits + |exponent|
+            m = re.fullmatch(r"\s*[-+]?([0-9_]*\.?[0-9_]*)(?:[eE]([-+]?[0-9]+))?\s*", v)
+            if m is None:
+                return None
+            exp = abs(int(m[2])) if m[2] and len(m[2]) < 16 else (math.inf if m[2] else 0)
+            return len(re.sub(r"[^0-9]", "", m[1])) + exp
+        return None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        name = node.func.id
+        parts = [known.get(id(a)) for a in node.args]
+        if name in ("Integer", "Rational", "Float") and node.args:
+            return None if any(p is None for p in parts) else sum(parts)
+        if name in _EXACT_CALLS and node.args:
+            if parts[0] is None:
+                return None
+            n = _small_value(node.args[0], parts[0])
+            return math.inf if n is None else _EXACT_CALLS[name](abs(n))
+        return None
+    if isinstance(node, ast.UnaryOp):
+        return known.get(id(node.operand))
+    if isinstance(node, ast.BinOp):
+        a, b = known.get(id(node.left)), known.get(id(node.right))
+        if isinstance(node.op, ast.Pow):
+            if a is None or b is None:  # a symbolic base stays an unevaluated power
+                return None
+            e = _small_value(node.right, b)
+            return math.inf if e is None else abs(e) * max(a, 1.0)
+        if a is None or b is None:
+            return None
+        if isinstance(node.op, (ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)):
+            return a + b
+        return max(a, b) + 1.0
+    return None
+
+
+def _small_value(node: ast.AST, digits: float) -> float | None:
+    """The value of a constant subtree small enough to evaluate safely (else None)."""
+    if digits > 15:
+        return None
+    try:
+        code = compile(ast.Expression(node), "<bound>", "eval")
+        value = eval(code, {"__builtins__": {}, "Integer": int, "Rational": _frac,
+                            "Float": float, "factorial": math.factorial,
+                            "binomial": math.comb})
+        return float(value)
+    except (ArithmeticError, ValueError, TypeError, NameError, OverflowError):
+        return None
+
+
+def _frac(*args):
+    from fractions import Fraction
+
+    return Fraction(*args) if len(args) != 1 else Fraction(str(args[0]))
+
+
+def _guard_code(code: str, original: str, budget: Budget) -> ast.Expression:
+    """The parsed code; refuse exact numbers beyond ``budget.max_digits`` before sympy computes them."""
+    try:
+        tree = ast.parse(code, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise InputError(f"cannot parse {_clip_text(original)!r}: {exc}",
+                         value=_clip_text(original)) from None
+    # post-order without recursion: children before parents
+    order, stack = [], [tree.body]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    known: dict = {}
+    worst, where = 0.0, None
+    for node in reversed(order):
+        d = _digits_bound(node, known)
+        if d is None:
+            continue
+        known[id(node)] = d
+        if d > worst and isinstance(node, (ast.BinOp, ast.Call)):
+            worst, where = d, node
+    if worst <= budget.max_digits:
+        return tree
+    what = re.sub(r"(?:Integer|Float|Rational)\((-?[0-9]+|'[^']*')\)",
+                  lambda m: m[1].strip("'"), ast.unparse(where))
+    size = "more than 10**15" if math.isinf(worst) else f"about {worst:.3g}"
+    raise InputError(f"{_clip_text(what)} would be an exact number of {size} digits; "
+                     f"the budget allows {budget.max_digits} (Budget(max_digits=...)): "
+                     "write it with a symbol or a float power", field="max_digits",
+                     value=_clip_text(original))
 
 
 def parse_assumptions(items: Iterable[str] | Mapping | None):
@@ -205,20 +497,31 @@ def _parse_one_assumption(raw: str, facts: dict, domain: dict) -> None:
         domain[name] = (bound - max(3.0, 3 * abs(bound)), bound)
 
 
-def parse(text: str, symbols: Mapping[str, sp.Symbol] | None = None):
-    """Parse a user expression safely (no attribute access, limited names).
+def parse(text: str, symbols: Mapping[str, sp.Symbol] | None = None,
+          budget: Budget | None = None):
+    """Parse a user expression safely (no attribute access, limited names and size).
 
     Parameters
     ----------
     text : str
         sympy syntax; ``^`` is a power, implicit multiplication is allowed,
-        ``A = B`` or ``Eq(A, B)`` is an equation.
+        ``A = B`` or ``Eq(A, B)`` is an equation; a decimal is the exact
+        rational it spells (``0.1`` is ``1/10``).
     symbols : mapping, optional
         name -> Symbol with assumptions (from :func:`parse_assumptions`).
+    budget : Budget, optional
+        Size limits (tokens, nesting, digits of exact numbers); default
+        :class:`Budget` ``()``.
 
     Returns
     -------
     sympy.Basic
+
+    Raises
+    ------
+    coupled_beam.errors.InputError
+        Not a plain expression, or beyond the budget (the message names the
+        limit and how to raise it).
 
     Examples
     --------
@@ -226,10 +529,13 @@ def parse(text: str, symbols: Mapping[str, sp.Symbol] | None = None):
     2*beta_x**2
     >>> parse("a = b")
     Eq(a, b)
+    >>> parse("0.1*x + 2.5e-3")
+    x/10 + 1/400
     """
+    budget = DEFAULT_BUDGET if budget is None else budget
     if not isinstance(text, str):
-        return sp.sympify(text)
-    _reject_unsafe(text)
+        return _to_sympy(text, "expression", budget)
+    _reject_unsafe(text, budget)
     original = text
     local = dict(symbols or {})
     # ``lambda`` is the paper's eigenvalue (a Python keyword): read it as a symbol
@@ -249,13 +555,102 @@ def parse(text: str, symbols: Mapping[str, sp.Symbol] | None = None):
     parts = re.split(r"(?<![<>=!])=(?!=)", text)
     try:
         if len(parts) == 2:
-            return sp.Eq(*(parse_expr(p, local_dict=local, global_dict=glob,
-                                      transformations=_TRANSFORMS) for p in parts),
+            return sp.Eq(*(_parse_one(q, original, local, glob, budget) for q in parts),
                          evaluate=False)
-        return parse_expr(text, local_dict=local, global_dict=glob, transformations=_TRANSFORMS)
-    except (SyntaxError, TypeError, NameError, AttributeError, sp.SympifyError,
-            tokenize.TokenError) as exc:
-        raise InputError(f"cannot parse {original!r}: {exc}", value=original) from None
+        return _parse_one(text, original, local, glob, budget)
+    except (SyntaxError, TypeError, NameError, AttributeError, ValueError, sp.SympifyError,
+            tokenize.TokenError, RecursionError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"cannot parse {_clip_text(original)!r}: {type(exc).__name__}: "
+                         f"{_clip_text(str(exc), 200)}", value=_clip_text(original)) from None
+
+
+def _parse_one(text: str, original: str, local: dict, glob: dict, budget: Budget):
+    """sympy's parser in two steps, with the size guard between them.
+
+    Long sums and products are built in one ``Add``/``Mul`` call (sympy's
+    ``a + b`` re-flattens the whole sum each time: quadratic in the length).
+    """
+    code = stringify_expr(text, local, glob, _TRANSFORMS)
+    tree = _guard_code(code, original, budget)
+    tree = ast.fix_missing_locations(_FlattenChains().visit(tree))
+    return eval(compile(tree, "<expression>", "eval"),
+                {**glob, "Add_chain_": _add_chain, "Mul_chain_": _mul_chain}, local)
+
+
+def _add_chain(*terms):
+    return sp.Add(*map(sp.sympify, terms))
+
+
+def _mul_chain(*factors):
+    return sp.Mul(*map(sp.sympify, factors))
+
+
+class _FlattenChains(ast.NodeTransformer):
+    """``a + b - c + ...`` (more than 8 terms) -> ``Add_chain_(a, b, -c, ...)``; same for ``*``."""
+
+    def visit_BinOp(self, node):
+        if isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+            kind = ast.Mult if isinstance(node.op, ast.Mult) else (ast.Add, ast.Sub)
+            terms, cur = [], node
+            while isinstance(cur, ast.BinOp) and isinstance(cur.op, kind):
+                right = self.visit(cur.right)
+                if isinstance(cur.op, ast.Sub):
+                    right = ast.UnaryOp(op=ast.USub(), operand=right)
+                terms.append(right)
+                cur = cur.left
+            if len(terms) >= 8:
+                terms.append(self.visit(cur))
+                name = "Mul_chain_" if kind is ast.Mult else "Add_chain_"
+                return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=terms[::-1],
+                                keywords=[])
+        return self.generic_visit(node)
+
+
+def _to_sympy(obj, what: str, budget: Budget):
+    """A non-text input as sympy: numbers, sympy objects, tuples/lists of them; floats exact."""
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_to_sympy(o, what, budget) for o in obj)
+    if isinstance(obj, bool) or obj is None or not isinstance(
+            obj, (int, float, complex, sp.Basic, sp.MatrixBase)):
+        try:
+            import numpy as np  # numbers from numpy are numbers too
+
+            if isinstance(obj, np.generic) and not isinstance(obj, np.bool_):
+                return _to_sympy(obj.item(), what, budget)
+        except ImportError:  # pragma: no cover
+            pass
+        raise InputError(f"{what}: cannot compare a {type(obj).__name__} ({_clip_text(repr(obj))}); "
+                         "give a string such as 'sin(x)**2', a number or a sympy expression",
+                         field=what, value=_clip_text(repr(obj)))
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            raise InputError(f"{what}: {obj!r} is not a finite number", field=what, value=obj)
+        return sp.Rational(repr(obj))
+    if isinstance(obj, complex):
+        return _to_sympy(obj.real, what, budget) + sp.I * _to_sympy(obj.imag, what, budget)
+    e = sp.sympify(obj)
+    if budget.max_size is not None:
+        nodes = 0
+        for _ in sp.preorder_traversal(e):
+            nodes += 1
+            if nodes > budget.max_size:
+                raise InputError(f"{what}: expression too large (more than {budget.max_size} "
+                                 "nodes); raise it with Budget(max_size=...)",
+                                 field="max_size", value=nodes)
+    if e.atoms(sp.Float):
+        e = e.xreplace({f: _exact_float(f) for f in e.atoms(sp.Float)})
+    return e
+
+
+def _exact_float(f: sp.Float) -> sp.Rational:
+    """A sympy Float as the decimal it prints (53-bit: shortest round-trip form)."""
+    if not f.is_finite:
+        return f
+    if f._prec <= 53:
+        return sp.Rational(repr(float(f)))
+    return sp.Rational(str(f))
 
 
 # ------------------------------------------------------------------ verdict
@@ -287,6 +682,9 @@ class Verdict:
         For ``different``: ``|lhs - rhs|`` at the counterexample.
     detail : str
         One extra line (e.g. the proportionality factor of two equations).
+    general : bool
+        For ``proved``: the compared forms had free symbols (a proof for all
+        their values); False for exact arithmetic on numbers only.
     """
 
     status: str
@@ -301,6 +699,7 @@ class Verdict:
     element: str | None = None
     difference: str | None = None
     detail: str = ""
+    general: bool = True
 
     def __bool__(self) -> bool:
         return self.status in ("proved", "numerically equal")
@@ -312,12 +711,16 @@ class Verdict:
         if self.status == "different" and self.method == "shape":
             return f"different ({self.detail})"
         if self.status == "different":
-            point = (self.counterexample or {}).items()
-            at = ", ".join(f"{k}={v}" for k, v in point) or "any point"
+            point = list((self.counterexample or {}).items())
+            at = ", ".join(f"{k}={v}" for k, v in point[:8]) or "any point"
+            if len(point) > 8:
+                at += f", ... ({len(point) - 8} more symbols; see counterexample)"
             where = f" element {self.element}" if self.element else ""
             gap = f" (|lhs - rhs| = {self.difference})" if self.difference else ""
             return (f"different{where} at {at}: lhs = {self.lhs_value}, "
                     f"rhs = {self.rhs_value}{gap}")
+        if self.status == "undecided" and self.method == "budget":
+            return self.detail.split(":")[0] + f" ({self.detail.split(': ', 1)[-1]})"
         if self.status == "undecided":
             return f"undecided ({self.detail})" if self.detail else "undecided"
         return "proved" + (f" ({self.detail})" if self.detail else "")
@@ -390,12 +793,15 @@ _REWRITES = (
 )
 
 
-def _prove_zero(diffs: list[sp.Expr], max_ops: int, budget: float) -> str | None:
+def _prove_zero(diffs: list[sp.Expr], max_ops: int, budget: float,
+                clock: _Clock | None = None) -> str | None:
     """Rewrite that reduces every difference to 0 (cheapest first, all elements), else None.
 
     Rewrites are tried in order of cost on every element not yet shown zero;
     after ``budget`` seconds no new rewrite is started (a proof attempt never
-    blocks the verdict for long: the numeric one stands).
+    blocks the verdict for long: the numeric one stands). A power of a sum
+    with an exponent above 200 is not expanded (the expansion alone would
+    exceed any budget).
     """
     start = time.perf_counter()
     todo = [d for d in diffs if d != 0]
@@ -403,15 +809,20 @@ def _prove_zero(diffs: list[sp.Expr], max_ops: int, budget: float) -> str | None
         return "identical"
     if any(sp.count_ops(d) > max_ops for d in todo):
         return None
+    if any(_huge_power(d) for d in todo):
+        return None
     used = "identical"
     for name, f in _REWRITES:
         left = []
         for d in todo:
             if time.perf_counter() - start > budget:
                 return None
+            if clock is not None:
+                clock.check()
             try:
                 zero = f(d) == 0
-            except (TypeError, ValueError, NotImplementedError, RecursionError, AttributeError):
+            except (TypeError, ValueError, NotImplementedError, RecursionError, AttributeError,
+                    ZeroDivisionError, OverflowError, MemoryError):
                 zero = False
             if zero:
                 used = name
@@ -421,6 +832,11 @@ def _prove_zero(diffs: list[sp.Expr], max_ops: int, budget: float) -> str | None
         if not todo:
             return used
     return None
+
+
+def _huge_power(e: sp.Basic, limit: int = 200) -> bool:
+    return any(p.exp.is_Integer and abs(p.exp) > limit and not p.base.is_Atom
+               for p in e.atoms(sp.Pow))
 
 
 def _sample(sym: sp.Symbol, domain: Mapping, rng: random.Random) -> mpmath.mpf:
@@ -513,7 +929,8 @@ def _fmt(v, digits: int = 20) -> str:
 # ------------------------------------------------------------------ equal
 def equal(lhs, rhs, assumptions=None, domain: Mapping | None = None, *, points: int = 24,
           dps: int = 50, seed: int = 1964, prove: bool = True, max_ops: int = 600,
-          prove_seconds: float = 10.0, max_tries: int | None = None) -> Verdict:
+          prove_seconds: float = 10.0, max_tries: int | None = None,
+          budget: Budget | None = None) -> Verdict:
     """Decide ``lhs == rhs``: a proof, else a 50-digit numeric test, else a counterexample.
 
     Parameters
@@ -521,16 +938,18 @@ def equal(lhs, rhs, assumptions=None, domain: Mapping | None = None, *, points: 
     lhs, rhs : str or sympy object
         Expressions, ``Eq`` objects (compared as ``lhs - rhs``; two equations
         also match up to a constant factor), matrices (elementwise) or tuples.
-        Strings are parsed by :func:`parse`.
+        Strings are parsed by :func:`parse` (decimals exact); Python floats
+        are taken as the decimal they print.
     assumptions : iterable of str or mapping, optional
         ``["beta_x>0", "0<mu_x<pi"]`` (see :func:`parse_assumptions`);
         symbols of that name in ``lhs``/``rhs`` get these assumptions.
     domain : mapping, optional
         Symbol (or name) -> ``(lo, hi)`` sampling interval for the numeric test.
     points : int
-        Points to compare (default 24).
+        Points to compare (default 24; at most ``budget.max_points``).
     dps : int
-        Significant digits of the numeric test (default 50).
+        Significant digits of the numeric test (default 50; at most
+        ``budget.max_dps``).
     seed : int
         Seed of the point generator (verdicts are reproducible).
     prove : bool
@@ -542,6 +961,11 @@ def equal(lhs, rhs, assumptions=None, domain: Mapping | None = None, *, points: 
     max_tries : int, optional
         Sampling attempts before giving up on undefined points (default
         ``10 * points``).
+    budget : Budget, optional
+        Time and size limits of the whole call (default :class:`Budget` ``()``:
+        5 s). When the time runs out the verdict is ``undecided within the
+        budget`` -- or the numeric verdict already reached, if the proof was
+        what ran out of time.
 
     Returns
     -------
@@ -550,7 +974,8 @@ def equal(lhs, rhs, assumptions=None, domain: Mapping | None = None, *, points: 
     Raises
     ------
     coupled_beam.errors.InputError
-        Unparsable text or an unreadable assumption.
+        Unparsable text, an unreadable assumption, a value that is no
+        expression (``None``), or input beyond the budget's size limits.
 
     Examples
     --------
@@ -560,12 +985,62 @@ def equal(lhs, rhs, assumptions=None, domain: Mapping | None = None, *, points: 
     >>> v = equal("sin(2*x)", "2*sin(x)*cos(x) + 10**-30")
     >>> v.status, sorted(v.counterexample)
     ('different', ['x'])
+    >>> equal("x/10", "0.1*x").status
+    'proved'
     """
+    budget = DEFAULT_BUDGET if budget is None else budget
+    if not isinstance(budget, Budget):
+        raise InputError(f"budget must be a derivations.verify.Budget, got {type(budget).__name__}",
+                         field="budget", value=repr(budget))
+    points = _count("points", points, 1, budget.max_points, "--points")
+    dps = _count("dps", dps, 5, budget.max_dps, "--dps")
+    if max_tries is not None:
+        max_tries = _count("max_tries", max_tries, 1, 100 * budget.max_points, "max_tries")
+    clock = _Clock(budget.seconds)
+    try:
+        with _time_limit(clock):
+            return _equal(lhs, rhs, assumptions, domain, points=points, dps=dps, seed=seed,
+                          prove=prove, max_ops=max_ops, prove_seconds=prove_seconds,
+                          max_tries=max_tries, budget=budget, clock=clock)
+    except _OutOfBudget as exc:
+        return _out_of_budget(clock, str(exc.args[0]) if exc.args else clock.phase, dps)
+    except RecursionError:
+        raise InputError(f"sympy hit its recursion limit while {clock.phase}: the expression "
+                         "is too large or too deeply nested; split it into smaller steps",
+                         field="max_size", value="recursion") from None
+    except MemoryError:
+        raise InputError("out of memory while comparing: ask for a smaller expression, "
+                         "fewer points or fewer digits", field="memory", value="MemoryError") from None
+
+
+def _count(name: str, value, lo: int, hi: int, flag: str) -> int:
+    """An integer option within [lo, hi], else InputError naming the value and the limit."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{name} must be an integer, got {value!r}", field=name, value=value)
+    if not lo <= value <= hi:
+        raise InputError(f"{flag} {value} is outside [{lo}, {hi}] (the budget's limit); "
+                         f"ask for at most {hi}", field=name, value=value)
+    return value
+
+
+def _out_of_budget(clock: _Clock, phase: str, dps: int, num: "Verdict | None" = None) -> "Verdict":
+    done = f"; {num.points} points agreed before that" if num is not None and num.points else ""
+    return Verdict("undecided", method="budget", dps=dps,
+                   points=num.points if num is not None else 0,
+                   detail=f"undecided within the budget: {clock.seconds:g} s ran out while "
+                          f"{phase}{done}; raise it with --seconds or Budget(seconds=...)")
+
+
+def _equal(lhs, rhs, assumptions, domain, *, points, dps, seed, prove, max_ops, prove_seconds,
+           max_tries, budget, clock) -> Verdict:
     syms_by_name, dom_from_text = parse_assumptions(assumptions)
     dom = dict(dom_from_text)
     for k, v in (domain or {}).items():
         dom[k.name if isinstance(k, sp.Symbol) else str(k)] = v
-    a, b = (parse(x, syms_by_name) if isinstance(x, str) else _sympify(x) for x in (lhs, rhs))
+    a, b = (parse(x, syms_by_name, budget) if isinstance(x, str) else _to_sympy(x, side, budget)
+            for x, side in ((lhs, "lhs"), (rhs, "rhs")))
     if syms_by_name:
         a, b = (_rebind(x, syms_by_name) for x in (a, b))
     # Symbol("x") and Symbol("x", real=True) are one variable to a reader: unify by name
@@ -583,10 +1058,10 @@ def equal(lhs, rhs, assumptions=None, domain: Mapping | None = None, *, points: 
     ra, rb = [_residual(e) for e in ea], [_residual(e) for e in eb]
     ra, rb = _split(_freeze_functions(ra + rb), len(ra))
     diffs = [sp.sympify(x - y) for x, y in zip(ra, rb)]
-    if any(d.has(sp.Integral, sp.Sum, sp.Product) for d in diffs):
-        diffs = [d.doit() for d in diffs]
-    kw = dict(domain=dom, points=points, dps=dps, seed=seed, max_tries=max_tries)
+    general = bool(set().union(*(d.free_symbols for d in ra + rb))) if ra else False
+    kw = dict(domain=dom, points=points, dps=dps, seed=seed, max_tries=max_tries, clock=clock)
     # a cheap numeric look first: it decides "different" without costly rewrites
+    clock.phase = "evaluating at random points"
     num = _numeric(ra, rb, labels, **kw)
     if num.status == "different" and both_eq:
         prop = _proportional(ra, rb, **kw)
@@ -595,9 +1070,17 @@ def equal(lhs, rhs, assumptions=None, domain: Mapping | None = None, *, points: 
     if num.status == "different":
         return num
     if prove:
-        how = _prove_zero(diffs, max_ops, prove_seconds)
+        clock.phase = "trying a symbolic proof"
+        try:
+            if any(d.has(sp.Integral, sp.Sum, sp.Product) for d in diffs):
+                diffs = [d.doit() for d in diffs]
+            how = _prove_zero(diffs, max_ops, min(prove_seconds, max(clock.left(), 0.0)), clock)
+        except _OutOfBudget:
+            how = None
+            if num.status != "numerically equal":
+                return _out_of_budget(clock, clock.phase, dps, num)
         if how is not None:
-            return Verdict("proved", method=how, dps=dps)
+            return Verdict("proved", method=how, dps=dps, general=general)
     return num
 
 
@@ -620,12 +1103,6 @@ def _split(seq, n):
     return seq[:n], seq[n:]
 
 
-def _sympify(x):
-    if isinstance(x, (tuple, list)):
-        return type(x)(_sympify(y) for y in x)
-    return sp.sympify(x)
-
-
 def _rebind(x, syms_by_name):
     if isinstance(x, (tuple, list)):
         return type(x)(_rebind(y, syms_by_name) for y in x)
@@ -634,13 +1111,20 @@ def _rebind(x, syms_by_name):
     return x.xreplace(reps)
 
 
-def _numeric(ra, rb, labels, *, domain, points, dps, seed, max_tries) -> Verdict:
+def _numeric(ra, rb, labels, *, domain, points, dps, seed, max_tries,
+             clock: _Clock | None = None) -> Verdict:
     syms = sorted(set().union(*(e.free_symbols for e in ra + rb)), key=lambda s: s.name)
     fa, fb = _compile(ra, syms), _compile(rb, syms)
     rng = random.Random(seed)
     done = skipped = cplx = 0
     tries = max_tries or 10 * points
     while done < points and done + skipped < tries:
+        if clock is not None:
+            try:
+                clock.check()
+            except _OutOfBudget:
+                return _out_of_budget(clock, clock.phase, dps,
+                                      Verdict("undecided", points=done, dps=dps))
         pt = [_sample(s, domain, rng) for s in syms]
         vals = []
         for k in range(len(ra)):
@@ -694,7 +1178,10 @@ def _proportional(ra, rb, **kw) -> Verdict | None:
                        detail="equivalent equations, factor " + ", ".join(map(str, ratios)))
     # numerically: the ratio x / y takes one value at every point
     consts = []
+    clock = kw.get("clock")
     for x, y in zip(ra, rb):
+        if clock is not None:
+            clock.check()
         syms = sorted((x / y).free_symbols, key=lambda s: s.name)
         (f,) = _compile([x / y], syms)
         rng = random.Random(kw["seed"])
