@@ -1,0 +1,432 @@
+"""The 6-D equilibrium beside the paper's model: Sigma6 = M Sigma6 M^T + B by formula (10).
+
+Beyond the paper. Its §2 b assumes that betatron and synchrotron motion
+decorrelate, so it solves (10) in 4-D and folds the energy spread in by (8).
+Here the same formula (10) (:func:`coupled_beam.equilibrium.decompose`, the
+same code in n x n) is solved on the 6x6 one-turn map on
+X = (x, x', z, z', delta, l) with
+
+* the RF cavity kick delta += k_rf l (:mod:`coupled_beam.longitudinal`): in
+  dispersion the cavity moves the betatron coordinates (y_beta = y - eta delta),
+  which couples the synchrotron oscillation into the betatron motion;
+* the correlated 6x6 quantum noise of every element (its delta column: a
+  photon of energy u kicks delta by -u and y_beta by +eta u), which (10) in 4-D
+  drops;
+* radiation damping of all three modes (the ring's 6x6 element maps);
+* the energy sawtooth (on by default): the 6-D closed orbit has
+  delta(s) = loss and RF gains along the ring; every magnet's strengths are
+  scaled by 1 / (1 + delta(s)) (``sawtooth=False`` ignores it,
+  ``tapered=True`` scales the magnets to the local energy, cancelling it).
+
+The exact Sigma6 at s = 0 is then propagated to every boundary,
+Sigma(s_i) = P_i Sigma(0) P_i^T + G_i (O(n elements)), as in 4-D.
+
+Cost: one 6x6 decomposition and a cumulative product of 6x6 maps; the
+chromatic sawtooth rebuilds the element maps once more (see
+``coupled-beam bench`` and the report of tests/test_sixd.py).
+
+References
+----------
+LNF-64/55 eq. (10), §2 b; K. Ohmi, K. Hirata, K. Oide, Phys. Rev. E 49 (1994)
+751 (6-D envelope); A. W. Chao, J. Appl. Phys. 50 (1979) 595.
+
+Examples
+--------
+>>> from coupled_beam.lattice import Bend, Drift, Quadrupole, RFCavity, Ring
+>>> cell = [Quadrupole(0.2, 1.2), Drift(0.5), Bend(1.0, K=2 * np.pi / 16), Drift(0.5),
+...         Quadrupole(0.2, -1.2), Drift(0.5), Bend(1.0, K=2 * np.pi / 16), Drift(0.5)]
+>>> ring = Ring([RFCavity(voltage=3e5, harmonic=50)] + cell * 8, energy=1.0)
+>>> eq = ring_equilibrium6(ring)
+>>> eq.moments.shape, bool(eq.q_s > 0)
+((42, 6, 6), True)
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coupled_beam.equilibrium import Decomposition, decompose
+from coupled_beam.errors import PhysicsWarning
+
+__all__ = [
+    "cumulative6",
+    "equilibrium6",
+    "mode_emittances",
+    "RingEquilibrium6",
+    "ModelError",
+    "ring_equilibrium6",
+    "model_error",
+    "MODEL_ERROR_WARN",
+]
+
+#: relative size difference 6-D vs 4-D above which the paper's §2 b is flagged
+MODEL_ERROR_WARN = 1e-3
+
+_J6 = np.kron(np.eye(3), np.array([[0.0, 1.0], [-1.0, 0.0]]))
+
+
+def cumulative6(maps: np.ndarray, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P_i = M_{i-1} ... M_0 and the noise G_i accumulated from 0 to s_i, (n + 1, d, d) each.
+
+    Examples
+    --------
+    >>> P, G = cumulative6(np.tile(2 * np.eye(6), (2, 1, 1)), np.tile(np.eye(6), (2, 1, 1)))
+    >>> float(P[2, 0, 0]), float(G[2, 0, 0])   # 4, 4 * 1 + 1
+    (4.0, 5.0)
+    """
+    maps = np.asarray(maps, dtype=float)
+    noise = np.asarray(noise, dtype=float)
+    n, d = maps.shape[0], maps.shape[-1]
+    P = np.empty((n + 1, d, d))
+    G = np.empty((n + 1, d, d))
+    P[0] = np.eye(d)
+    G[0] = 0.0
+    for i in range(n):
+        P[i + 1] = maps[i] @ P[i]
+        G[i + 1] = maps[i] @ G[i] @ maps[i].T + noise[i]
+    return P, G
+
+
+def _power(P: np.ndarray, G: np.ndarray, periods: int) -> tuple[np.ndarray, np.ndarray]:
+    """(P^k, sum_j P^j G P^jT) for k cells."""
+    M, B = np.eye(len(P)), np.zeros_like(G)
+    for _ in range(periods):
+        B = P @ B @ P.T + G
+        M = P @ M
+    return M, B
+
+
+def equilibrium6(maps: np.ndarray, noise: np.ndarray, *, periodicity: int = 1,
+                 warn_below: float = 1e-8) -> tuple[np.ndarray, Decomposition]:
+    """Equilibrium Sigma at every boundary from element maps and noise: (10) at 0, then propagation.
+
+    Parameters
+    ----------
+    maps : (n, d, d) array
+        Element maps of one cell (d = 6: with the cavity kicks and damping).
+    noise : (n, d, d) array
+        Each element's noise at its exit.
+    periodicity : int
+        Cells per turn.
+    warn_below : float
+        See :func:`coupled_beam.equilibrium.decompose`.
+
+    Returns
+    -------
+    Sigma : (n + 1, d, d) array
+    decomposition : Decomposition
+        Formula (10) at s = 0 on the one-turn map.
+
+    Raises
+    ------
+    UnstableError, ResonanceError
+        From :func:`~coupled_beam.equilibrium.decompose` (e.g. no synchrotron damping).
+
+    Examples
+    --------
+    >>> from scipy.linalg import expm
+    >>> M = expm(np.kron(np.eye(3), [[-1e-3, 0.3], [-0.3, -1e-3]]))
+    >>> S, dec = equilibrium6(M[None], np.eye(6)[None] * 1e-9)
+    >>> round(float(S[0, 0, 0] / 1e-9), 3)   # 1 / (1 - exp(-2e-3))
+    500.5
+    """
+    P, G = cumulative6(maps, noise)
+    M, B = _power(P[-1], G[-1], int(periodicity))
+    dec = decompose(M, 0.5 * (B + B.T), warn_below=warn_below)
+    S = P @ dec.moments @ np.swapaxes(P, -1, -2) + G
+    return 0.5 * (S + np.swapaxes(S, -1, -2)), dec
+
+
+def _pairs(dec: Decomposition) -> tuple[np.ndarray, np.ndarray]:
+    """(W columns of the first member of each pair, normalised |w^H J w| = 1; their rows of U)."""
+    W = np.linalg.inv(dec.U)
+    first = np.arange(0, len(dec.Delta), 2)
+    w = W[:, first]
+    norm = np.abs(np.einsum("ik,ij,jk->k", w.conj(), _J6[:len(W), :len(W)], w))
+    return w / np.sqrt(norm), dec.U[first] * np.sqrt(norm)[:, None]
+
+
+def _longitudinal_mode(dec: Decomposition) -> int:
+    """Index (0, 1, 2 of the pairs) of the mode with the largest (delta, l) action share."""
+    w, _ = _pairs(dec)
+    J = _J6
+    share = np.abs(np.einsum("ik,ij,jk->k", w[4:].conj(), J[4:, 4:], w[4:]))
+    return int(np.argmax(share))
+
+
+def mode_emittances(Sigma, dec: Decomposition) -> np.ndarray:
+    """eps_k = u_k Sigma u_k^H with eigenvectors normalised by |w^H J w| = 1 (pairs in dec's order).
+
+    For an uncoupled 2x2 block Sigma = eps [[beta, -alpha], [-alpha, gamma]]
+    this is eps.
+
+    Examples
+    --------
+    >>> from scipy.linalg import expm
+    >>> M = expm(np.kron(np.eye(3), [[-1e-3, 0.3], [-0.3, -1e-3]]))
+    >>> S, dec = equilibrium6(M[None], np.eye(6)[None] * 1e-9)
+    >>> np.round(mode_emittances(S[0], dec) / 1e-9, 2)
+    array([500.5, 500.5, 500.5])
+    """
+    _, u = _pairs(dec)
+    return np.einsum("ki,ij,kj->k", u, np.asarray(Sigma), u.conj()).real
+
+
+@dataclass(frozen=True)
+class RingEquilibrium6:
+    """The 6-D equilibrium around a ring, arrays over the n + 1 boundaries of the cell.
+
+    Attributes
+    ----------
+    s : (n+1,) array
+        Boundaries (m).
+    moments : (n+1, 6, 6) array
+        Sigma6 = <X X^T>, X = (x, x', z, z', delta, l) (absolute: betatron and
+        synchrotron parts together).
+    sigma_x, sigma_z : (n+1,) arrays
+        rms sizes sqrt(Sigma_11), sqrt(Sigma_33) (m).
+    tilt : (n+1,) array
+        Angle of the x-z spot (the appendix's theta, rad); NaN where degenerate.
+    inv_area : (n+1,) array
+        1/S of the appendix (1/m^2); NaN where degenerate.
+    mu : (n+1, 2, 2) array
+        mu_rs = 1/2 (Sigma_xz block)^-1 (1/m^2).
+    sigma_delta : (n+1,) array
+        rms relative momentum deviation sqrt(Sigma_55).
+    sigma_l : (n+1,) array
+        rms bunch length sqrt(Sigma_66) (m).
+    emittances : (3,) array
+        Mode emittances (m rad): betatron mode 1, mode 2 (paper's order: the
+        smaller tune first), longitudinal (m, in (delta, l)).
+    tunes : (3,) array
+        Fractional tunes in (0, 1/2] of the same three modes; ``tunes[2]`` = Q_s.
+    damping_times : (3,) array
+        tau = T0 / (-ln abs(lambda)) (s), T0 = C / c.
+    partition_numbers : (3,) array
+        J_k = 2 (-ln abs(lambda_k)) E / U0 (sum 4 by Robinson's theorem).
+    delta0 : (n+1,) array
+        The energy sawtooth: closed-orbit delta at the boundaries (0 without it).
+    rf : coupled_beam.longitudinal.RFSystem
+    decomposition : Decomposition
+        Formula (10) at s = 0 on the 6x6 one-turn map.
+    model : str
+        "6d".
+    """
+
+    s: np.ndarray
+    moments: np.ndarray
+    sigma_x: np.ndarray
+    sigma_z: np.ndarray
+    tilt: np.ndarray
+    inv_area: np.ndarray
+    mu: np.ndarray
+    sigma_delta: np.ndarray
+    sigma_l: np.ndarray
+    emittances: np.ndarray
+    tunes: np.ndarray
+    damping_times: np.ndarray
+    partition_numbers: np.ndarray
+    delta0: np.ndarray
+    rf: object
+    decomposition: Decomposition
+    model: str = "6d"
+
+    @property
+    def q_s(self) -> float:
+        """Synchrotron tune (exact, from the 6x6 one-turn map)."""
+        return float(self.tunes[2])
+
+
+def _spot(S: np.ndarray):
+    from coupled_beam import distribution
+
+    xz = S[:, [0, 2]][:, :, [0, 2]]
+    diag = xz[:, 0, 0] * xz[:, 1, 1]
+    det = diag - xz[:, 0, 1] ** 2
+    spot = (xz[:, 0, 0] > 0) & (xz[:, 1, 1] > 0) & (det > 1e-12 * diag)
+    mu = np.full(xz.shape, np.nan)
+    theta = np.full(len(S), np.nan)
+    inv_area = np.full(len(S), np.nan)
+    if np.any(spot):
+        mu[spot] = distribution.folded_mu(xz[spot], np.zeros((int(spot.sum()), 2)), 0.0)
+        theta[spot], _, _, inv_area[spot] = distribution.beam_spot(mu[spot])
+    return mu, theta, inv_area, spot
+
+
+def _six_d_maps(ring, *, sawtooth: bool, tapered: bool):
+    """(maps with cavity kicks and the chromatic sawtooth, noise, rf, delta0 at the boundaries)."""
+    from coupled_beam import longitudinal as lo
+
+    maps0 = np.array(ring.element_maps6, dtype=float)
+    noise = np.array(ring.element_noise6, dtype=float)
+    rf = lo.rf_system(ring, maps0)
+
+    def with_cavities(m):
+        m = m.copy()
+        for j, i in enumerate(rf.index):
+            m[i] = lo.cavity_map6(rf.k_rf[j], ring.elements[i].length)
+        return m
+
+    maps = with_cavities(maps0)
+    delta0 = np.zeros(len(ring.elements) + 1)
+    if sawtooth:
+        loss = lo.element_energy_loss(ring.elements, rf.energy)
+        X = lo.energy_sawtooth(maps, loss, rf)
+        delta0 = X[:, 4]
+        if not tapered:
+            mean = 0.5 * (delta0[:-1] + delta0[1:])
+            scaled = lo.chromatic_elements(ring.elements, mean)
+            ring_s = type(ring)(scaled, energy=rf.energy, periodicity=rf.periodicity)
+            maps = with_cavities(np.array(ring_s.element_maps6, dtype=float))
+    return maps, noise, rf, delta0
+
+
+def ring_equilibrium6(ring, *, sawtooth: bool = True, tapered: bool = False,
+                      warn_below: float = 1e-8) -> RingEquilibrium6:
+    """The exact 6-D equilibrium of ``ring`` at every boundary (``Ring.equilibrium(model="6d")``).
+
+    Parameters
+    ----------
+    ring : coupled_beam.lattice.Ring
+        Radiating (an energy) with at least one RFCavity.
+    sawtooth : bool
+        Include the energy sawtooth's linear chromatic effect (default, as the
+        6-D codes track it).
+    tapered : bool
+        Magnets scaled to the local energy (the sawtooth then has no chromatic effect).
+    warn_below : float
+        Resonance-warning threshold of (10).
+
+    Returns
+    -------
+    RingEquilibrium6
+
+    Raises
+    ------
+    RFError
+        No cavity, V < U0, a phase on the wrong side of transition
+        (:mod:`coupled_beam.longitudinal`); nothing falls back to 4-D.
+    InputError
+        No beam energy.
+    UnstableError
+        A mode without damping.
+
+    References
+    ----------
+    LNF-64/55 eq. (10), §2 b.
+    """
+    maps, noise, rf, delta0 = _six_d_maps(ring, sawtooth=sawtooth, tapered=tapered)
+    S, dec = equilibrium6(maps, noise, periodicity=rf.periodicity, warn_below=warn_below)
+    mu, theta, inv_area, spot = _spot(S)
+    if not np.all(spot):
+        warnings.warn(
+            f"the beam spot is degenerate (a zero size) at {int(np.sum(~spot))} of {len(S)} "
+            "boundaries: mu, tilt and inv_area are NaN there", PhysicsWarning, stacklevel=3)
+    long = _longitudinal_mode(dec)
+    order = [k for k in range(3) if k != long] + [long]
+    eps = mode_emittances(S[0], dec)[order]
+    lam = dec.Delta[::2][order]
+    tunes = np.abs(np.angle(lam)) / (2 * np.pi)
+    decr = -np.log(np.abs(lam))
+    T0 = rf.circumference / 299792458.0
+    u0 = rf.energy_loss / (rf.energy * 1e9)
+    return RingEquilibrium6(
+        s=np.asarray(ring.s, dtype=float).copy(), moments=S,
+        sigma_x=np.sqrt(np.clip(S[:, 0, 0], 0, None)), sigma_z=np.sqrt(np.clip(S[:, 2, 2], 0, None)),
+        tilt=theta, inv_area=inv_area, mu=mu,
+        sigma_delta=np.sqrt(np.clip(S[:, 4, 4], 0, None)), sigma_l=np.sqrt(np.clip(S[:, 5, 5], 0, None)),
+        emittances=eps, tunes=tunes, damping_times=T0 / decr,
+        partition_numbers=2 * decr / u0 if u0 > 0 else np.full(3, np.nan),
+        delta0=delta0, rf=rf, decomposition=dec)
+
+
+@dataclass(frozen=True)
+class ModelError:
+    """How far the paper's 4-D + folding result is from the exact 6-D one (6-D minus 4-D).
+
+    Attributes
+    ----------
+    s : (n+1,) array
+    sigma_x, sigma_z, tilt : (n+1,) arrays
+        Differences 6-D - 4-D (m, m, rad).
+    rel_sigma_x, rel_sigma_z : (n+1,) arrays
+        sigma_6d / sigma_4d - 1 (NaN where the 4-D size is 0).
+    max_rel : float
+        Largest abs relative size difference over s and both planes.
+    where : float
+        s (m) of that largest difference.
+    plane : str
+        "x" or "z", the plane of ``max_rel``.
+    equilibrium6 : RingEquilibrium6
+        The 6-D result the differences come from.
+    """
+
+    s: np.ndarray
+    sigma_x: np.ndarray
+    sigma_z: np.ndarray
+    tilt: np.ndarray
+    rel_sigma_x: np.ndarray
+    rel_sigma_z: np.ndarray
+    max_rel: float
+    where: float
+    plane: str
+    equilibrium6: RingEquilibrium6 = field(repr=False)
+
+    def summary(self) -> str:
+        """One line: the decorrelation error and where it peaks.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> me = ModelError(np.zeros(1), *np.zeros((5, 1)), 0.012, 3.5, "z", None)
+        >>> me.summary()
+        "paper's decorrelation (§2 b) error: max |sigma_6d/sigma_4d - 1| = 1.20e-02 (sigma_z) at s = 3.5 m"
+        """
+        return (f"paper's decorrelation (§2 b) error: max |sigma_6d/sigma_4d - 1| = {self.max_rel:.2e} "
+                f"(sigma_{self.plane}) at s = {self.where:.6g} m")
+
+
+def model_error(eq4, ring, *, warn: bool = True) -> ModelError:
+    """6-D minus 4-D sizes and tilt for a 4-D result ``eq4`` of ``ring``; PhysicsWarning above 1e-3.
+
+    Parameters
+    ----------
+    eq4 : coupled_beam.equilibrium.RingEquilibrium
+    ring : coupled_beam.lattice.Ring
+    warn : bool
+        Emit :class:`~coupled_beam.errors.PhysicsWarning` naming assumption (b)
+        of §2 when a size differs by more than :data:`MODEL_ERROR_WARN`.
+
+    Returns
+    -------
+    ModelError
+
+    Raises
+    ------
+    RFError, InputError
+        As :func:`ring_equilibrium6` (no cavity, no energy, ...).
+    """
+    eq6 = ring_equilibrium6(ring)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rx = np.where(eq4.sigma_x > 0, eq6.sigma_x / eq4.sigma_x - 1, np.nan)
+        rz = np.where(eq4.sigma_z > 0, eq6.sigma_z / eq4.sigma_z - 1, np.nan)
+    ax = np.where(np.isfinite(rx), np.abs(rx), -1.0)
+    az = np.where(np.isfinite(rz), np.abs(rz), -1.0)
+    if np.max(az) > np.max(ax):
+        plane, k, top = "z", int(np.argmax(az)), float(np.max(az))
+    else:
+        plane, k, top = "x", int(np.argmax(ax)), float(np.max(ax))
+    top = max(top, 0.0)
+    out = ModelError(s=eq6.s, sigma_x=eq6.sigma_x - eq4.sigma_x, sigma_z=eq6.sigma_z - eq4.sigma_z,
+                     tilt=eq6.tilt - eq4.tilt, rel_sigma_x=rx, rel_sigma_z=rz, max_rel=top,
+                     where=float(eq6.s[k]), plane=plane, equilibrium6=eq6)
+    if warn and top > MODEL_ERROR_WARN:
+        warnings.warn(
+            f"the paper's assumption (b) of §2 (betatron and synchrotron motion decorrelate) is "
+            f"off by {top:.2e} in sigma_{plane} at s = {out.where:.6g} m (6-D vs 4-D, Q_s = "
+            f"{eq6.q_s:.4g}); use Ring.equilibrium(model='6d'), or move the cavity where the "
+            "dispersion vanishes", PhysicsWarning, stacklevel=3)
+    return out
