@@ -23,7 +23,8 @@ import numpy as np
 
 from coupled_beam.errors import InputError
 
-__all__ = ["real_array", "real_scalar", "psd_matrix", "PSD_RTOL", "ring_maps_finite", "radiation_loss"]
+__all__ = ["real_array", "real_scalar", "psd_matrix", "PSD_RTOL", "ring_maps_finite", "radiation_loss",
+           "unstable_mode_message"]
 
 #: relative asymmetry tolerated in a matrix that must be symmetric (round-off of a product)
 SYMMETRY_RTOL = 1e-12
@@ -266,3 +267,28 @@ small against the energy (U0/E = 1e+13; the radiation model needs U0/E << 1): gi
         raise InputError(f"energy = {energy:.6g} GeV: the energy lost per turn U0 = {loss_per_turn:.6g} GeV is "
                          f"not small against the energy (U0/E = {ratio:.3g}; the radiation model needs U0/E << 1): "
                          "give the energy in GeV (e.g. 0.51, not 510)", field="energy", value=energy)
+
+
+def unstable_mode_message(r: int, delta: complex) -> str:
+    """What an eigenvalue Delta_r of the one-turn map with abs >= 1 means, in words.
+
+    A complex pair just outside the unit circle is an undamped (or anti-damped)
+    oscillation: the ring needs damping. A real eigenvalue (arg 0 or π) far from
+    the circle is no oscillation at all: the focusing is too strong or too weak
+    for any betatron tune (over-focused, e.g. k1 given in the wrong units).
+
+    Examples
+    --------
+    >>> unstable_mode_message(0, 1.0 + 0j)[:40]
+    'mode 1 unstable: |Delta_1| = 1 >= 1 (arg'
+    >>> "no betatron tune" in unstable_mode_message(0, 1.6e78)
+    True
+    """
+    mod, arg = abs(delta), float(np.angle(delta))
+    head = f"mode {r + 1} unstable: |Delta_{r + 1}| = {mod:.10g} >= 1 (arg = {arg:.6g} rad)"
+    real = abs(complex(delta).imag) <= 1e-12 * mod
+    if real and mod > 1.0 + 1e-6:
+        return (f"{head}: a real eigenvalue, so this mode has no betatron tune (the motion grows by "
+                f"{mod:.3g} per turn without oscillating): the lattice is over-focused or unfocused; "
+                "check the focusing strengths and their units (k1 in 1/m^2, lengths in m)")
+    return f"{head}; the ring needs damping in every mode and stable tunes"

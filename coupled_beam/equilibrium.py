@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from coupled_beam import _kernels
-from coupled_beam._validate import psd_matrix, real_array, ring_maps_finite
+from coupled_beam._validate import psd_matrix, real_array, ring_maps_finite, unstable_mode_message
 from coupled_beam.errors import (InputError, PhysicsWarning, ResonanceError, ResonanceWarning,
                                  UnstableError)
 
@@ -259,10 +259,7 @@ def decompose(N, R, *, warn_below: float = 1e-8) -> Decomposition:
     mod = np.abs(Delta)
     for r in range(len(N)):
         if mod[r] >= 1.0:
-            raise UnstableError(
-                f"mode {r + 1} unstable: |Delta_{r + 1}| = {mod[r]:.10g} >= 1 "
-                f"(arg = {np.angle(Delta[r]):.6g} rad); the ring needs damping in every mode "
-                "and stable tunes", mode=r + 1, value=float(mod[r]))
+            raise UnstableError(unstable_mode_message(r, Delta[r]), mode=r + 1, value=float(mod[r]))
     den = resonance_denominators(Delta)
     small = float(np.min(np.abs(den)))
     if small == 0.0:
