@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -377,6 +378,26 @@ class RingEquilibrium:
     decomposition: Decomposition
     ring: object = field(default=None, repr=False, compare=False)
 
+    @cached_property
+    def model_error(self):
+        """6-D minus 4-D (:class:`coupled_beam.sixd.ModelError`), computed on first access.
+
+        The paper's model assumes betatron and synchrotron motion decorrelate
+        (§2 b). Accessing this attribute solves the exact 6-D equilibrium of
+        the same ring once (:func:`coupled_beam.sixd.ring_equilibrium6`, about
+        the cost of this 4-D solve again plus the chromatic sawtooth's map
+        rebuild; the 4-D route itself never pays it) and emits a
+        :class:`~coupled_beam.errors.PhysicsWarning` naming §2 b when a size
+        differs by more than 1e-3. Needs a radiating ring with an RF cavity
+        (:class:`~coupled_beam.errors.RFError` otherwise, nothing silent).
+        """
+        if self.ring is None:
+            raise InputError("model_error needs the ring: this RingEquilibrium was built by hand; "
+                             "use Ring.equilibrium()", field="ring")
+        from coupled_beam.sixd import model_error
+
+        return model_error(self, self.ring, stacklevel=4)   # the user's line, past cached_property
+
     def table(self, *, backend: str = "auto"):
         """Optics table along the ring (:func:`coupled_beam.table.optics_table`)."""
         from coupled_beam.table import optics_table
@@ -430,7 +451,8 @@ def moments_around(ring, *, warn_below: float = 1e-8,
     return 0.5 * (S + np.swapaxes(S, -1, -2)), dec
 
 
-def ring_equilibrium(ring, *, warn_below: float = 1e-8, precision: int | None = None) -> RingEquilibrium:
+def ring_equilibrium(ring, *, warn_below: float = 1e-8, precision: int | None = None,
+                     model: str = "4d", sawtooth: bool = True, tapered: bool = False):
     """Moments at every boundary of ``ring`` in O(n elements).
 
     Moments by :func:`moments_around`; closed-orbit functions, folding (8)
@@ -443,10 +465,19 @@ def ring_equilibrium(ring, *, warn_below: float = 1e-8, precision: int | None = 
         See :func:`decompose`.
     precision : int or None
         Digits of formula (10) at s = 0 (see :func:`moments_around`).
+    model : {"4d", "6d"}
+        "4d" (default): the paper's betatron equilibrium (10) with the energy
+        spread folded in by (8) (assumption (b) of §2); its ``model_error``
+        attribute gives the 6-D minus 4-D differences on access. "6d": the
+        exact 6-D equilibrium with the RF cavity
+        (:func:`coupled_beam.sixd.ring_equilibrium6`).
+    sawtooth, tapered : bool
+        6-D only: the energy sawtooth's chromatic effect, and magnets tapered
+        to the local energy (:mod:`coupled_beam.longitudinal`).
 
     Returns
     -------
-    RingEquilibrium
+    RingEquilibrium or coupled_beam.sixd.RingEquilibrium6
 
     References
     ----------
@@ -460,6 +491,16 @@ def ring_equilibrium(ring, *, warn_below: float = 1e-8, precision: int | None = 
     >>> eq.sigma_x.shape
     (5,)
     """
+    if model == "6d":
+        if precision is not None:
+            raise InputError(f"precision={precision} is for the 4-D route only; use precision=None "
+                             "with model='6d'", field="precision", value=precision)
+        from coupled_beam.sixd import ring_equilibrium6
+
+        return ring_equilibrium6(ring, sawtooth=sawtooth, tapered=tapered, warn_below=warn_below)
+    if model != "4d":
+        raise InputError(f"model must be '4d' (the paper's) or '6d' (exact with the RF), got {model!r}",
+                         field="model", value=repr(model))
     from coupled_beam import distribution
 
     S, dec = moments_around(ring, warn_below=warn_below, precision=precision)

@@ -389,7 +389,7 @@ class ModelError:
                 f"(sigma_{self.plane}) at s = {self.where:.6g} m")
 
 
-def model_error(eq4, ring, *, warn: bool = True) -> ModelError:
+def model_error(eq4, ring, *, warn: bool = True, stacklevel: int = 2) -> ModelError:
     """6-D minus 4-D sizes and tilt for a 4-D result ``eq4`` of ``ring``; PhysicsWarning above 1e-3.
 
     Parameters
@@ -399,6 +399,8 @@ def model_error(eq4, ring, *, warn: bool = True) -> ModelError:
     warn : bool
         Emit :class:`~coupled_beam.errors.PhysicsWarning` naming assumption (b)
         of §2 when a size differs by more than :data:`MODEL_ERROR_WARN`.
+    stacklevel : int
+        Of the warning (the caller's line by default).
 
     Returns
     -------
@@ -428,5 +430,5 @@ def model_error(eq4, ring, *, warn: bool = True) -> ModelError:
             f"the paper's assumption (b) of §2 (betatron and synchrotron motion decorrelate) is "
             f"off by {top:.2e} in sigma_{plane} at s = {out.where:.6g} m (6-D vs 4-D, Q_s = "
             f"{eq6.q_s:.4g}); use Ring.equilibrium(model='6d'), or move the cavity where the "
-            "dispersion vanishes", PhysicsWarning, stacklevel=3)
+            "dispersion vanishes", PhysicsWarning, stacklevel=stacklevel)
     return out
