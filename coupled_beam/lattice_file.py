@@ -427,6 +427,10 @@ def read_lattice(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> lat.Ri
     except UnicodeDecodeError as exc:
         raise LatticeFileError(f"lattice file {str(path)!r} is not UTF-8 text (byte {raw[exc.start]:#04x} at "
                                f"offset {exc.start}); {hint}", path=str(path), field="encoding") from None
+    if Path(path).suffix.lower() in (".madx", ".seq"):   # MAD-X through cpymad (extra 'madx')
+        from coupled_beam.interop.madx import read_madx
+
+        return read_madx(path)
     return parse_lattice(text)
 
 

@@ -1,0 +1,157 @@
+"""Pieces shared by the converters (pyAT, MAD-X, Xsuite): feed-down, rolled quadrupoles, offenders.
+
+Multipole convention (MAD-X, pyAT, Xsuite agree): with w = x + i z and the
+complex strengths c_n = (b_n + i a_n) (per metre, pyAT's PolynomB/PolynomA
+= MAD-X K_n/n!, K_ns/n!), the kick per metre is
+
+    x' -= Re sum_n c_n w^n,    z' += Im sum_n c_n w^n.
+
+Around an orbit point w0 the linear part of the kick is that of a
+quadrupole with c_1,eff = sum_n n c_n w0^(n-1): the normal gradient
+k1 = Re c_1,eff and the skew gradient k1s = Im c_1,eff. For a sextupole
+(c_2 = K2/2): k1 = K2 x0, k1s = K2 z0 (MAD-X K2; pyAT 2 PolynomB[2] x0, 2 PolynomB[2] z0).
+Check: x' -= b2 (x^2 - z^2) gives d x'/dx = -2 b2 x0 (a focusing k1 = 2 b2 x0)
+and d x'/dz = 2 b2 z0 = +k1s, as for a skew quadrupole (x' += k1s z).
+
+A normal plus skew quadrupole (k1, k1s) is a normal quadrupole of gradient
+hypot(k1, k1s) rolled by theta = -atan2(k1s, k1) / 2 (MAD-X: TILT = pi/4
+turns a positive normal quadrupole into a negative skew one, k1s = -k1 sin 2 theta).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from coupled_beam.errors import UnknownElementError
+
+__all__ = ["feed_down", "quadrupole", "Offenders", "roll_of"]
+
+
+def feed_down(normal, skew, x0: float, z0: float, start: int = 2) -> tuple[float, float]:
+    """(k1, k1s) of the multipoles of order >= ``start`` at the orbit (x0, z0).
+
+    Parameters
+    ----------
+    normal, skew : sequence of float
+        b_n, a_n (pyAT PolynomB, PolynomA: K_n / n!), n = 0, 1, 2, ...
+    x0, z0 : float
+        Orbit in the magnet frame (m).
+    start : int
+        Lowest order included (2: sextupoles and up; the quadrupole itself
+        is taken as is).
+
+    Returns
+    -------
+    (float, float)
+        Normal and skew gradient (same unit as b_1).
+
+    Examples
+    --------
+    >>> feed_down([0, 0, 1.5], [0, 0, 0], 1e-3, 2e-3)   # b2 = K2/2 = 1.5: k1 = 2 b2 x0
+    (0.003, 0.006)
+    """
+    b = np.zeros(max(len(normal), len(skew)) + 1)
+    a = np.zeros_like(b)
+    b[:len(normal)] = np.asarray(normal, dtype=float)
+    a[:len(skew)] = np.asarray(skew, dtype=float)
+    w0 = complex(x0, z0)
+    c1 = sum(n * complex(b[n], a[n]) * w0 ** (n - 1) for n in range(max(start, 1), len(b)))
+    return float(c1.real), float(c1.imag)
+
+
+def roll_of(k1: float, k1s: float) -> tuple[float, float]:
+    """(gradient, roll) of the normal quadrupole equal to normal k1 plus skew k1s.
+
+    Examples
+    --------
+    >>> g, t = roll_of(0.0, -1.0)     # a negative skew quad = a normal one rolled by pi/4
+    >>> round(g, 12), round(t, 12)
+    (1.0, 0.785398163397)
+    """
+    if k1s == 0.0:
+        return float(k1), 0.0
+    return float(math.hypot(k1, k1s)), float(-0.5 * math.atan2(k1s, k1))
+
+
+def quadrupole(length: float, k1: float, k1s: float, tilt: float, name: str):
+    """A thick or thin (length 0; k1, k1s integrated) quadrupole with normal and skew parts.
+
+    Returns :class:`~coupled_beam.lattice.Drift` / ``Marker`` when both are zero.
+    """
+    from coupled_beam import lattice as lat
+
+    if length == 0.0:
+        if k1 == 0.0 and k1s == 0.0:
+            return lat.Marker(name=name)
+        return lat.ThinQuadrupole(k1, k1s, tilt=tilt, name=name)
+    if k1 == 0.0 and k1s == 0.0:
+        return lat.Drift(length, name=name)
+    g, t = roll_of(k1, k1s)
+    return lat.Quadrupole(length, g, tilt=tilt + t, name=name)
+
+
+class Offenders:
+    """Collects every element that cannot be converted, then raises once.
+
+    Examples
+    --------
+    >>> o = Offenders("MAD-X sequence 'ring'")
+    >>> o.add(3, "w1", "WIGGLER", "no linear model of a wiggler; replace it by bends")
+    >>> o.add(9, "w2", "WIGGLER", "no linear model of a wiggler; replace it by bends")
+    >>> try:
+    ...     o.raise_if_any()
+    ... except UnknownElementError as e:
+    ...     print(len(e.offenders))
+    2
+    """
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.items: list[tuple[int, str, str, str]] = []
+
+    def add(self, index: int, name: str, kind: str, reason: str) -> None:
+        self.items.append((int(index), str(name), str(kind), str(reason)))
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        lines = [f"  element {i} {name!r} ({kind}): {why}" for i, name, kind, why in self.items]
+        raise UnknownElementError(
+            f"{self.where}: {len(self.items)} element(s) have no linear counterpart:\n"
+            + "\n".join(lines), offenders=[dict(index=i, name=n, kind=k, reason=r)
+                                           for i, n, k, r in self.items],
+            index=self.items[0][0], name=self.items[0][1])
+
+
+def _no_face_bend_class():
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    from coupled_beam.lattice import Bend
+
+    @dataclass(frozen=True, eq=False, repr=False)
+    class TrackingFaceBend(Bend):
+        """A :class:`~coupled_beam.lattice.Bend` whose pole faces add no radiation terms.
+
+        Same map; :mod:`coupled_beam.radiation` skips the wedge terms -h^2 tan(e) xi of I4
+        (``face_radiation`` False), as pyAT's tracking (``ohmi_envelope``) does.
+        """
+
+        face_radiation: ClassVar[bool] = False
+
+    return TrackingFaceBend
+
+
+_CACHE: dict = {}
+
+
+def no_face_radiation(bend):
+    """The same bend with ``face_radiation`` False (see ``TrackingFaceBend``)."""
+    cls = _CACHE.get("cls")
+    if cls is None:
+        cls = _CACHE["cls"] = _no_face_bend_class()
+    fields = {f: getattr(bend, f) for f in ("length", "K", "n", "e1", "e2", "fint_gap1", "fint_gap2",
+                                            "tilt", "name")}
+    return cls(**fields)

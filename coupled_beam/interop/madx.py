@@ -1,0 +1,447 @@
+"""Bridge from MAD-X through cpymad (optional extra ``madx``): :func:`ring_from_madx`.
+
+cpymad runs MAD-X itself, so the file is parsed, expressions evaluated,
+sequences expanded (implicit drifts included) and EALIGN errors assigned by
+the parser MAD-X users trust; this module only maps each expanded element to
+a :mod:`coupled_beam.lattice` element.
+
+Element mapping (MAD-X -> coupled_beam)
+---------------------------------------
+================================  ==============================================
+MAD-X                             coupled_beam
+================================  ==============================================
+DRIFT                             Drift(L)
+SBEND (ANGLE, K1, E1, E2, FINT,   Bend(L, K=ANGLE/L, n=-K1/K^2, e1, e2,
+FINTX, HGAP, TILT)                fint_gap = 2 HGAP FINT (FINTX), tilt=TILT)
+RBEND                             the same with arc length L (theta/2)/sin(theta/2)
+                                  (MAD-X RBARC, default) and faces E + ANGLE/2
+QUADRUPOLE (K1, K1S, TILT)        Quadrupole(L, hypot(K1, K1S), tilt=TILT - atan2(K1S, K1)/2)
+SEXTUPOLE, OCTUPOLE, MULTIPOLE    feed-down at the closed orbit (module
+(KNL, KSL, TILT)                  coupled_beam.interop._common): Quadrupole /
+                                  ThinQuadrupole; on the design orbit only
+                                  KNL[1], KSL[1] of a MULTIPOLE act
+SOLENOID (KS)                     Solenoid(L, H=KS)
+[HVT]KICKER (KICK, HKICK, VKICK)  Drift / Marker (a kick moves the closed orbit,
+                                  which MAD-X's TWISS finds; feed-down uses it)
+RFCAVITY (VOLT, FREQ, HARMON)     RFCavity(L, voltage=1e6 VOLT, frequency=1e6 FREQ
+                                  or harmonic=HARMON); LAG is not used: the
+                                  cavity sits at the synchronous phase of the
+                                  energy loss (phase=None)
+MARKER, MONITOR, [HV]MONITOR,     Marker (L = 0) or Drift(L)
+INSTRUMENT, PLACEHOLDER,
+[RE]COLLIMATOR
+EALIGN DX, DY, DPSI               DPSI adds to the roll; DX, DY shift the magnet:
+                                  the orbit in the magnet frame is the closed
+                                  orbit minus (DX, DY) (feed-down, and the
+                                  orbit itself comes from MAD-X's TWISS)
+================================  ==============================================
+
+Refused, all offenders listed in one :class:`~coupled_beam.errors.UnknownElementError`:
+WIGGLER, MATRIX, BEAMBEAM, ELSEPARATOR, CRABCAVITY, RFMULTIPOLE, DIPEDGE,
+NLLENS, CHANGEREF, TRANSLATION, YROTATION, SROTATION, and a bend with K1S
+(no skew gradient in :class:`~coupled_beam.lattice.Bend`; split it), and
+EALIGN DPHI, DTHETA, DS (pitch, yaw, longitudinal shift: no counterpart).
+
+Energy and particle: from the sequence's BEAM (``ENERGY`` in GeV), or
+``energy=`` (GeV, overrides). The radiation model is the electron's: a
+particle other than electron/positron is refused when radiation is on.
+
+Closed orbit: when any element has a kick or an EALIGN offset the orbit
+(x, z at every element) is taken from MAD-X's ``TWISS`` (4-D, DELTAP = 0):
+it includes every nonlinear field of the sequence, which the linear engine
+here does not have; the optics are linearised around it.
+
+References
+----------
+MAD-X user's guide (CERN), element definitions; H. Grote, F. Schmidt, "MAD-X:
+an upgrade from MAD8", PAC 2003; cpymad: https://github.com/hibtc/cpymad.
+
+Examples
+--------
+>>> # doctest: +SKIP
+>>> ring = ring_from_madx("fodo.madx", "ring")
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from coupled_beam.errors import InputError, LatticeFileError
+from coupled_beam.interop._common import Offenders, feed_down, quadrupole
+
+__all__ = ["ring_from_madx", "read_madx", "madx_elements", "load_madx"]
+
+_MARKERS = {"marker", "monitor", "hmonitor", "vmonitor", "instrument", "placeholder",
+            "rcollimator", "ecollimator", "collimator", "blmonitor"}
+_KICKERS = {"kicker", "hkicker", "vkicker", "tkicker"}
+_REFUSED = {
+    "wiggler": "no linear model of a wiggler here; replace it by its equivalent bends",
+    "matrix": "a MAD-X MATRIX is not read (coordinates t, pt differ); give the magnets instead",
+    "beambeam": "beam-beam is not linear optics; remove it",
+    "elseparator": "electrostatic separators are not modelled",
+    "crabcavity": "crab cavities couple z to x; not modelled",
+    "rfmultipole": "RF multipoles are not modelled",
+    "dipedge": "DIPEDGE is not read; put the face angle on the SBEND (E1/E2)",
+    "nllens": "nonlinear lens has no linear counterpart",
+    "changeref": "CHANGEREF is not modelled", "translation": "TRANSLATION is not modelled",
+    "xrotation": "XROTATION is not modelled", "yrotation": "YROTATION is not modelled",
+    "srotation": "SROTATION is not modelled; use TILT on the magnets",
+}
+
+
+def _fatal_lines(log: str) -> list[str]:
+    return [ln.strip() for ln in log.splitlines()
+            if "fatal" in ln.lower() or ln.strip().lower().startswith("++++++ error")]
+
+
+def load_madx(path, *, stdout=None):
+    """A cpymad ``Madx`` with ``path`` called, MAD-X errors turned into LatticeFileError.
+
+    Parameters
+    ----------
+    path : str or Path
+        MAD-X file (``.madx``, ``.seq``).
+
+    Returns
+    -------
+    (cpymad.madx.Madx, str)
+        The interpreter and its output so far.
+
+    Raises
+    ------
+    LatticeFileError
+        Missing file, or MAD-X stopped on a fatal error (the MAD-X message is
+        quoted: MAD-X stops at the first fatal error, so only that one is known).
+    """
+    try:
+        from cpymad.madx import Madx
+    except ImportError:  # pragma: no cover
+        raise InputError("reading MAD-X needs cpymad: pip install 'coupled-beam[madx]'") from None
+    path = Path(path)
+    if not path.is_file():
+        raise LatticeFileError(f"MAD-X file {str(path)!r} does not exist", path=str(path))
+    log = tempfile.NamedTemporaryFile("w+", suffix=".madx.log", delete=False)
+    try:
+        m = Madx(stdout=log, stderr=log, command_log=None)
+        try:
+            m.call(str(path.resolve()), chdir=True)
+            # warnings that MAD-X skips silently but change the lattice
+        except RuntimeError:
+            log.flush()
+            text = Path(log.name).read_text(errors="replace")
+            fatal = _fatal_lines(text) or text.strip().splitlines()[-3:]
+            if any("without beam" in f for f in fatal):
+                fatal.append("no BEAM for it: add 'beam, particle=electron, energy=<GeV>;' before USE")
+            raise LatticeFileError(
+                f"MAD-X stopped reading {str(path)!r}: " + " | ".join(fatal)
+                + "; fix the file (MAD-X syntax) and retry", path=str(path),
+                madx_messages=fatal) from None
+        log.flush()
+        text = Path(log.name).read_text(errors="replace")
+        return m, text
+    finally:
+        log.close()
+
+
+def _text_has_beam(path) -> bool:
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return False
+    text = re.sub(r"(//|!).*", "", text)
+    return re.search(r"(^|;)\s*beam\s*(,|;)", text, flags=re.IGNORECASE | re.MULTILINE) is not None
+
+
+def _val(el, key, default=0.0):
+    try:
+        v = el[key]
+    except (KeyError, IndexError):
+        return default
+    return default if v is None else v
+
+
+def _list(el, key) -> list[float]:
+    v = _val(el, key, [])
+    if isinstance(v, (int, float)):
+        return [float(v)]
+    return [float(x) for x in v]
+
+
+def _align(el):
+    try:
+        err = el.align_errors
+    except Exception:   # noqa: BLE001 - cpymad raises different errors without errors
+        return None
+    if err is None:
+        return None
+    return err
+
+
+def madx_elements(madx, sequence: str, *, orbit=None) -> tuple[list, list]:
+    """coupled_beam elements of an expanded MAD-X sequence, every offender listed at once.
+
+    Parameters
+    ----------
+    madx : cpymad.madx.Madx
+        With ``sequence`` USEd.
+    sequence : str
+    orbit : (n, 4) array, optional
+        Closed orbit (x, px, y, py) at the entrance of each expanded element.
+
+    Returns
+    -------
+    (list of Element, list of str)
+        The elements and notes on what was linearised (feed-down, kicks).
+
+    Raises
+    ------
+    UnknownElementError
+        Listing every element that has no linear counterpart.
+    """
+    from coupled_beam import lattice as lat
+
+    seq = madx.sequence[sequence]
+    els = seq.expanded_elements
+    n = len(els)
+    bad = Offenders(f"MAD-X sequence {sequence!r}")
+    out, notes = [], []
+    for i in range(n):
+        el = els[i]
+        name = str(el.name)
+        kind = str(el.base_type.name).lower()
+        L = float(_val(el, "l", 0.0))
+        tilt = float(_val(el, "tilt", 0.0))
+        err = _align(el)
+        dx = dy = 0.0
+        if err is not None:
+            for f in ("dphi", "dtheta", "ds"):
+                if float(getattr(err, f, 0.0)):
+                    bad.add(i, name, kind, f"EALIGN {f.upper()} = {getattr(err, f)} has no "
+                            "counterpart (only DX, DY, DPSI are read); remove it")
+            tilt += float(err.dpsi)
+            dx, dy = float(err.dx), float(err.dy)
+        if orbit is not None:
+            x0 = 0.5 * (orbit[i, 0] + orbit[(i + 1) % len(orbit), 0]) - dx
+            z0 = 0.5 * (orbit[i, 2] + orbit[(i + 1) % len(orbit), 2]) - dy
+            # into the magnet frame (rolled by tilt)
+            c, s = math.cos(tilt), math.sin(tilt)
+            x0, z0 = c * x0 + s * z0, -s * x0 + c * z0
+        else:
+            x0 = z0 = 0.0
+        try:
+            if kind == "drift":
+                out.append(lat.Drift(L, name=name))
+            elif kind in ("sbend", "rbend"):
+                angle = float(_val(el, "angle", 0.0))
+                k1 = float(_val(el, "k1", 0.0))
+                if float(_val(el, "k1s", 0.0)):
+                    bad.add(i, name, kind, f"K1S = {_val(el, 'k1s')} in a bend is not modelled; "
+                            "split the bend and put the skew part in a MULTIPOLE")
+                    continue
+                e1, e2 = float(_val(el, "e1", 0.0)), float(_val(el, "e2", 0.0))
+                if kind == "rbend":
+                    if angle:
+                        L = L * (0.5 * angle) / math.sin(0.5 * angle)
+                    e1, e2 = e1 + 0.5 * angle, e2 + 0.5 * angle
+                fint = float(_val(el, "fint", 0.0))
+                fintx = float(_val(el, "fintx", -1.0))
+                if fintx < 0:
+                    fintx = fint
+                hgap = float(_val(el, "hgap", 0.0))
+                k2 = float(_val(el, "k2", 0.0))
+                k1 += feed_down([0, 0, k2 / 2], [0, 0, 0], x0, z0)[0] if k2 else 0.0
+                if L == 0.0:
+                    bad.add(i, name, kind, "a bend of zero length; give it a length")
+                    continue
+                if angle == 0.0:
+                    out.append(quadrupole(L, k1, 0.0, tilt, name))
+                    continue
+                K = angle / L
+                out.append(lat.Bend(L, K=K, n=-k1 / K**2, e1=e1, e2=e2,
+                                    fint_gap1=2 * hgap * fint, fint_gap2=2 * hgap * fintx,
+                                    tilt=tilt, name=name))
+            elif kind == "quadrupole":
+                k1, k1s = float(_val(el, "k1", 0.0)), float(_val(el, "k1s", 0.0))
+                out.append(quadrupole(L, k1, k1s, tilt, name))
+            elif kind in ("sextupole", "octupole", "multipole"):
+                if kind == "multipole":
+                    knl, ksl = _list(el, "knl"), _list(el, "ksl")
+                    b = [k / math.factorial(j) for j, k in enumerate(knl)]
+                    a = [k / math.factorial(j) for j, k in enumerate(ksl)]
+                    k1 = (b[1] if len(b) > 1 else 0.0)
+                    k1s = (a[1] if len(a) > 1 else 0.0)
+                    f1, f1s = feed_down(b, a, x0, z0)
+                    if any(knl[2:] + ksl[2:]) and orbit is not None:
+                        notes.append(f"{name}: feed-down k1l {f1:.3g}, k1sl {f1s:.3g} at the orbit")
+                    out.append(quadrupole(0.0, k1 + f1, k1s + f1s, tilt, name))
+                else:
+                    order = 2 if kind == "sextupole" else 3
+                    kn = float(_val(el, f"k{order}", 0.0))
+                    ks = float(_val(el, f"k{order}s", 0.0))
+                    b = [0.0] * order + [kn / math.factorial(order)]
+                    a = [0.0] * order + [ks / math.factorial(order)]
+                    f1, f1s = feed_down(b, a, x0, z0)
+                    out.append(quadrupole(L, f1, f1s, tilt, name))
+            elif kind == "solenoid":
+                ks = float(_val(el, "ks", 0.0))
+                if L == 0.0:
+                    if ks or float(_val(el, "ksi", 0.0)):
+                        bad.add(i, name, kind, "a thin solenoid (KSI) is not modelled; give it a length")
+                        continue
+                    out.append(lat.Marker(name=name))
+                else:
+                    out.append(lat.Solenoid(L, H=ks, name=name) if ks else lat.Drift(L, name=name))
+            elif kind in _KICKERS:
+                out.append(lat.Drift(L, name=name) if L else lat.Marker(name=name))
+            elif kind == "rfcavity":
+                volt = float(_val(el, "volt", 0.0)) * 1e6
+                freq = float(_val(el, "freq", 0.0)) * 1e6
+                harmon = float(_val(el, "harmon", 0.0))
+                if not (freq > 0 or harmon > 0):
+                    bad.add(i, name, kind, "RFCAVITY needs FREQ or HARMON")
+                    continue
+                out.append(lat.RFCavity(L, voltage=volt, frequency=freq if freq > 0 else None,
+                                        harmonic=harmon if harmon > 0 and not freq > 0 else None,
+                                        name=name))
+            elif kind in _MARKERS:
+                out.append(lat.Marker(name=name) if L == 0.0 else lat.Drift(L, name=name))
+            elif kind in _REFUSED:
+                bad.add(i, name, kind, _REFUSED[kind])
+            else:
+                bad.add(i, name, kind, "unknown MAD-X element type for the linear model; "
+                        "replace it by drifts, magnets or markers")
+        except (ValueError, ArithmeticError) as exc:   # InputError of an element
+            bad.add(i, name, kind, str(exc))
+    bad.raise_if_any()
+    return out, notes
+
+
+def _needs_orbit(madx, sequence: str) -> bool:
+    els = madx.sequence[sequence].expanded_elements
+    for i in range(len(els)):
+        el = els[i]
+        kind = str(el.base_type.name).lower()
+        if kind in _KICKERS and any(float(_val(el, k, 0.0)) for k in ("kick", "hkick", "vkick")):
+            return True
+        if kind == "multipole" and any(_list(el, "knl")[:1] + _list(el, "ksl")[:1]):
+            return True
+        err = _align(el)
+        if err is not None and (err.dx or err.dy):
+            return True
+    return False
+
+
+def ring_from_madx(path_or_madx, sequence: str, energy: float | None = None, *,
+                   radiation: bool = True, periodicity: int = 1, _path=None):
+    """A :class:`~coupled_beam.lattice.Ring` from a MAD-X file or a cpymad ``Madx``.
+
+    Parameters
+    ----------
+    path_or_madx : str, Path or cpymad.madx.Madx
+        A ``.madx``/``.seq`` file (run by MAD-X through cpymad) or an
+        interpreter that already holds the sequence.
+    sequence : str
+        Sequence name (case-insensitive).
+    energy : float, optional
+        Beam energy (GeV); default the sequence's BEAM ENERGY.
+    radiation : bool
+        Switch on :mod:`coupled_beam.radiation` at that energy.
+    periodicity : int
+        The sequence is 1/periodicity of the ring (kept, not tiled).
+
+    Returns
+    -------
+    Ring
+        Boundary i = exit of expanded element i - 1 (MAD-X TWISS row i).
+
+    Raises
+    ------
+    LatticeFileError
+        File missing, MAD-X syntax error (MAD-X's message), no such sequence
+        (the sequences there are listed), no BEAM and no ``energy``.
+    UnknownElementError
+        Every element without a linear counterpart, in one message.
+    InputError
+        A non-electron BEAM with radiation on.
+
+    References
+    ----------
+    MAD-X user's guide; LNF-64/55 §4.
+    """
+    from coupled_beam import lattice as lat
+
+    path = None if _path is None else Path(_path)
+    if isinstance(path_or_madx, (str, os.PathLike)):
+        path = Path(path_or_madx)
+        madx, _ = load_madx(path)
+    else:
+        madx = path_or_madx
+    names = [str(s) for s in madx.sequence]
+    seq = str(sequence).lower()
+    if seq not in [s.lower() for s in names]:
+        raise LatticeFileError(f"no sequence {sequence!r} in "
+                               f"{str(path) if path else 'the MAD-X session'}; sequences: "
+                               f"{', '.join(names) or 'none'}", field="sequence", value=sequence)
+    has_beam = bool(madx.sequence[seq].has_beam) or (path is not None and _text_has_beam(path))
+    if path is None:
+        has_beam = True   # a live session: MAD-X's default beam counts as given
+    if not has_beam:
+        if energy is None:
+            raise LatticeFileError(
+                f"no beam energy for sequence {sequence!r}: the file has no BEAM command; add "
+                f"'beam, particle=electron, energy=<GeV>;' or pass energy=<GeV>",
+                field="energy")
+        madx.input(f"beam, sequence={seq}, particle=electron, energy={float(energy)!r};")
+    if not madx.sequence[seq].is_expanded:   # USE again would drop the file's EALIGN errors
+        madx.use(sequence=seq)
+    beam = madx.sequence[seq].beam
+    if energy is None:
+        energy = float(beam["energy"])
+    particle = str(beam["particle"]).lower()
+    if radiation and particle not in ("electron", "positron"):
+        raise InputError(f"the BEAM of {sequence!r} is {particle!r}; the radiation model is the "
+                         "electron's: use radiation=False or an electron/positron beam",
+                         field="particle", value=particle)
+    orbit = None
+    if _needs_orbit(madx, seq):
+        tw = madx.twiss(sequence=seq)
+        # TWISS rows are element exits, one per expanded element: entrance of i = row i - 1
+        orbit = np.roll(np.column_stack([tw.x, tw.px, tw.y, tw.py]), 1, axis=0)
+    elements, _ = madx_elements(madx, seq, orbit=orbit)
+    kw = {"periodicity": int(periodicity)} if periodicity != 1 else {}
+    return lat.Ring(elements, energy=float(energy) if radiation else None, **kw)
+
+
+def read_madx(path, sequence: str | None = None, energy: float | None = None, *,
+              radiation: bool = True):
+    """:func:`ring_from_madx` of a file, the sequence chosen when not given.
+
+    The sequence is ``sequence``, else the one the file USEs, else the only
+    one in the file (``read_lattice`` and ``coupled-beam equilibrium`` call this).
+
+    Raises
+    ------
+    LatticeFileError
+        Several sequences and none USEd: they are listed.
+    """
+    madx, _ = load_madx(path)
+    if sequence is None:
+        try:
+            from cpymad import libmadx
+
+            sequence = libmadx.get_active_sequence_name()
+        except (RuntimeError, ImportError, AttributeError):
+            names = [str(s) for s in madx.sequence]
+            if len(names) != 1:
+                raise LatticeFileError(
+                    f"{str(path)!r} holds {len(names)} sequences ({', '.join(names) or 'none'}) and "
+                    "USEs none: add 'use, sequence=<name>;' or call ring_from_madx(path, <name>)",
+                    field="sequence", path=str(path)) from None
+            sequence = names[0]
+    return ring_from_madx(madx, sequence, energy, radiation=radiation, _path=path)
