@@ -327,27 +327,16 @@ def overlap_inv_area(mu1, mu2, offset=(0.0, 0.0)) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- ring level
-def _one_turn_augmented(maps: np.ndarray) -> np.ndarray:
-    T = np.eye(5)
-    for m in maps:
-        T = m @ T
-    return T
-
-
 def closed_orbit_functions(ring) -> np.ndarray:
     """Closed-orbit functions (ξ, ξ', ζ, ζ') at every element boundary of a ring.
 
-    The closed orbit for energy deviation p is y_c(s) = η(s) p, eq. (2), with η
-    the periodic solution of dη/ds = A η + b (b = K-forcing of the lattice
-    engine, the -Kpx term of (1)): η(0) = (1 - N)⁻¹ n from the one-turn 5×5
-    map [[N, n], [0, 1]], then propagated element by element. ζ ≠ 0 arises
-    only through coupling (M, H) or vertical bending. The ring's A is used as
-    given (damping D included when present, as in (3)).
+    The one solver lives in :func:`coupled_beam.optics.closed_orbit_functions`
+    (η(0) = (1 - N)⁻¹ n from the one-cell 5×5 map, then all boundaries at once);
+    this name is kept for the §3 folding that uses it.
 
     Parameters
     ----------
     ring : coupled_beam.lattice.Ring
-        Needs ``augmented_maps()`` -> (n, 5, 5) and ``one_turn_map()``.
 
     Returns
     -------
@@ -357,8 +346,7 @@ def closed_orbit_functions(ring) -> np.ndarray:
     Raises
     ------
     ResonanceError
-        If 1 - N is singular (an eigenvalue of N at 1: integer resonance,
-        no closed orbit).
+        If 1 - N is singular (integer resonance, no closed orbit).
 
     References
     ----------
@@ -372,21 +360,9 @@ def closed_orbit_functions(ring) -> np.ndarray:
     >>> eta.shape, round(float(eta[0, 0]), 12)
     ((5, 4), 4.0)
     """
-    maps = np.asarray(ring.augmented_maps(), dtype=float)
-    T = _one_turn_augmented(maps)
-    N, n = T[:4, :4], T[:4, 4]
-    gap = float(np.min(np.abs(1.0 - np.linalg.eigvals(N))))
-    if gap < 1e-10:
-        raise ResonanceError(
-            f"no closed orbit: the one-turn map has an eigenvalue at 1 (min |1 - lambda| = "
-            f"{gap:.2e}, integer resonance); move the tunes away from an integer",
-            value=gap)
-    eta = np.empty((len(maps) + 1, 4))
-    eta[0] = np.linalg.solve(np.eye(4) - N, n)
-    for i, m in enumerate(maps):
-        eta[i + 1] = m[:4, :4] @ eta[i] + m[:4, 4]
-    eta[-1] = eta[0]  # exact periodicity (the propagated value differs by round-off)
-    return eta
+    from coupled_beam.optics import closed_orbit_functions as solve
+
+    return solve(ring)
 
 
 @dataclass(frozen=True)

@@ -65,15 +65,17 @@ Examples
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
 from coupled_beam import _validate
-from coupled_beam.errors import InputError, ResonanceError
+from coupled_beam.errors import InputError
+import coupled_beam.lattice.maps as maps
 from coupled_beam.lattice import Element, Ring
+from coupled_beam.lattice.elements import van_loan
+from coupled_beam.optics import closed_orbit_from_maps
 
 __all__ = [
     "ELECTRON_MASS",
@@ -82,10 +84,11 @@ __all__ = [
     "C_GAMMA",
     "C_Q",
     "SPEED_OF_LIGHT",
-    "RadiatingElement",
     "RadiationParameters",
+    "RadiationModel",
     "radiation_parameters",
-    "apply_radiation",
+    "radiation_model",
+    "with_radiation",
 ]
 
 #: electron rest energy (GeV), CODATA 2018
@@ -100,73 +103,6 @@ SPEED_OF_LIGHT = 299792458.0
 C_GAMMA = 4.0 * np.pi * R_E / (3.0 * ELECTRON_MASS**3)
 #: C_q = 55 lambda_c / (32 sqrt 3) (m), Sands ch. 5
 C_Q = 55.0 * LAMBDA_C / (32.0 * np.sqrt(3.0))
-
-_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(16)
-_E1 = np.array([1.0, 0.0, 0.0, 0.0])
-
-
-class RadiatingElement(Element):
-    """A bending element with its radiation: damping, feedback and noise.
-
-    Parameters
-    ----------
-    base : coupled_beam.lattice.Element
-        The element without radiation (its map edges and forcing are kept).
-    D : (2, 2) array_like
-        Momentum damping c_d h^2 1 (1/m), eq. (3).
-    phi_hat : (4, 4) array_like
-        Constant noise with the exact noise integral (per m), eq. (5).
-    feedback : (4,) array_like
-        c_d g <v> (1/m): d y_hat/ds gains ``feedback * x_b``.
-    kick_in, kick_out : (4,) array_like
-        Thin face terms -c_d h^2 tan(e) v (dimensionless), applied with the
-        entrance and exit edges.
-
-    References
-    ----------
-    Sands SLAC-121 ch. 4; LNF-64/55 eq. (3), (5).
-
-    Examples
-    --------
-    >>> from coupled_beam.lattice import Bend
-    >>> el = RadiatingElement(Bend(1.0, K=0.1), 1e-6 * np.eye(2), np.zeros((4, 4)),
-    ...                       np.zeros(4), np.zeros(4), np.zeros(4))
-    >>> float(el.A[1, 1])
-    -1e-06
-    """
-
-    kind = "radiating"
-
-    def __init__(self, base: Element, D, phi_hat, feedback, kick_in, kick_out) -> None:
-        super().__init__(base.length, K=base.K, n=base.n, M=base.M, H=base.H, D=D,
-                         phi_hat=phi_hat, name=base.name)
-        self.base = base
-        self._core = copy.copy(base)
-        self._core.D = self.D
-        self.feedback = np.asarray(feedback, dtype=float).reshape(4)
-        self.kick_in = np.asarray(kick_in, dtype=float).reshape(4)
-        self.kick_out = np.asarray(kick_out, dtype=float).reshape(4)
-
-    @property
-    def A(self) -> np.ndarray:
-        """A(s) of the wrapped element with D, plus the feedback column."""
-        return self._core.A + np.outer(self.feedback, _E1)
-
-    @property
-    def b(self) -> np.ndarray:
-        """Closed-orbit forcing of the wrapped element."""
-        return self.base.b
-
-    @property
-    def entrance(self) -> np.ndarray:
-        """Entrance edge of the wrapped element, then the face radiation term."""
-        return (np.eye(4) + np.outer(self.kick_in, _E1)) @ self.base.entrance
-
-    @property
-    def exit(self) -> np.ndarray:
-        """Exit edge of the wrapped element, then the face radiation term."""
-        return (np.eye(4) + np.outer(self.kick_out, _E1)) @ self.base.exit
-
 
 @dataclass(frozen=True)
 class RadiationParameters:
@@ -232,81 +168,96 @@ def _check_energy(energy) -> float:
     return e
 
 
-def _augmented_maps(elements: Sequence[Element]) -> np.ndarray:
-    """(n, 5, 5) maps [[N, n], [0, 1]] on (y_hat, p), one batched exponential."""
-    from scipy.linalg import expm
 
-    big = np.zeros((len(elements), 5, 5))
-    for i, el in enumerate(elements):
-        big[i, :4, :4] = el.A * el.length
-        big[i, :4, 4] = el.b * el.length
-    out = expm(big)
-    edge = np.tile(np.eye(5), (len(elements), 2, 1, 1))
-    for i, el in enumerate(elements):
-        if type(el).augmented_map is not Element.augmented_map:   # thin elements
-            out[i] = el.augmented_map()
-            continue
-        edge[i, 0, :4, :4] = el.entrance
-        edge[i, 1, :4, :4] = el.exit
-    return edge[:, 1] @ out @ edge[:, 0]
+
+# TEMPORARY (until derivations.element_maps generates radiation_integrals_bend): I1, I4, I5
+# by a 16-point Gauss-Legendre rule on exact in-bend eta and Twiss (exact for constant integrands)
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(16)
+
+
+def _lattice_of(obj) -> tuple[tuple, int]:
+    """(elements, periodicity) of a Ring or a sequence of elements (checked)."""
+    if isinstance(obj, Ring):
+        return obj.elements, obj.periodicity
+    try:
+        els = tuple(obj)
+    except TypeError:
+        raise InputError(f"expected a Ring or a sequence of elements, got {obj!r}",
+                         value=repr(obj)) from None
+    if not els:
+        raise InputError("the lattice has no elements", value=0)
+    for i, el in enumerate(els):
+        if not isinstance(el, Element):
+            raise InputError(f"element {i} is {el!r}, not a coupled_beam.lattice.Element",
+                             value=repr(el), index=i)
+    return els, 1
+
+
+def _radiates(el: Element) -> bool:
+    return el.K != 0.0 and el.length > 0.0 and not el.is_thin
+
+
+def _faces(el: Element) -> tuple[float, float]:
+    """Pole-face angles that enter the radiation (I4 wedge terms); none if face_radiation is False."""
+    if not getattr(el, "face_radiation", True):
+        return 0.0, 0.0
+    return float(getattr(el, "e1", 0.0)), float(getattr(el, "e2", 0.0))
 
 
 @dataclass(frozen=True)
-class _Survey:
-    """Bare-lattice data: orbit functions and per-bend quadrature (batched)."""
+class _Lattice:
+    """Bare-lattice data of one cell: maps, eta, the distinct bends and their instances."""
 
     elements: tuple
-    circumference: float
-    v: np.ndarray          # (n + 1, 4) closed-orbit vectors at boundaries
-    index: np.ndarray      # (nb,) bend indices
-    t: np.ndarray          # (nb, k) quadrature nodes (m from the entrance)
-    w: np.ndarray          # (nb, k) weights (m)
-    vk: np.ndarray         # (nb, k, 4) v at the nodes
-    curly_h: np.ndarray    # (nb, k) horizontal H-function at the nodes
-    v_in: np.ndarray       # (nb, 4) v just inside the entrance face
+    periodicity: int
+    bare6: np.ndarray       # (n, 6, 6)
+    eta: np.ndarray         # (n + 1, 4) closed-orbit functions at the boundaries
+    index: np.ndarray       # (nb,) bend instances
+    unique: list            # distinct bends
+    inv: np.ndarray         # (nb,) instance -> distinct bend
 
 
-def _survey(elements: Sequence[Element]) -> _Survey:
-    """Closed orbit functions (eq. (2)) and x-Twiss inside every bend of the bare lattice."""
-    from scipy.linalg import expm
+def _lattice(obj) -> _Lattice:
+    els, P = _lattice_of(obj)
+    bare6 = obj._bare6 if isinstance(obj, Ring) else maps.element_maps6(els)
+    eta = closed_orbit_from_maps(bare6, P)
+    index = np.array([i for i, el in enumerate(els) if _radiates(el)], dtype=int)
+    unique, inv = maps.dedupe([els[i] for i in index])
+    return _Lattice(els, P, bare6, eta, index, unique, inv)
 
-    elements = tuple(el.base if isinstance(el, RadiatingElement) else el for el in elements)
-    for i, el in enumerate(elements):
-        if not isinstance(el, Element):
-            raise InputError(f"element {i} is {el!r}, not a coupled_beam.lattice.Element", value=repr(el))
-    if not elements:
-        raise InputError("the lattice has no elements", value=0)
-    aug = _augmented_maps(elements)
-    P = np.empty((len(aug) + 1, 5, 5))
-    P[0] = np.eye(5)
-    for i, a in enumerate(aug):
-        P[i + 1] = a @ P[i]
-    v = np.empty((len(aug) + 1, 5))
-    try:
-        v[0, :4] = np.linalg.solve(np.eye(4) - P[-1, :4, :4], P[-1, :4, 4])
-    except np.linalg.LinAlgError:
-        raise ResonanceError("1 - N(s0) is singular (an integer tune): the closed-orbit "
-                             "functions xi, zeta of eq. (2) do not exist; move the tunes "
-                             "off the integer") from None
-    v[0, 4] = 1.0
-    v[1:] = np.einsum("nij,j->ni", P[1:], v[0])
-    Pn = P[:, :4, :4]
-    turns = Pn @ Pn[-1] @ np.linalg.inv(Pn)                  # N(s_i) at the boundaries
-    index = np.array([i for i, el in enumerate(elements) if _radiates(el)], dtype=int)
-    L = np.array([elements[i].length for i in index])
-    t = 0.5 * L[:, None] * (_NODES + 1.0)
+
+def _strengths(unique) -> tuple[np.ndarray, ...]:
+    """h, k1 = -n h^2, g = 2 h k1 + h^3, L and face angles (u, 2) of the distinct bends."""
+    h = np.array([el.K for el in unique])
+    k1 = np.array([-el.n * el.K**2 for el in unique])
+    L = np.array([el.length for el in unique])
+    faces = np.array([_faces(el) for el in unique]).reshape(-1, 2)
+    return h, k1, 2 * h * k1 + h**3, L, faces
+
+
+def _integrals(lat: _Lattice) -> tuple[float, float, float, float, float]:
+    """I1...I5 of the whole ring (P cells): exact in-bend eta and x-Twiss, 16-point rule."""
+    h, k1, g, L, faces = _strengths(lat.unique)
+    inv, index = lat.inv, lat.index
+    if index.size == 0:
+        raise InputError("no bending element (K != 0, length > 0): nothing radiates; "
+                         "give the ring its bends")
+    t = 0.5 * L[:, None] * (_NODES + 1.0)                               # (u, k)
     w = 0.5 * L[:, None] * _WEIGHTS
-    ent = np.array([elements[i].entrance for i in index]).reshape(-1, 4, 4)
-    small = np.zeros((len(index), 5, 5))
-    for k, i in enumerate(index):
-        small[k, :4, :4] = elements[i].A
-        small[k, :4, 4] = elements[i].b
-    E = expm(small[:, None] * t[:, :, None, None])            # (nb, k, 5, 5)
-    v_in = np.einsum("bij,bj->bi", ent, v[index, :4])
-    vk = np.einsum("bkij,bj->bki", E[..., :4, :4], v_in) + E[..., :4, 4]
-    turn0 = ent @ turns[index] @ np.linalg.inv(ent)
-    Nk = E[..., :4, :4]
-    mx = (Nk @ turn0[:, None] @ np.linalg.inv(Nk))[..., :2, :2]
+    G = maps.generators6(lat.unique)
+    E = maps.expm_stacked(G[:, None] * t[..., None, None])              # (u, k, 6, 6)
+    ent = np.array([el.entrance for el in lat.unique])
+    rot = maps.rotation6(np.array([el.tilt for el in lat.unique]))[:, :4, :4]
+    into = maps.mm(ent, rot)[inv]                                       # lab -> inside the bend
+    eta_in = lat.eta[index]
+    v_in = np.einsum("bij,bj->bi", into, eta_in)
+    vk = np.einsum("bkij,bj->bki", E[inv][..., :4, :4], v_in) + E[inv][..., :4, 4]
+    C = maps.prefix_products(lat.bare6[:, :4, :4])
+    turn = C[-1]
+    turns = maps.mm(maps.mm(C[index], turn), np.linalg.inv(C[index]))   # N(s_i) at bend entrances
+    turn0 = maps.mm(maps.mm(into, turns), np.linalg.inv(into))
+    Nk = E[inv][..., :4, :4]
+    mx = maps.mm(maps.mm(Nk, turn0[:, None]), np.linalg.inv(Nk))[..., :2, :2]
     cos_mu = 0.5 * (mx[..., 0, 0] + mx[..., 1, 1])
     # strong coupling: the x-x block need not be an oscillation; I5 then is NaN
     with np.errstate(invalid="ignore"):
@@ -316,41 +267,17 @@ def _survey(elements: Sequence[Element]) -> _Survey:
     gam = -mx[..., 1, 0] / sin_mu
     xi, xip = vk[..., 0], vk[..., 1]
     curly_h = gam * xi**2 + 2 * alpha * xi * xip + beta * xip**2
-    return _Survey(elements=elements, circumference=float(sum(el.length for el in elements)),
-                   v=v[:, :4], index=index, t=t, w=w, vk=vk, curly_h=curly_h, v_in=v_in)
-
-
-def _faces(el: Element) -> tuple[float, float]:
-    if not getattr(el, "face_radiation", True):
-        return 0.0, 0.0
-    return (float(getattr(el, "entrance_angle", 0.0)), float(getattr(el, "exit_angle", 0.0)))
-
-
-def _radiates(el: Element) -> bool:
-    return el.K != 0.0 and el.length > 0.0
-
-
-def _strengths(sv: _Survey):
-    """h, k1, g = 2 h k1 + h^3 and face angles of every bend, (nb,) arrays."""
-    els = [sv.elements[i] for i in sv.index]
-    h = np.array([el.K for el in els])
-    k1 = np.array([-el.K**2 * el.n for el in els])
-    faces = np.array([_faces(el) for el in els]).reshape(-1, 2)
-    return h, k1, 2 * h * k1 + h**3, faces
-
-
-def _integrals(sv: _Survey) -> tuple[float, float, float, float, float]:
-    h, k1, g, faces = _strengths(sv)
-    L = sv.w.sum(axis=1)
-    xi_int = np.einsum("bk,bk->b", sv.w, sv.vk[..., 0])
-    xi_out = sv.v[sv.index + 1, 0]
-    I1 = np.sum(h * xi_int)
-    I2 = np.sum(h**2 * L)
-    I3 = np.sum(np.abs(h)**3 * L)
-    I4 = np.sum(g * xi_int - h**2 * (np.tan(faces[:, 0]) * sv.v_in[:, 0]
-                                     + np.tan(faces[:, 1]) * xi_out))
-    I5 = np.sum(np.abs(h)**3 * np.einsum("bk,bk->b", sv.w, sv.curly_h))
-    return tuple(float(x) for x in (I1, I2, I3, I4, I5))
+    wb = w[inv]
+    xi_int = np.einsum("bk,bk->b", wb, xi)
+    eta_out = np.einsum("bij,bj->bi", rot[inv], lat.eta[index + 1])
+    hb, gb, Lb, fb = h[inv], g[inv], L[inv], faces[inv]
+    I1 = np.sum(hb * xi_int)
+    I2 = np.sum(hb**2 * Lb)
+    I3 = np.sum(np.abs(hb)**3 * Lb)
+    I4 = np.sum(gb * xi_int - hb**2 * (np.tan(fb[:, 0]) * v_in[:, 0] + np.tan(fb[:, 1]) * eta_out[:, 0]))
+    I5 = np.sum(np.abs(hb)**3 * np.einsum("bk,bk->b", wb, curly_h))
+    P = lat.periodicity
+    return tuple(float(P * x) for x in (I1, I2, I3, I4, I5))
 
 
 def radiation_parameters(elements: Sequence[Element] | Ring,
@@ -360,7 +287,7 @@ def radiation_parameters(elements: Sequence[Element] | Ring,
     Parameters
     ----------
     elements : sequence of Element or Ring
-        The lattice (radiating elements are taken without their radiation).
+        The lattice (a Ring: its cell and periodicity; its radiation model is ignored).
     energy : float
         Beam energy (GeV).
 
@@ -374,6 +301,7 @@ def radiation_parameters(elements: Sequence[Element] | Ring,
         Energy not above the electron rest energy, or a ring without bends.
     ResonanceError
         An integer tune: no closed-orbit functions.
+
     References
     ----------
     Sands SLAC-121 ch. 4-5; Wolski arXiv:1507.02213;
@@ -387,97 +315,171 @@ def radiation_parameters(elements: Sequence[Element] | Ring,
     (1.0, 6.283185307180)
     """
     energy = _check_energy(energy)
-    if isinstance(elements, Ring):
-        elements = elements.elements
-    return _parameters(_survey(elements), energy)
+    return _parameters(_lattice(elements), energy)
 
 
-def _parameters(sv: _Survey, energy: float) -> RadiationParameters:
-    if sv.index.size == 0:
-        raise InputError("no bending element (K != 0, length > 0): nothing radiates; "
-                         "give the ring its bends")
-    I1, I2, I3, I4, I5 = _integrals(sv)
+def _parameters(lat: _Lattice, energy: float) -> RadiationParameters:
+    I1, I2, I3, I4, I5 = _integrals(lat)
     gamma = energy / ELECTRON_MASS
     U0 = C_GAMMA * energy**4 * I2 / (2 * np.pi)
     J_x, J_z, J_s = 1.0 - I4 / I2, 1.0, 2.0 + I4 / I2
-    T0 = sv.circumference / SPEED_OF_LIGHT
+    circumference = lat.periodicity * float(sum(el.length for el in lat.elements))
+    T0 = circumference / SPEED_OF_LIGHT
     tau = [2 * energy * T0 / (J * U0) for J in (J_x, J_z, J_s)]
     p2 = float(C_Q * gamma**2 * I3 / (J_s * I2))
     return RadiationParameters(
-        energy=energy, gamma=gamma, circumference=sv.circumference,
+        energy=energy, gamma=gamma, circumference=circumference,
         I1=I1, I2=I2, I3=I3, I4=I4, I5=I5, U0=U0, J_x=J_x, J_z=J_z, J_s=J_s,
         tau_x=tau[0], tau_z=tau[1], tau_s=tau[2],
         eps_x=float(C_Q * gamma**2 * I5 / (J_x * I2)), p2=p2, sigma_delta=float(np.sqrt(p2)))
 
 
-def _noise_phi_hat(E: np.ndarray, w: np.ndarray, R: np.ndarray) -> np.ndarray:
-    """Constant phi_hat of each bend whose integral int N phi N^T ds is R, (nb, 4, 4).
+@dataclass(frozen=True)
+class RadiationModel:
+    """Damping and quantum noise of every element of a cell, 6-D and its 4-D betatron restriction.
 
-    The linear map phi -> sum_k w_k E_k phi E_k^T (E_k = N(L, s_k), the same
-    16-point rule that gives R) is inverted; it preserves symmetry, so phi is
-    symmetric, and its Van Loan integral equals R to the rule's accuracy.
+    Attributes
+    ----------
+    energy : float
+        Beam energy (GeV).
+    parameters : RadiationParameters
+        Integrals, partition numbers, damping times, eps_x, <p^2>.
+    p2 : float
+        <p^2> = C_q gamma^2 I3 / (J_s I2) (the paper's folding, 4-D route).
+    maps6 : (n, 6, 6) array
+        Element maps with radiation damping on (x, x', z, z', delta, l).
+    noise6 : (n, 6, 6) array
+        Quantum noise of each element at its exit: (4/3) C_q r_e gamma^5 int
+        abs(K)^3 w w^T ds, w = M(exit <- s) e_delta (photons kick delta only).
+    eta : (n + 1, 4) array
+        Bare closed-orbit functions at the boundaries.
+    maps4, noise4 : (n, 4, 4) arrays
+        The betatron restriction (paper's route): y_b = y - eta delta, so
+        N = M_yy - eta_out M_delta,y and R = B G B^T restricted to y_b.
     """
-    T = np.einsum("bk,bkij,bkpq->bipjq", w, E, E).reshape(len(R), 16, 16)
-    phi = np.linalg.solve(T, R.reshape(len(R), 16, 1)).reshape(-1, 4, 4)
-    return 0.5 * (phi + np.swapaxes(phi, -1, -2))
+
+    energy: float
+    parameters: RadiationParameters
+    p2: float
+    maps6: np.ndarray
+    noise6: np.ndarray
+    eta: np.ndarray
+    maps4: np.ndarray
+    noise4: np.ndarray
 
 
-def apply_radiation(elements: Sequence[Element],
-                    energy: float) -> tuple[list[Element], float]:
-    """The lattice with radiation switched on: D, feedback and phi_hat in every bend.
+def _radiating_maps(unique, energy: float) -> tuple[np.ndarray, np.ndarray]:
+    """6x6 damped maps and noise of distinct bends.
+
+    TEMPORARY (until the generated damping6_bend / noise6_bend kernels exist):
+    the exponential of the generator with the linearised radiation terms
+    d(delta)/ds = -c_d (2 h^2 delta + g x) (energy loss, g = 2 h k1 + h^3) and
+    d(x', z')/ds = -c_d h^2 (x', z') (the paper's D), c_d = C_gamma E^3 / 2 pi,
+    and Van Loan's integral of the delta-kick noise; wedge faces add
+    delta += c_d h^2 tan(e) x after each edge.
+    """
+    gamma = energy / ELECTRON_MASS
+    c_d = C_GAMMA * energy**3 / (2 * np.pi)
+    c_q = 4.0 / 3.0 * C_Q * R_E * gamma**5
+    h, k1, g, L, faces = _strengths(unique)
+    u = len(unique)
+    A = maps.generators6(unique)
+    A[:, 1, 1] -= c_d * h**2
+    A[:, 3, 3] -= c_d * h**2
+    A[:, 4, 4] -= 2 * c_d * h**2
+    A[:, 4, 0] -= c_d * g
+    phi = np.zeros((u, 6, 6))
+    phi[:, 4, 4] = c_q * np.abs(h)**3
+    body, R = van_loan(A, phi, L)
+    eye = np.broadcast_to(np.eye(6), (u, 6, 6))
+    f_in, f_out = eye.copy(), eye.copy()
+    # a wedge face: the outer particle passes less field (I4 face term -h^2 tan(e) xi)
+    f_in[:, 4, 0] = c_d * h**2 * np.tan(faces[:, 0])
+    f_out[:, 4, 0] = c_d * h**2 * np.tan(faces[:, 1])
+    ent = maps._embed4(np.array([el.entrance for el in unique]))
+    ex = maps.mm(f_out, maps._embed4(np.array([el.exit for el in unique])))
+    M = maps.mm(ex, maps.mm(body, maps.mm(f_in, ent)))
+    R = maps._mmT(maps.mm(ex, R), ex)
+    tilt = np.array([el.tilt for el in unique])
+    if np.any(tilt):
+        Rm, Rp = maps.rotation6(-tilt), maps.rotation6(tilt)
+        M = maps.mm(Rm, maps.mm(M, Rp))
+        R = maps._mmT(maps.mm(Rm, R), Rm)
+    return M, 0.5 * (R + np.swapaxes(R, -1, -2))
+
+
+def radiation_model(ring: Ring, energy: float) -> RadiationModel:
+    """Damping and noise of every element of ``ring`` at ``energy`` (GeV), exact per element.
 
     Parameters
     ----------
-    elements : sequence of Element
-        The lattice without radiation.
+    ring : Ring
+        The lattice (its cell and periodicity; any radiation model it has is ignored).
     energy : float
         Beam energy (GeV).
 
     Returns
     -------
-    elements : list of Element
-        Bends replaced by :class:`RadiatingElement`; other elements unchanged.
-    p2 : float
-        <p^2> = C_q gamma^2 I3 / (J_s I2).
+    RadiationModel
 
     References
     ----------
-    Sands SLAC-121 ch. 4-5; LNF-64/55 eq. (3), (5), §2 b.
+    Sands SLAC-121 ch. 4-5; LNF-64/55 eq. (2), (3), (5), §2 b.
 
     Examples
     --------
-    >>> from coupled_beam.lattice import Bend, Drift
-    >>> els, p2 = apply_radiation([Bend(2 * np.pi, K=1.0, n=0.5)], energy=0.5)
-    >>> type(els[0]).__name__   # isomagnetic, n = 1/2: J_s = 2, p2 = C_q gamma^2 / (2 rho)
-    'RadiatingElement'
-    >>> round(float(p2 / (C_Q * (0.5 / ELECTRON_MASS)**2 / 2)), 12)
+    >>> from coupled_beam.lattice import Bend
+    >>> m = radiation_model(Ring([Bend(2 * np.pi, K=1.0, n=0.5)]), energy=0.5)
+    >>> round(float(m.p2 / (C_Q * (0.5 / ELECTRON_MASS)**2 / 2)), 12)   # J_s = 2, p2 = C_q g^2/(2 rho)
     1.0
     """
-    from scipy.linalg import expm
-
     energy = _check_energy(energy)
-    sv = _survey(elements)
-    par = _parameters(sv, energy)
-    _validate.radiation_loss(energy, par.U0)   # no map can be formed when the beam loses its energy per turn
-    h, _, g, faces = _strengths(sv)
-    c_d = C_GAMMA * energy**3 / (2 * np.pi)
-    c_q = 4.0 / 3.0 * C_Q * R_E * par.gamma**5
-    L = sv.w.sum(axis=1)
-    v_mean = np.einsum("bk,bki->bi", sv.w, sv.vk) / L[:, None]
-    rad = []
-    for k, i in enumerate(sv.index):
-        el = sv.elements[i]
-        rad.append(RadiatingElement(
-            el, c_d * h[k]**2 * np.eye(2), None, c_d * g[k] * v_mean[k],
-            -c_d * h[k]**2 * np.tan(faces[k, 0]) * sv.v_in[k],
-            -c_d * h[k]**2 * np.tan(faces[k, 1]) * sv.v[i + 1]))
-    A = np.array([el.A for el in rad]).reshape(-1, 4, 4)
-    E = expm(A[:, None] * (L[:, None] - sv.t)[..., None, None])     # N(L, s_k)
-    Ev = np.einsum("bkij,bkj->bki", E, sv.vk)
-    R = c_q * (np.abs(h)**3)[:, None, None] * np.einsum("bk,bki,bkj->bij", sv.w, Ev, Ev)
-    phi = _noise_phi_hat(E, sv.w, R)
-    out = list(sv.elements)
-    for k, i in enumerate(sv.index):
-        rad[k].phi_hat = phi[k]     # symmetric by construction (see _noise_phi_hat)
-        out[i] = rad[k]
-    return out, par.p2
+    lat = _lattice(ring)
+    par = _parameters(lat, energy)
+    M6 = np.array(lat.bare6)
+    G6 = np.zeros_like(M6)
+    user = ring._user_noise4 if isinstance(ring, Ring) else maps.element_noise4(lat.elements)
+    G6[:, :4, :4] = user
+    Mb, Rb = _radiating_maps(lat.unique, energy)
+    M6[lat.index] = Mb[lat.inv]
+    G6[lat.index] += Rb[lat.inv]
+    eo = lat.eta[1:]
+    maps4 = M6[:, :4, :4] - eo[:, :, None] * M6[:, 4, None, :4]
+    gy = G6[:, 4, :4]
+    noise4 = (G6[:, :4, :4] - eo[:, :, None] * gy[:, None, :] - gy[:, :, None] * eo[:, None, :]
+              + G6[:, 4, 4, None, None] * eo[:, :, None] * eo[:, None, :])
+    noise4 = 0.5 * (noise4 + np.swapaxes(noise4, -1, -2))
+    for a in (M6, G6, maps4, noise4):
+        a.flags.writeable = False
+    return RadiationModel(energy=energy, parameters=par, p2=par.p2, maps6=M6, noise6=G6,
+                          eta=lat.eta, maps4=maps4, noise4=noise4)
+
+
+def with_radiation(ring: Ring, energy: float) -> Ring:
+    """The ring with the standard electron radiation model: a new :class:`Ring` (pure).
+
+    Parameters
+    ----------
+    ring : Ring
+    energy : float
+        Beam energy (GeV).
+
+    Returns
+    -------
+    Ring
+        Same elements and periodicity; ``energy``, ``p2`` and the damped
+        maps and noise of :func:`radiation_model`.
+
+    Examples
+    --------
+    >>> from coupled_beam.lattice import Bend
+    >>> bare = Ring([Bend(2 * np.pi, K=1.0, n=0.5)])
+    >>> hot = with_radiation(bare, 0.5)
+    >>> bare.energy is None, hot.energy
+    (True, 0.5)
+    """
+    if not isinstance(ring, Ring):
+        raise InputError(f"with_radiation needs a coupled_beam.lattice.Ring, got {ring!r}",
+                         value=repr(ring))
+    return Ring(ring.elements, periodicity=ring.periodicity,
+                _radiation=radiation_model(ring, energy))

@@ -448,13 +448,13 @@ def test_ring_boundary_index_must_be_integer(index):
 
 @pytest.mark.parametrize("elements", [[], [1, 2], [lattice.Bend(1.0, 0.5), "bend"]])
 def test_radiation_parameters_junk_elements_is_input_error(elements):
-    """radiation_parameters and apply_radiation of non-elements raise InputError (was AttributeError)."""
+    """radiation_parameters and with_radiation of non-elements raise InputError (was AttributeError)."""
     from coupled_beam import radiation
 
     with pytest.raises(InputError):
         radiation.radiation_parameters(elements, 0.5)
     with pytest.raises(InputError):
-        radiation.apply_radiation(elements, 0.5)
+        radiation.with_radiation(elements, 0.5)
 
 
 @pytest.mark.parametrize("ranges", [{"mu_x": (1.0, 0.0)}, {"mu_x": (math.nan, 1.0)}, {"mu_x": ("a", 1.0)},

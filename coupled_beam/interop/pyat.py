@@ -93,8 +93,12 @@ __all__ = ["EdgeBend", "ring_from_pyat", "example_at_ring", "PyatComparison",
 _PASSIVE = ("IdentityPass", "DriftPass", "RFCavityPass", "AperturePass")
 
 
+@dataclass(frozen=True, eq=False, repr=False)
 class EdgeBend(Bend):
     """Sector bend with hard-edge face angles (pyAT/MAD edge focusing).
+
+    A :class:`~coupled_beam.lattice.Bend` (faces ``e1``, ``e2``, ``fint_gap1``,
+    ``fint_gap2``) with pyAT's argument names and one more field.
 
     Parameters
     ----------
@@ -126,36 +130,32 @@ class EdgeBend(Bend):
     0.005004
     """
 
-    kind = "bend"
+    face_radiation: bool = field(default=True, kw_only=True)
 
     def __init__(self, length: float, K: float, n: float = 0.0, *,
                  entrance_angle: float = 0.0, exit_angle: float = 0.0,
                  entrance_fringe: float = 0.0, exit_fringe: float = 0.0,
-                 face_radiation: bool = True, name: str | None = None) -> None:
-        super().__init__(length, K=K, n=n, name=name)
-        self.face_radiation = bool(face_radiation)
-        self.entrance_angle = float(entrance_angle)
-        self.exit_angle = float(exit_angle)
-        self.entrance_fringe = float(entrance_fringe)
-        self.exit_fringe = float(exit_fringe)
-
-    def _edge(self, e: float, gap_fint: float) -> np.ndarray:
-        h = self.K
-        psi = h * gap_fint * (1 + np.sin(e)**2) / np.cos(e)
-        out = np.eye(4)
-        out[1, 0] = h * np.tan(e)
-        out[3, 2] = -h * np.tan(e - psi)
-        return out
+                 face_radiation: bool = True, name: str | None = None, tilt: float = 0.0,
+                 e1: float | None = None, e2: float | None = None,
+                 fint_gap1: float | None = None, fint_gap2: float | None = None,
+                 D=None, phi_hat=None) -> None:
+        Bend.__init__(self, length, K, n,
+                      e1=entrance_angle if e1 is None else e1,
+                      e2=exit_angle if e2 is None else e2,
+                      fint_gap1=entrance_fringe if fint_gap1 is None else fint_gap1,
+                      fint_gap2=exit_fringe if fint_gap2 is None else fint_gap2,
+                      D=D, phi_hat=phi_hat, name=name, tilt=tilt)
+        object.__setattr__(self, "face_radiation", bool(face_radiation))
 
     @property
-    def entrance(self) -> np.ndarray:
-        """Entrance face map (4x4)."""
-        return self._edge(self.entrance_angle, self.entrance_fringe)
+    def entrance_angle(self) -> float:
+        """e1 (rad)."""
+        return self.e1
 
     @property
-    def exit(self) -> np.ndarray:
-        """Exit face map (4x4)."""
-        return self._edge(self.exit_angle, self.exit_fringe)
+    def exit_angle(self) -> float:
+        """e2 (rad)."""
+        return self.e2
 
 
 def _poly(el, name: str, k: int) -> float:
