@@ -57,8 +57,8 @@ MAX_POINTS = 2**25
 LAZY_MAX_POINTS = 10**12
 
 #: more slabs or blocks than this is refused (a Python loop or a task graph that long is a hang):
-#: give larger ``chunks``
-MAX_SLABS = 10**5
+#: give larger ``chunks``; 10**4 slabs take about 0.5 s of loop overhead
+MAX_SLABS = 10**4
 
 
 def tunes_and_stability(mu_x, mu_z, beta_x, beta_z, m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
