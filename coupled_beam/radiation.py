@@ -436,6 +436,7 @@ def radiation_model(ring: Ring, energy: float) -> RadiationModel:
     energy = _check_energy(energy)
     lat = _lattice(ring)
     par = _parameters(lat, energy)
+    _validate.radiation_loss(energy, par.U0)   # no map can be formed when the beam loses its energy per turn
     M6 = np.array(lat.bare6)
     G6 = np.zeros_like(M6)
     user = ring._user_noise4 if isinstance(ring, Ring) else maps.element_noise4(lat.elements)
