@@ -40,15 +40,26 @@ def test_weak_focusing_sizes_fold_energy_spread_closed_form():
     np.testing.assert_allclose(eq.inv_area, 1 / (4 * np.pi * sx * sz), rtol=1e-9, atol=0)
 
 
+def _angle_difference(a, b):
+    """a - b for axis directions (defined modulo pi), in [-pi/2, pi/2)."""
+    return (np.asarray(a) - np.asarray(b) + np.pi / 2) % np.pi - np.pi / 2
+
+
 def test_coupled_ring_tilt_and_area_match_covariance_route():
-    """Tilt = atan2(2 S_xz, S_xx - S_zz)/2 and 1/S = 1/(4 pi sqrt(det S)) of the absolute covariance."""
+    """Tilt = direction of the major axis, from the eigenvector of the largest eigenvalue of the
+    absolute x-z covariance (numpy.linalg.eigh), compared as an angle modulo pi (a 90° swap of the
+    axes fails); 1/S = 1/(4 pi sqrt(det S))."""
     eq = _coupled_ring().equilibrium()
     S = eq.moments[:, [0, 2]][:, :, [0, 2]]
     absolute = S + eq.p2 * eq.eta[:, :, None] * eq.eta[:, None, :]
-    tilt = 0.5 * np.arctan2(2 * absolute[:, 0, 1], absolute[:, 0, 0] - absolute[:, 1, 1])
-    assert np.max(np.abs(tilt)) > 0.05, "the test ring must be visibly tilted"
-    # tilt defined modulo pi/2 by the appendix' tan 2 theta: compare tan 2 theta
-    np.testing.assert_allclose(np.tan(2 * eq.tilt), np.tan(2 * tilt), rtol=1e-9, atol=1e-12)
+    _, vecs = np.linalg.eigh(absolute)
+    major = vecs[:, :, 1]                                   # eigh: ascending, so column 1 is the major axis
+    tilt = np.arctan2(major[:, 1], major[:, 0])
+    assert np.max(np.abs(_angle_difference(tilt, 0.0))) > 0.05, "the test ring must be visibly tilted"
+    assert np.all((eq.tilt > -np.pi / 2) & (eq.tilt <= np.pi / 2)), "documented range (-pi/2, pi/2]"
+    np.testing.assert_allclose(_angle_difference(eq.tilt, tilt), 0.0, rtol=0, atol=1e-9)
+    # the axes swapped (theta + pi/2) would be the minor axis: this comparison must see it
+    assert np.min(np.abs(_angle_difference(eq.tilt + np.pi / 2, tilt))) > 1.0
     inv_area = 1 / (4 * np.pi * np.sqrt(np.linalg.det(absolute)))
     np.testing.assert_allclose(eq.inv_area, inv_area, rtol=1e-9, atol=0)  # rounding
     np.testing.assert_allclose(eq.sigma_x ** 2, absolute[:, 0, 0], rtol=1e-12, atol=0)
