@@ -268,24 +268,29 @@ def test_m_rtsv_far_numeric_doubles_single_term_and_matches_lyapunov():
     assert abs(printed / exact[0, 0] - 1) > 0.1, "the printed U⁻¹_1t form should be wrong"
 
 
-def test_m_rtsv_far_contracted_with_closed_form_u_gives_closed_form_moments():
-    """Σ_tv M_far,rtsv 𝓡_tv with the closed-form U and ω± equals moments_far (same leading order)."""
-    mux, muz, bx, bz, m, ax, az, d1, d2 = (1.1, 1.9, 8.0, 5.0, 0.04, -0.3, 0.6, 3e-5, 1e-5)
-    U, Ui = skew_eigenvectors(mux, muz, bx, bz, m, ax, az)
-    from coupled_beam.skew_quadrupole import mode_damping
-    op, om = (float(v) for v in mode_damping(mux, muz, bx, bz, m, d1, d2))
-    R = np.zeros((4, 4))
-    R[1, 1], R[0, 0], R[0, 1] = R[1, 1] + 2.0, 0.5, 0.3
-    R[1, 0] = R[0, 1]
-    L = np.eye(4)
-    L[1, 2] = L[3, 0] = m
-    R = L @ R @ L.T
-    P = [Ui[:, k, None] * U[None, k, :] for k in range(4)]
+def test_m_rtsv_far_contracted_with_numpy_eigenvectors_gives_closed_form_moments():
+    """Σ_tv M_far,rtsv 𝓡_tv contracted with numpy's eigen-decomposition of the undamped map and the
+    exact decrements -ln|λ| of the damped map (both rebuilt here, not from the code under test)
+    equals moments_far: the spectral projectors P_k = V[:, k] V⁻¹[k, :] do not depend on the
+    eigenvector normalisation; first-order vs exact decrements differ by O(ω) = 3e-5."""
+    p = (1.1, 1.9, 8.0, 5.0, 0.04, -0.3, 0.6, 3e-5, 1e-5)
+    mux, muz, bx, bz, m, ax, az, d1, d2 = p
+    N0, L = one_turn(*p[:7])
+    lam, V = np.linalg.eig(N0)
+    order = np.argsort(np.abs(np.angle(lam)))                 # plus pair (smaller g) first
+    V = V[:, order]
+    Vi = np.linalg.inv(V)
+    P = [np.outer(V[:, k], Vi[k, :]) for k in range(4)]
+    op, om = mode_dampings(p)
+    Rin = np.zeros((4, 4))
+    Rin[:2, :2] = [[0.5, 0.3], [0.3, 2.0]]
+    R = L @ Rin @ L.T
     S = (P[0] @ R @ P[1].T + P[1] @ R @ P[0].T) / (2 * op) + (P[2] @ R @ P[3].T + P[3] @ R @ P[2].T) / (2 * om)
     res = moments_far(mux, muz, bx, bz, m, d1, d2, r22=2.0, r11=0.5, r12=0.3, alpha_x=ax, alpha_z=az)
-    got = np.array([res.xx, res.zz, res.xz])
+    got = np.array([res.xx, res.zz, res.xz], dtype=float)
     want = S[[0, 2, 0], [0, 2, 2]].real
-    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * want[0])   # same formula, two routes
+    assert np.max(np.abs(S.imag)) < 1e-9 * np.max(np.abs(S.real))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6 * want[0])   # O(ω): measured 8e-6
 
 
 # ----------------------------------------------------------------- moments
