@@ -70,7 +70,9 @@ C_LIGHT = 299_792_458.0
 PEERS = {"pyat": "at", "madx": "cpymad", "xtrack": "xtrack"}
 NOT_INSTALLED = "not installed: pip install coupled-beam[bench]"
 MODELS = {"ours": "paper's 4-D betatron equilibrium, formula (10), + energy-spread folding (8); "
-                  "the cavity is a marker",
+                  "the cavity acts as a zero-length drift",
+          "ours6d": "our 6-D equilibrium: formula (10) on the 6x6 one-turn map with the RF cavity "
+                    "(coupled_beam.sixd, energy sawtooth included)",
           "pyat": "6-D: ohmi_envelope (Sigma = M Sigma M^T + B, M from tracking)",
           "madx": "6-D: EMIT (Chao) then TWISS sigma matrix",
           "xtrack": "6-D: twiss(method='6d', radiation_analysis=True), normal form, sliced bends"}
@@ -198,10 +200,17 @@ def _alpha_c_u0(elements: list, energy: float) -> tuple[float, float, float]:
 
 # ------------------------------------------------------------------ converters
 def to_ours(ring: NeutralRing) -> list:
-    """coupled_beam.lattice elements (cavity and monitor: zero-length drifts, or Marker if present)."""
+    """coupled_beam.lattice elements (the 4-D model takes the cavity as a zero-length drift).
+
+    Examples
+    --------
+    >>> [type(el).__name__ for el in to_ours(fodo_ring(2))[:4]]
+    ['RFCavity', 'Quadrupole', 'Drift', 'ThinSkewQuadrupole']
+    """
     from coupled_beam import lattice as lat
 
     marker = getattr(lat, "Marker", None)
+    cavity = getattr(lat, "RFCavity", None)
     out = []
     for p in ring.pieces:
         if p.kind == "drift":
@@ -213,6 +222,8 @@ def to_ours(ring: NeutralRing) -> list:
             out.append(lat.Bend(p.length, K, -p.k1 / K**2, name=p.name))
         elif p.kind == "thin_skew":
             out.append(lat.ThinSkewQuadrupole(p.ksl, name=p.name))
+        elif p.kind == "rf" and cavity is not None:
+            out.append(cavity(voltage=p.voltage, harmonic=p.harmonic, name=p.name))
         elif p.kind in ("marker", "rf"):
             out.append(marker(name=p.name) if marker is not None else lat.Drift(0.0, name=p.name))
         else:
@@ -268,7 +279,7 @@ def madx_sequence(ring: NeutralRing) -> str:
                      + placed + ["endsequence;"])
 
 
-def to_xtrack(ring: NeutralRing, bend_slices: int = 16):
+def to_xtrack(ring: NeutralRing, bend_slices: int = 8):
     """xtrack Line (tracker built) with each bend cut into ``bend_slices`` thick slices."""
     import xtrack as xt
 
@@ -295,10 +306,7 @@ def to_xtrack(ring: NeutralRing, bend_slices: int = 16):
         line.slice_thick_elements(slicing_strategies=[
             xt.Strategy(slicing=None),
             xt.Strategy(slicing=xt.Teapot(bend_slices, mode="thick"), element_type=xt.Bend)],
-            with_progress=False) if _accepts_progress(line) else line.slice_thick_elements(
-            slicing_strategies=[xt.Strategy(slicing=None),
-                                xt.Strategy(slicing=xt.Teapot(bend_slices, mode="thick"),
-                                            element_type=xt.Bend)])
+            with_progress=False)
     line.build_tracker()
     return line
 
@@ -312,12 +320,6 @@ def _xtrack_phase() -> dict:
     params = inspect.signature(xt.Cavity.__init__).parameters
     return {"phase": math.pi} if "phase" in getattr(xt.Cavity, "_xofields", {}) or "phase" in params \
         else {"lag": 180.0}
-
-
-def _accepts_progress(line) -> bool:
-    import inspect
-
-    return "with_progress" in inspect.signature(line.slice_thick_elements).parameters
 
 
 # ------------------------------------------------------------- sizes per code
@@ -335,7 +337,7 @@ def _tilt(s11, s13, s33):
     return 0.5 * np.arctan2(2 * np.asarray(s13), np.asarray(s11) - np.asarray(s33))
 
 
-def _ours_callable(ring: NeutralRing, periodic: bool = False) -> Callable[[], Sizes]:
+def _ours_callable(ring: NeutralRing, periodic: bool = False, model: str = "4d") -> Callable[[], Sizes]:
     from coupled_beam.errors import PhysicsWarning
     from coupled_beam.lattice import Ring
 
@@ -353,7 +355,7 @@ def _ours_callable(ring: NeutralRing, periodic: bool = False) -> Callable[[], Si
     def run() -> Sizes:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PhysicsWarning)
-            eq = build().equilibrium()
+            eq = build().equilibrium() if model == "4d" else build().equilibrium(model=model)
         return Sizes(np.asarray(eq.s), np.asarray(eq.sigma_x), np.asarray(eq.sigma_z),
                      np.asarray(eq.tilt))
     return run
@@ -396,7 +398,7 @@ def _madx_callable(ring: NeutralRing) -> tuple[Callable[[], Sizes], Callable[[],
     return run, madx.quit
 
 
-def _xtrack_callable(ring: NeutralRing, bend_slices: int = 16) -> Callable[[], Sizes]:
+def _xtrack_callable(ring: NeutralRing, bend_slices: int = 8) -> Callable[[], Sizes]:
     tiled = replace(ring, pieces=ring.pieces * ring.periodicity, periodicity=1) \
         if ring.periodicity > 1 else ring
     line = to_xtrack(tiled, bend_slices)
@@ -411,12 +413,13 @@ def _xtrack_callable(ring: NeutralRing, bend_slices: int = 16) -> Callable[[], S
 
 
 # ------------------------------------------------------------------ agreement
-def agreement(ours: Sizes, peer: Sizes, *, atol_s: float = 1e-9) -> dict:
+def agreement(ours: Sizes, peer: Sizes, *, atol_s: float = 1e-6) -> dict:
     """Max relative sigma_x, sigma_z difference and max tilt difference at the common boundaries.
 
     A boundary of ``ours`` is compared when ``peer`` has a row at the same s
-    (within ``atol_s``); sizes and tilt are continuous across zero-length
-    elements, so any row at that s will do.
+    (within ``atol_s``, m: the codes sum lengths in different orders, 3e-9 m
+    apart after 2e4 slices; far below any element length); sizes and tilt are
+    continuous across zero-length elements, so any row at that s will do.
 
     Examples
     --------
@@ -456,15 +459,23 @@ def installed_peers() -> dict[str, bool]:
     return {name: importlib.util.find_spec(mod) is not None for name, mod in PEERS.items()}
 
 
-def peer_sizes_callables(ring: NeutralRing, peers: tuple[str, ...], *, bend_slices: int = 16,
-                         periodic: bool = False) -> tuple[dict, list, dict]:
-    """``{code: () -> Sizes}`` for ours and each installed peer, the clean-ups, and the skip notes.
+def peer_sizes_callables(ring: NeutralRing, peers: tuple[str, ...], *, bend_slices: int = 8,
+                         periodic: bool = False, ours6d: bool = True) -> tuple[dict, list, dict]:
+    """``{code: () -> Sizes}`` for ours (4-D; and 6-D if ``ours6d``) and each installed peer,
+    the clean-ups, and the skip notes.
 
     Conversions, MAD-X start-up and xtrack tracker building happen here (not timed).
     """
     fns: dict = {"ours": _ours_callable(ring, periodic=periodic)}
     closers: list = []
     skipped: dict = {}
+    if ours6d:
+        try:
+            probe = _ours_callable(ring, periodic=periodic, model="6d")
+            probe()
+            fns["ours6d"] = probe
+        except Exception as exc:   # an engine without the 6-D route: say so, keep going
+            skipped["ours6d"] = f"our 6-D route unavailable: {type(exc).__name__}: {exc}"[:300]
     have = installed_peers()
     for name in peers:
         if not have.get(name):
@@ -533,6 +544,9 @@ def _case(ring: NeutralRing, peers: tuple[str, ...], repeat: int, bend_slices: i
                     continue
                 row[name] = {"time_s": med[name], "ratio": med[name] / med["ours"],
                              "agreement": agreement(outputs["ours"], outputs[name])}
+                if name != "ours6d" and "ours6d" in fns:
+                    row[name]["ratio_vs_ours6d"] = med[name] / med["ours6d"]
+                    row[name]["agreement_vs_ours6d"] = agreement(outputs["ours6d"], outputs[name])
             out["threads"][setting] = row
     finally:
         for close in closers:
@@ -574,6 +588,7 @@ def _periodic_case(cells: int, periodicity: int, peers: tuple[str, ...], repeat:
 
 
 TIMED = {"ours": "Ring(elements, energy=E).equilibrium() (radiation set-up, maps, formula (10), sizes at every boundary)",
+         "ours6d": "Ring(elements, energy=E).equilibrium(model='6d')",
          "pyat": "at.Lattice(elements, energy=E) + enable_6d() + ohmi_envelope(refpts=All) (r66 at every boundary)",
          "madx": "input 'beam, radiate=true; use; emit; twiss, ripken' + reading s, sig11, sig13, sig33 "
                  "(sequence read and MAD-X started before timing)",
@@ -586,7 +601,7 @@ WARM_UP = ("one untimed warm-up call per code before the rounds (first_call_s): 
 
 def run_peers(cells: tuple[int, ...] = (40, 400), *, repeat: int = 5,
               peers: tuple[str, ...] = tuple(PEERS), threads: tuple[str, ...] = ("default", "1"),
-              periodic: tuple[int, int] | None = (40, 10), bend_slices: int = 16) -> dict:
+              periodic: tuple[int, int] | None = (40, 10), bend_slices: int = 8) -> dict:
     """The peers section of ``coupled-beam bench --peers`` (JSON-ready dict).
 
     Parameters
@@ -619,7 +634,8 @@ def run_peers(cells: tuple[int, ...] = (40, 400), *, repeat: int = 5,
     t0 = time.perf_counter()
     have = installed_peers()
     report: dict = {"installed": {k: (True if have[k] else NOT_INSTALLED) for k in PEERS},
-                    "models": MODELS, "timed": TIMED, "warm_up": WARM_UP, "repeat": max(5, repeat),
+                    "models": MODELS, "timed": TIMED, "warm_up": WARM_UP,
+                    "load_avg_1min_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None, "repeat": max(5, repeat),
                     "statistic": "median", "ratio": "peer time / our time", "cases": {}}
     for n in cells:
         ring = fodo_ring(n)
@@ -632,13 +648,15 @@ def run_peers(cells: tuple[int, ...] = (40, 400), *, repeat: int = 5,
         for setting in threads:
             a, b = small["threads"][setting], big["threads"][setting]
             scaling[setting] = {"ours": b["ours_s"] / a["ours_s"],
-                                **{p: b[p]["time_s"] / a[p]["time_s"] for p in peers if p in a and p in b}}
+                                **{p: b[p]["time_s"] / a[p]["time_s"] for p in ("ours6d",) + tuple(peers)
+                                   if p in a and p in b}}
         report["scaling"] = scaling
     if periodic:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             report["periodic"] = _periodic_case(periodic[0], periodic[1], peers, repeat)
     report["targets"] = _targets(report)
+    report["load_avg_1min_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     report["wall_s"] = time.perf_counter() - t0
     return report
 
@@ -667,26 +685,38 @@ def _fmt(v, spec=".3g"):
 
 
 def format_peers(report: dict) -> str:
-    """The peers section as a text table (what ``coupled-beam bench --peers`` prints)."""
+    """The peers section as a text table (what ``coupled-beam bench --peers`` prints).
+
+    Columns: median time, ratio = time / ours (4-D) and the agreement with
+    ours (4-D): max relative sigma_x, sigma_z difference, max tilt difference
+    (rad); then the same against ours 6-D where that route ran.
+    """
     lines = ["peers: from elements to sizes at every boundary, radiation set-up included; "
              f"median of {report['repeat']} interleaved rounds; ratio = peer time / our time",
-             f"  {report['warm_up']}"]
+             f"  {report['warm_up']}",
+             f"  load average (1 min) {_fmt(report.get('load_avg_1min_start'))} at start, "
+             f"{_fmt(report.get('load_avg_1min_end'))} at end"]
     for name, model in report["models"].items():
-        state = "" if name == "ours" or report["installed"][name] is True else f"  [{report['installed'][name]}]"
-        lines.append(f"  {name:7s} {model}{state}")
-    head = (f"  {'elements':>8s} {'threads':>7s} {'code':>7s} {'time ms':>9s} {'ratio':>7s} "
-            f"{'d sig_x':>9s} {'d sig_z':>9s} {'d tilt rad':>10s}")
-    lines.append(head)
+        state = report["installed"].get(name, True)
+        lines.append(f"  {name:7s} {model}" + ("" if state is True else f"  [{state}]"))
+    lines.append(f"  {'elements':>8s} {'threads':>7s} {'code':>7s} {'time ms':>9s} {'ratio':>7s} "
+                 f"{'d sig_x':>9s} {'d sig_z':>9s} {'d tilt':>9s} | {'vs 6d:':>6s} {'ratio':>7s} "
+                 f"{'d sig_x':>9s} {'d sig_z':>9s} {'d tilt':>9s}")
     for size, case in report["cases"].items():
         for setting, row in case["threads"].items():
             lines.append(f"  {size:>8s} {setting:>7s} {'ours':>7s} {row['ours_s'] * 1e3:9.2f}")
-            for name in PEERS:
+            for name in ("ours6d",) + tuple(PEERS):
                 if name not in row:
                     continue
                 p, a = row[name], row[name]["agreement"]
-                lines.append(f"  {'':8s} {'':7s} {name:>7s} {p['time_s'] * 1e3:9.2f} {p['ratio']:7.2f} "
-                             f"{a['sigma_x_max_rel']:9.2e} {a['sigma_z_max_rel']:9.2e} "
-                             f"{_fmt(a['tilt_max_abs_rad'], '10.2e'):>10s}")
+                text = (f"  {'':8s} {'':7s} {name:>7s} {p['time_s'] * 1e3:9.2f} {p['ratio']:7.2f} "
+                        f"{a['sigma_x_max_rel']:9.2e} {a['sigma_z_max_rel']:9.2e} "
+                        f"{_fmt(a['tilt_max_abs_rad'], '9.2e'):>9s}")
+                if "agreement_vs_ours6d" in p:
+                    b = p["agreement_vs_ours6d"]
+                    text += (f" | {'':6s} {p['ratio_vs_ours6d']:7.2f} {b['sigma_x_max_rel']:9.2e} "
+                             f"{b['sigma_z_max_rel']:9.2e} {_fmt(b['tilt_max_abs_rad'], '9.2e'):>9s}")
+                lines.append(text)
         for name, why in case["peers_skipped"].items():
             lines.append(f"  {size:>8s} {name}: {why}")
     if "scaling" in report:
@@ -700,10 +730,12 @@ def format_peers(report: dict) -> str:
         lines.append(f"  periodic: cell of {per['cell_elements']} elements x P = {per['periodicity']}: {times}")
         if per.get("note"):
             lines.append(f"    {per['note']}")
-        if per.get("periodic_vs_tiled"):
-            a = per["periodic_vs_tiled"]
-            lines.append(f"    ours periodic vs tiled: d sig_x {a['sigma_x_max_rel']:.2e}, "
-                         f"d sig_z {a['sigma_z_max_rel']:.2e}")
+        for key, label in (("periodic_vs_tiled", "ours periodic vs ours tiled"),
+                           ("pyat_periodic_vs_ours_tiled", "pyAT periodic vs ours tiled")):
+            if per.get(key):
+                a = per[key]
+                lines.append(f"    {label}: d sig_x {a['sigma_x_max_rel']:.2e}, d sig_z {a['sigma_z_max_rel']:.2e}, "
+                             f"d tilt {_fmt(a['tilt_max_abs_rad'], '.2e')} rad")
     for t in report["targets"].values():
         met = {None: "not measured", True: "met", False: "NOT met"}[t["met"]]
         lines.append(f"  target: {t['target']}: {_fmt(t['measured'])} ({met})")

@@ -337,7 +337,7 @@ def test_bench_peers_quick_json_fields_and_positive_ratios(capsys):
     report = json.loads(capsys.readouterr().out)["peers"]
     for key in ("installed", "models", "timed", "warm_up", "cases", "periodic", "targets", "repeat"):
         assert key in report, key
-    assert report["repeat"] >= 5 and set(report["models"]) == {"ours", "pyat", "madx", "xtrack"}
+    assert report["repeat"] >= 5 and set(report["models"]) == {"ours", "ours6d", "pyat", "madx", "xtrack"}
     (case,) = report["cases"].values()
     assert case["elements"] == 46 and set(case["threads"]) == {"default", "1"}
     for row in case["threads"].values():
