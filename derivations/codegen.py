@@ -39,6 +39,7 @@ from sympy.printing.pycode import MpmathPrinter
 #: section modules whose ``kernel_specs()`` feed ``_kernels.py``, in order
 MODULES = [
     "derivations.equations_of_motion",
+    "derivations.element_maps",
     "derivations.equilibrium",
     "derivations.distribution",
     "derivations.skew_quadrupole",
