@@ -165,11 +165,21 @@ def _add_derive(p: argparse.ArgumentParser) -> None:
     p.add_argument("--list", action="store_true", help="list the available results")
     p.add_argument("--format", default="text", choices=("text", "latex", "python", "c", "json"))
     p.add_argument("--no-simplify", action="store_true", help="print the form as derived")
+    p.add_argument("--lattice", default=None, metavar="FILE",
+                   help="closed forms for your own lattice file (symbols allowed; see derivations.symbolic_lattice)")
+    p.add_argument("--symbols", default=None, metavar="A,B,...",
+                   help="with --lattice: the lattice's symbols, in argument order of the code formats")
+    p.add_argument("--assume", action="append", default=[], metavar="FACT",
+                   help="with --lattice: a domain, 'beta_x>0', '0<mu_x<pi', 'm real' (repeatable)")
+    p.add_argument("--at", type=int, default=0, metavar="I",
+                   help="with --lattice: observation boundary (entrance of element I; default 0)")
 
 
 def _run_derive(args: argparse.Namespace) -> int:
     from derivations import derive
 
+    if args.lattice is not None:
+        return _run_derive_lattice(args, derive)
     if args.list or not args.name:
         results = derive.collect_results()
         if args.json:
@@ -183,6 +193,22 @@ def _run_derive(args: argparse.Namespace) -> int:
     fmt = "json" if args.json else args.format
     print(derive.render(derive.get_result(args.name), fmt, simplify=not args.no_simplify),
           end="")
+    return 0
+
+
+def _run_derive_lattice(args: argparse.Namespace, derive) -> int:
+    symbols = [s.strip() for s in args.symbols.split(",") if s.strip()] if args.symbols else None
+    if args.list or not args.name:
+        names = derive.lattice_result_names()
+        if args.json:
+            _print_json([{"name": k, "description": d, "reference": r} for k, (d, r) in names.items()])
+        else:
+            width = max(len(k) for k in names)
+            for k, (d, r) in names.items():
+                print(f"{k.ljust(width)}  {d} [{r}]")
+        return 0
+    res = derive.lattice_result(args.lattice, args.name, symbols=symbols, assume=args.assume, at=args.at)
+    print(derive.render(res, "json" if args.json else args.format, simplify=not args.no_simplify), end="")
     return 0
 
 

@@ -45,7 +45,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from coupled_beam.errors import InputError
 from derivations.registry import SECTION_MODULES, Result
 
-__all__ = ["FORMATS", "collect_results", "get_result", "render"]
+__all__ = ["FORMATS", "collect_results", "get_result", "lattice_result", "lattice_result_names", "render"]
 
 FORMATS = ("text", "latex", "python", "c", "json")
 
@@ -110,6 +110,25 @@ def get_result(name: str, modules: list[str] | None = None) -> Result:
         return results[matches[0]]
     names = ", ".join(sorted(results)) or "(none)"
     raise InputError(f"unknown result {name!r}; available: {names}", value=name)
+
+
+def lattice_result(path, name: str, symbols=None, assume=(), at: int = 0) -> Result:
+    """Result ``name`` for the user's symbolic lattice file ``path`` (``derive --lattice``).
+
+    See :mod:`derivations.symbolic_lattice.results` for the names and
+    :mod:`derivations.symbolic_lattice.reader` for the file format.
+    """
+    from derivations.symbolic_lattice.reader import read_symbolic_lattice
+    from derivations.symbolic_lattice.results import lattice_result as build
+
+    return build(read_symbolic_lattice(path, assumptions=assume, symbols=symbols), name, at)
+
+
+def lattice_result_names() -> dict:
+    """Name -> (description, reference) of the ``derive --lattice`` results."""
+    from derivations.symbolic_lattice.results import RESULTS
+
+    return {k: (d, r) for k, (d, r, _) in RESULTS.items()}
 
 
 # ------------------------------------------------------------- preparation
