@@ -33,7 +33,7 @@ import numpy as np
 from coupled_beam.errors import ResonanceError
 from coupled_beam.lattice.maps import prefix_products
 
-__all__ = ["closed_orbit_functions", "closed_orbit_from_maps"]
+__all__ = ["closed_orbit_functions", "closed_orbit_from_maps", "closed_orbit_from_prefix"]
 
 #: smallest allowed min |1 - lambda| of the one-turn map (integer resonance)
 GAP_MIN = 1e-10
@@ -72,7 +72,22 @@ def closed_orbit_from_maps(maps5: np.ndarray, periodicity: int = 1) -> np.ndarra
     [0.5, 0.5, 0.0, 0.0]
     """
     m = np.asarray(maps5, dtype=float)[:, :5, :5]
-    C = prefix_products(m)
+    return closed_orbit_from_prefix(prefix_products(m), periodicity)
+
+
+def closed_orbit_from_prefix(C: np.ndarray, periodicity: int = 1) -> np.ndarray:
+    """(xi, xi', zeta, zeta') at the n + 1 boundaries from the cumulative maps C_i (5x5 or 6x6).
+
+    See :func:`closed_orbit_from_maps` (same result, the prefix products given).
+
+    Examples
+    --------
+    >>> from coupled_beam.lattice import Ring, Bend
+    >>> r = Ring([Bend(1.0, K=0.5, n=0.5)] * 4)
+    >>> round(float(closed_orbit_from_prefix(r._bare_prefix6)[1, 0]), 12)
+    4.0
+    """
+    C = np.asarray(C, dtype=float)
     T = C[-1]
     N, n = T[:4, :4], T[:4, 4]
     lam = np.linalg.eigvals(N)
@@ -118,4 +133,7 @@ def closed_orbit_functions(ring) -> np.ndarray:
     >>> round(float(eta[2, 0]), 12)
     4.0
     """
+    eta = getattr(ring, "closed_orbit_functions", None)
+    if eta is not None:          # a Ring caches it (from its cumulative bare maps)
+        return eta()
     return closed_orbit_from_maps(ring.augmented_maps(), getattr(ring, "periodicity", 1))

@@ -75,7 +75,6 @@ from coupled_beam.errors import InputError
 import coupled_beam.lattice.maps as maps
 from coupled_beam.lattice import Element, Ring
 from coupled_beam.lattice.elements import van_loan
-from coupled_beam.optics import closed_orbit_from_maps
 
 __all__ = [
     "ELECTRON_MASS",
@@ -206,11 +205,11 @@ def _faces(el: Element) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class _Lattice:
-    """Bare-lattice data of one cell: maps, eta, the distinct bends and their instances."""
+    """Bare-lattice data of one cell: the ring, eta, the distinct bends and their instances."""
 
+    ring: Ring
     elements: tuple
     periodicity: int
-    bare6: np.ndarray       # (n, 6, 6)
     eta: np.ndarray         # (n + 1, 4) closed-orbit functions at the boundaries
     index: np.ndarray       # (nb,) bend instances
     unique: list            # distinct bends
@@ -219,11 +218,22 @@ class _Lattice:
 
 def _lattice(obj) -> _Lattice:
     els, P = _lattice_of(obj)
-    bare6 = obj._bare6 if isinstance(obj, Ring) else maps.element_maps6(els)
-    eta = closed_orbit_from_maps(bare6, P)
-    index = np.array([i for i, el in enumerate(els) if _radiates(el)], dtype=int)
-    unique, inv = maps.dedupe([els[i] for i in index])
-    return _Lattice(els, P, bare6, eta, index, unique, inv)
+    ring = obj if isinstance(obj, Ring) else Ring(els, periodicity=P)
+    distinct, inv_all = ring._distinct
+    radiating = np.array([_radiates(el) for el in distinct], dtype=bool)
+    to_bend = np.cumsum(radiating) - 1
+    index = np.nonzero(radiating[inv_all])[0]
+    unique = [el for el, r in zip(distinct, radiating) if r]
+    return _Lattice(ring, els, P, ring._eta, index, unique, to_bend[inv_all[index]])
+
+
+_PAIR = np.array([1, 0, 3, 2])
+_SIGNS = np.outer([1.0, -1.0, 1.0, -1.0], [1.0, -1.0, 1.0, -1.0])
+
+
+def _symplectic_inverse(M: np.ndarray) -> np.ndarray:
+    """M^-1 = -J M^T J of symplectic 4x4 maps (bare lattice): (M^-1)_ij = s_i s_j M_p(j)p(i)."""
+    return np.swapaxes(M[..., _PAIR, :][..., :, _PAIR], -1, -2) * _SIGNS
 
 
 def _strengths(unique) -> tuple[np.ndarray, ...]:
@@ -244,20 +254,19 @@ def _integrals(lat: _Lattice) -> tuple[float, float, float, float, float]:
                          "give the ring its bends")
     t = 0.5 * L[:, None] * (_NODES + 1.0)                               # (u, k)
     w = 0.5 * L[:, None] * _WEIGHTS
-    G = maps.generators6(lat.unique)
-    E = maps.expm_stacked(G[:, None] * t[..., None, None])              # (u, k, 6, 6)
+    E = maps.body_maps6(lat.unique, t)                                 # (u, k, 6, 6)
     ent = np.array([el.entrance for el in lat.unique])
     rot = maps.rotation6(np.array([el.tilt for el in lat.unique]))[:, :4, :4]
     into = maps.mm(ent, rot)[inv]                                       # lab -> inside the bend
     eta_in = lat.eta[index]
     v_in = np.einsum("bij,bj->bi", into, eta_in)
     vk = np.einsum("bkij,bj->bki", E[inv][..., :4, :4], v_in) + E[inv][..., :4, 4]
-    C = maps.prefix_products(lat.bare6[:, :4, :4])
-    turn = C[-1]
-    turns = maps.mm(maps.mm(C[index], turn), np.linalg.inv(C[index]))   # N(s_i) at bend entrances
-    turn0 = maps.mm(maps.mm(into, turns), np.linalg.inv(into))
+    C = lat.ring._bare_prefix6[:, :4, :4]
+    Ci = C[index]
+    turns = Ci @ C[-1] @ _symplectic_inverse(Ci)                        # N(s_i) at bend entrances
+    turn0 = maps.mm(maps.mm(into, turns), _symplectic_inverse(into))
     Nk = E[inv][..., :4, :4]
-    mx = maps.mm(maps.mm(Nk, turn0[:, None]), np.linalg.inv(Nk))[..., :2, :2]
+    mx = (Nk @ turn0[:, None] @ _symplectic_inverse(Nk))[..., :2, :2]
     cos_mu = 0.5 * (mx[..., 0, 0] + mx[..., 1, 1])
     # strong coupling: the x-x block need not be an oscillation; I5 then is NaN
     with np.errstate(invalid="ignore"):
@@ -437,10 +446,9 @@ def radiation_model(ring: Ring, energy: float) -> RadiationModel:
     lat = _lattice(ring)
     par = _parameters(lat, energy)
     _validate.radiation_loss(energy, par.U0)   # no map can be formed when the beam loses its energy per turn
-    M6 = np.array(lat.bare6)
+    M6 = np.array(lat.ring._bare6)
     G6 = np.zeros_like(M6)
-    user = ring._user_noise4 if isinstance(ring, Ring) else maps.element_noise4(lat.elements)
-    G6[:, :4, :4] = user
+    G6[:, :4, :4] = lat.ring._user_noise4
     Mb, Rb = _radiating_maps(lat.unique, energy)
     M6[lat.index] = Mb[lat.inv]
     G6[lat.index] += Rb[lat.inv]

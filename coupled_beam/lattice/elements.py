@@ -151,14 +151,20 @@ class Element:
         s(self, "name", "" if self.name is None else str(self.name))
         self._check()
         s(self, "_key", None)
+        s(self, "_hash", None)
+        s(self, "_map_key", self._values(skip=("name",)))   # rings dedupe by it: computed once
+        s(self, "_has_D", bool(np.any(self.D)))
+        s(self, "_has_phi", bool(np.any(self.phi_hat)))
 
     def _check(self) -> None:
         """Kind-specific checks (subclasses)."""
 
     # --- value semantics ---------------------------------------------------------------
-    def _values(self) -> tuple:
+    def _values(self, skip: tuple = ()) -> tuple:
         out = [type(self)]
         for f in dataclasses.fields(self):
+            if f.name in skip:
+                continue
             v = getattr(self, f.name)
             if isinstance(v, np.ndarray):
                 v = (v.shape, tuple(v.ravel().tolist()))
@@ -168,11 +174,16 @@ class Element:
     @property
     def key(self) -> tuple:
         """Hashable tuple of every field (and the class): equal keys, equal elements."""
-        k = self.__dict__.get("_key")
+        k = self._key
         if k is None:
             k = self._values()
             object.__setattr__(self, "_key", k)
         return k
+
+    @property
+    def map_key(self) -> tuple:
+        """Like :attr:`key` without the ``name``: elements with equal map keys have equal maps."""
+        return self._map_key
 
     def __eq__(self, other) -> bool:
         if other is self:
@@ -182,7 +193,7 @@ class Element:
         return self.key == other.key
 
     def __hash__(self) -> int:
-        h = self.__dict__.get("_hash")
+        h = self._hash
         if h is None:
             h = hash(self.key)
             object.__setattr__(self, "_hash", h)

@@ -186,14 +186,26 @@ class Ring:
 
     # --- element maps ------------------------------------------------------------------
     @cached_property
+    def _distinct(self) -> tuple[list, np.ndarray]:
+        """Distinct elements (by map) and each element's index among them (one pass)."""
+        return maps.dedupe(self.elements)
+
+    @cached_property
     def _bare6(self) -> np.ndarray:
-        m = maps.element_maps6(self.elements)
+        m = maps.element_maps6(self.elements, self._distinct)
         m.flags.writeable = False
         return m
 
     @cached_property
+    def _bare_prefix6(self) -> np.ndarray:
+        """Cumulative bare 6x6 maps C_i = M_{i-1} ... M_0 over the cell, (n + 1, 6, 6)."""
+        C = maps.prefix_products(np.asarray(self._bare6))
+        C.flags.writeable = False
+        return C
+
+    @cached_property
     def _user_noise4(self) -> np.ndarray:
-        r = maps.element_noise4(self.elements)
+        r = maps.element_noise4(self.elements, self._distinct)
         r.flags.writeable = False
         return r
 
@@ -420,9 +432,15 @@ class Ring:
 
     def closed_orbit_functions(self) -> np.ndarray:
         """(xi, xi', zeta, zeta') at every boundary, (n + 1, 4); see :func:`coupled_beam.optics.closed_orbit_functions`."""
-        from coupled_beam.optics import closed_orbit_functions
+        return self._eta.copy()
 
-        return closed_orbit_functions(self)
+    @cached_property
+    def _eta(self) -> np.ndarray:
+        from coupled_beam.optics import closed_orbit_from_prefix
+
+        eta = closed_orbit_from_prefix(self._bare_prefix6, self.periodicity)
+        eta.flags.writeable = False
+        return eta
 
     def equilibrium(self, *, warn_below: float = 1e-8, precision: int | None = None, **kwargs):
         """Equilibrium moments around the ring: formula (10) at s_0, then propagation.
