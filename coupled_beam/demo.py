@@ -726,7 +726,7 @@ def _report_text(p, m, part, scan, rows, figs, missing, min_split) -> str:
               "| at the IP (s = 0) | value |", "| --- | --- |",
               f"| <x_b²>, <x_b z_b>, <z_b²> | {S[0, 0]:.4e}, {S[0, 2]:.4e}, {S[2, 2]:.4e} m² |",
               f"| σ_x, σ_z (absolute, rms) | {1e3 * eq.sigma_x[0]:.4f} mm, {1e3 * eq.sigma_z[0]:.4f} mm |",
-              f"| tilt θ | {math.degrees(eq.tilt[0]):.3f}° |",
+              f"| tilt θ (major axis from x towards z, in (−90°, 90°]) | {math.degrees(eq.tilt[0]):.3f}° |",
               f"| 1/S | {eq.inv_area[0]:.4e} m⁻² ({1e-6 * eq.inv_area[0]:.4f} mm⁻²) |",
               f"| eigen-emittances ε₁, ε₂ | {e1:.4e}, {e2:.4e} m (ratio {e2 / e1:.4f}) |",
               f"| projected ε_x, ε_z at s = 0 | {ex:.4e}, {ez:.4e} m (ratio {ez / ex:.4f}) |",
@@ -747,8 +747,9 @@ def _report_text(p, m, part, scan, rows, figs, missing, min_split) -> str:
               "equilibrium" + (f"; none for m ≥ {ms[~ok].min():.3g} m⁻¹ (a stop-band of the "
                                "stability diagram)" if (~ok).any() else "") + ".", "",
               f"- tilt θ: {tilt_deg[good[0]]:.3f}° at m = {ms[good[0]]:.3g}, {tilt_deg[iw]:.3f}° at "
-              f"m = {ms[iw]:.3g}, {tilt_deg[last]:.2f}° at m = {ms[last]:.3g} (an axis direction, "
-              "defined modulo 180°)",
+              f"m = {ms[iw]:.3g}, {tilt_deg[last]:.2f}° at m = {ms[last]:.3g} (the convention of the "
+              "figure's axis: major axis from x towards z, in (−90°, 90°]; an axis direction, so −90° and "
+              "+90° are the same axis)",
               f"- eigen-emittance ratio ε₂/ε₁: {scan['eps_mode_ratio'][good[0]]:.3e} → "
               f"{scan['eps_mode_ratio'][last]:.3f}; it grows as m^{slope:.3f} at weak coupling "
               "(first-order mode mixing gives m²)",

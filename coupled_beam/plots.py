@@ -228,8 +228,11 @@ def skew_scan(m: np.ndarray, tilt: np.ndarray, emittance_ratio, marker: float | 
         Skew strengths (1/m), > 0 (log axis).
     tilt : array
         θ of the appendix (rad), shown in degrees; NaN where no equilibrium.
-        Unwrapped modulo π (the axis of an ellipse), so a tilt passing
-        through −90° continues smoothly instead of jumping to +90°.
+        One convention everywhere (this axis, the demo report,
+        :func:`coupled_beam.distribution.beam_spot`): the angle from x to the
+        major axis, towards z, in (−90°, 90°]. θ is an axis direction, so −90°
+        and +90° are the same axis: where θ passes that point the line is
+        broken instead of drawn across the panel.
     emittance_ratio : array or dict
         ε_z/ε_x; a dict ``{label: array}`` draws several definitions.
     marker : float, optional
@@ -258,9 +261,17 @@ def skew_scan(m: np.ndarray, tilt: np.ndarray, emittance_ratio, marker: float | 
     a1, a2 = axes[0], axes[1]
     tilt = np.asarray(tilt, dtype=float).copy()
     ok = np.isfinite(tilt)
-    tilt[ok] = np.unwrap(tilt[ok], period=np.pi)   # θ is an axis direction, defined mod π
-    a1.semilogx(m, np.degrees(tilt), color="#2166ac", lw=2, marker=".")
-    a1.set_ylabel(r"tilt $\theta$ (deg)")
+    deg = np.degrees(tilt)
+    deg = np.where(deg <= -90.0, deg + 180.0, deg)        # fold onto (-90°, 90°], as beam_spot
+    m_line, deg_line = np.asarray(m, dtype=float), deg
+    jump = np.flatnonzero(np.abs(np.diff(deg)) > 90.0)     # through ±90°: the same axis, break the line
+    if jump.size:
+        m_line = np.insert(m_line, jump + 1, np.nan)
+        deg_line = np.insert(deg_line, jump + 1, np.nan)
+    a1.semilogx(m_line, deg_line, color="#2166ac", lw=2, marker=".")
+    a1.set_ylim(-95.0, 95.0)
+    a1.set_yticks([-90, -45, 0, 45, 90])
+    a1.set_ylabel("tilt $\\theta$ (deg)\nmajor axis from x to z")
     colors = ["#b2182b", "#ef8a62", "#1b7837"]
     for (label, r), color in zip(ratios.items(), colors):
         a2.loglog(m, r, color=color, lw=2, marker=".", label=label)
@@ -337,7 +348,8 @@ def beam_spot_ellipse(mu: np.ndarray, labels: Sequence[str] | None = None, title
         x, z = c * xb - s * zb, s * xb + c * zb
         color = colors[k % len(colors)]
         text = (f"{lab + ': ' if lab else ''}θ = {math.degrees(theta):.2f}°, "
-                f"σ̄ = {ax_x / unit:.3g} × {ax_z / unit:.3g} {unit_name}, 1/S = {inv_s:.3g} m⁻²")
+                f"σ̄ = {ax_x / unit:.3g} × {ax_z / unit:.3g} {unit_name}, "
+                f"1/S = {inv_s * unit**2:.3g} {unit_name}⁻²")   # same unit as the axes and other figures
         ax.plot(x / unit, z / unit, color=color, lw=2, label=text)
         ax.plot([-c * ax_x / unit, c * ax_x / unit], [-s * ax_x / unit, s * ax_x / unit],
                 color=color, lw=0.8, ls="--")

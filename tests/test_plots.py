@@ -86,14 +86,18 @@ def test_sizes_along_ring_plots_the_given_arrays_in_mm():
     np.testing.assert_allclose(a1.lines[0].get_ydata(), 5.0, rtol=1e-12, atol=0)
 
 
-def test_skew_scan_unwraps_tilt_through_minus_90_degrees():
-    """A tilt passing -90° is drawn continuously (ellipse axes are defined modulo 180°)."""
+def test_skew_scan_tilt_in_the_reported_convention_broken_at_90_degrees():
+    """The tilt axis uses the report's and beam_spot's convention, (-90°, 90°] (no -92° on the axis
+    while the report prints 88°); through ±90° (the same axis) the line is broken, not drawn across."""
     m = np.array([1e-3, 1e-2, 1e-1, 2e-1])
     tilt = np.radians([-80.0, -89.0, 88.0, np.nan])
     fig = plots.skew_scan(m, tilt, m**2)
-    y = fig.axes[0].lines[0].get_ydata()
-    np.testing.assert_allclose(y[:3], [-80.0, -89.0, -92.0], rtol=0, atol=1e-9)
-    assert np.isnan(y[3])
+    line = fig.axes[0].lines[0]
+    x, y = line.get_xdata(), line.get_ydata()
+    np.testing.assert_allclose(y[[0, 1, 3]], [-80.0, -89.0, 88.0], rtol=0, atol=1e-9)
+    assert np.isnan(y[2]) and np.isnan(x[2]), "a break between -89° and 88°"
+    assert np.isnan(y[4])
+    assert np.all((y[np.isfinite(y)] > -90) & (y[np.isfinite(y)] <= 90))
 
 
 def test_save_writes_png_headless(tmp_path):
