@@ -306,7 +306,8 @@ def _run_scan(args: argparse.Namespace) -> int:
     if args.scheduler:
         from distributed import Client
 
-        with Client(args.scheduler):   # the scan computes on the active client
+        # the scan computes on the active client; an address nobody answers is an OSError after 10 s
+        with Client(args.scheduler, timeout="10s"):
             return _scan_report(args, scan_mod, axes, fixed, points, t0)
     return _scan_report(args, scan_mod, axes, fixed, points, t0)
 

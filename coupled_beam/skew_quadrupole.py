@@ -94,7 +94,8 @@ def eigentunes(mu_x, mu_z, beta_x, beta_z, m, out=None) -> tuple[np.ndarray, np.
     args = _as_arrays(_ARGS, (mu_x, mu_z, beta_x, beta_z, m), _POSITIVE)
     if out is not None:
         _check_out(out, np.broadcast_shapes(*(a.shape for a in args)))
-    with np.errstate(invalid="ignore"):
+    # overflow of m² β_x β_z (|m| sqrt(β_x β_z) > 1e154) gives inf radicands: NaN, an unstable mode, as it is
+    with np.errstate(invalid="ignore", over="ignore"):
         g_p, g_m = (np.asarray(v, dtype=np.float64) for v in _kernels.skew_eigentunes(*args, out=out))
     # g+ <= g- holds exactly (cos g+ >= cos g-); the two atan2 forms may invert it by an ulp at b = 0
     swap = g_p > g_m
@@ -148,8 +149,9 @@ def stable(mu_x, mu_z, beta_x, beta_z, m) -> np.ndarray:
     args = _as_arrays(_ARGS, (mu_x, mu_z, beta_x, beta_z, m), _POSITIVE)
     # b² >= 0, det(N - 1) >= 0, det(N + 1) >= 0 (half-angle forms): the same signs that make
     # eigentunes finite, exact near mu -> 0, pi where |a ± b| <= 2 in float64 misjudges
-    b2, p_plus, p_minus = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64)
-                                                for v in _kernels.skew_stability_boundaries(*args)))
+    with np.errstate(invalid="ignore", over="ignore"):   # inf/NaN of an overflow compare as unstable
+        b2, p_plus, p_minus = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64)
+                                                    for v in _kernels.skew_stability_boundaries(*args)))
     return np.asarray((b2 >= 0) & (p_plus >= 0) & (p_minus >= 0))
 
 
