@@ -345,7 +345,7 @@ def scan(kernel: str | ScanKernel = "eigentunes", *, axes: Mapping | None = None
     if use_dask:
         result.outputs = _scan_dask(k, arrays, shape, chunk)
         if compute:
-            result.compute(progress=progress, scheduler=scheduler)
+            result.compute(progress=progress, scheduler=scheduler, max_points=max_points)
     else:
         result.outputs = _scan_numpy(k, arrays, shape, chunk, progress)
     return result

@@ -60,12 +60,17 @@ class ScanResult:
         """True while the outputs are dask arrays."""
         return any(_is_dask(v) for v in self.outputs.values())
 
-    def compute(self, *, progress: bool = False, scheduler: str | None = None) -> "ScanResult":
+    def compute(self, *, progress: bool = False, scheduler: str | None = None,
+                max_points: int | None = None) -> "ScanResult":
         """Evaluate lazy outputs (one dask graph; a progress bar if asked).
 
         With a ``distributed.Client`` active and no ``scheduler`` given, the
         client runs the graph (progress from ``distributed.progress``);
         otherwise ``dask.diagnostics.ProgressBar`` on the local scheduler.
+        The outputs are materialised in this process, so the point budget of
+        :func:`coupled_beam.scan.check_budget` applies (``max_points``, default
+        :data:`coupled_beam.scan.MAX_POINTS`): reduce a larger lazy scan with
+        :meth:`summary` or store it chunk by chunk instead.
 
         Examples
         --------
@@ -77,6 +82,9 @@ class ScanResult:
         """
         if not self.lazy:
             return self
+        from coupled_beam.scan import check_budget
+
+        check_budget(int(math.prod(self.shape)), max_points, what="materialising this lazy scan")
         names = list(self.outputs)
         values = _dask_compute([self.outputs[k] for k in names], progress, scheduler)
         self.outputs = dict(zip(names, (np.asarray(v) for v in values)))

@@ -289,6 +289,17 @@ def test_scan_budget_is_a_documented_option():
         scan.parse_axis("mu_x=0:1:1000000000")
 
 
+def test_lazy_scan_of_a_billion_points_refuses_to_materialise():
+    """A lazy dask scan of 1e9 points is allowed (reduce it); compute() would hold 24 GB: InputError."""
+    pytest.importorskip("dask")
+    pts = scan.random_points(10**9, {"mu_x": (0.0, 3.0)}, chunks=2**24)
+    with time_bound(5):
+        res = scan.scan("eigentunes", points=pts, fixed={"mu_z": 1.0, "beta_x": 1.0, "beta_z": 1.0, "m": 0.0},
+                        compute=False)
+        with pytest.raises(InputError, match="1000000000 points"):
+            res.compute()
+
+
 @pytest.mark.parametrize("argv", [
     ["bench", "--n", "0"], ["bench", "--n", "-5"], ["bench", "--accuracy", "--n", "1000000"],
     ["tunes", "--mu-x", "1", "--mu-z", "2", "--beta-x", "1", "--beta-z", "1", "--m", "0", "--dps", "100000"],
@@ -465,7 +476,8 @@ def test_rings_of_any_floats_answer_or_name_the_error(kind, length, strength, ce
 
 # ----------------------------------------------------------------------- hypothesis: the CLI
 _NUM_TEXT = st.one_of(st.floats(-10.0, 10.0).map(repr), st.sampled_from(["nan", "inf", "-inf", "1e400", "x",
-                                                                           "", "0", "1e-300", "--m"]))
+                                                                           "", "0", "1e-300", "--m", "1e308",
+                                                                           "-1e308", "5e-324"]))
 _FLAGS = ["--mu-x", "--mu-z", "--nu-x", "--nu-z", "--beta-x", "--beta-z", "--m", "--d11-s0", "--d22-s0", "--dps"]
 
 
@@ -473,10 +485,13 @@ _FLAGS = ["--mu-x", "--mu-z", "--nu-x", "--nu-z", "--beta-x", "--beta-z", "--m",
 @given(pairs=st.lists(st.tuples(st.sampled_from(_FLAGS), _NUM_TEXT), max_size=9), as_json=st.booleans())
 @example(pairs=[("--mu-x", "3.0"), ("--mu-z", "3.0"), ("--beta-x", "10"), ("--beta-z", "10"), ("--m", "0.5"),
                 ("--d11-s0", "1e-3"), ("--dps", "20")], as_json=True)
+@example(pairs=[("--mu-x", "1"), ("--mu-z", "2"), ("--beta-x", "1e308"), ("--beta-z", "1e308"), ("--m", "1e308"),
+                ("--d11-s0", "1e308")], as_json=True)
 def test_cli_tunes_any_arguments(pairs, as_json):
     """`coupled-beam tunes` with any flags and values: an answer or a one-line error."""
     argv = ["tunes"] + [x for p in pairs for x in p] + (["--json"] if as_json else [])
-    rc, out, _ = run_cli(*argv)
+    rc, out, err = run_cli(*argv)
+    assert "RuntimeWarning" not in err, err
     if rc == 0 and as_json:
         report = json.loads(out)
         assert set(report) >= {"g_plus", "g_minus", "stable"}
