@@ -55,7 +55,7 @@ def test_section5_quartic_eigentunes_stability_equal_skew_quadrupole_module():
     lat = section5_lattice()
     assert is_zero(sp.expand(lat.characteristic_polynomial() - sq.characteristic_polynomial(False))), \
         "quartic differs"
-    b, b2 = sp.Symbol("b", positive=True), sq.roots_a_b()[1]
+    b = sp.Symbol("b", positive=True)
     for mine, theirs in zip(lat.cos_eigentunes(), sq.cos_eigentunes()):
         assert is_zero((mine - theirs).xreplace({sp.sqrt(lat.a_b2()[1]): b, sp.sqrt(sq.b_squared()): b})), \
             "cos g± differ"
@@ -243,7 +243,6 @@ def test_example_a_delta_qmin_and_cancellation():
     ex = two_skew_quadrupoles()
     lat, dq = ex["lattice"], ex["delta_qmin"]
     mu1x, mu1z, dx, dz = ex["symbols"]
-    bx, bz = sp.Symbol("beta_x", positive=True), sp.Symbol("beta_z", positive=True)
     m1, m2 = sp.symbols("m1 m2", real=True)
     # on the difference resonance: total tunes equal
     vals = {"mu1x": 1.0, "dphi_x": 1.3, "mu1z": 1.7, "dphi_z": 0.6, "beta_x": 8.0, "beta_z": 3.0,
@@ -263,7 +262,7 @@ def test_example_b_solenoid_compensated_by_two_skew_quads():
     from derivations.symbolic_lattice.examples import solenoid_compensation
 
     ex = solenoid_compensation()
-    lat, sol, theta = ex["lattice"], ex["solution"], ex["theta"]
+    lat, sol = ex["lattice"], ex["solution"]
     vals = {"theta": 2e-4, "mu1x": 0.9, "mu1z": 1.4, "mu2x": 1.1, "mu2z": 0.5, "mu3x": 0.8, "mu3z": 0.9,
             "beta_x": 6.0, "beta_z": 2.0}
     subs = {s: vals[s.name] for s in lat.symbols if s.name in vals}

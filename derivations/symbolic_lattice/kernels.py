@@ -152,6 +152,8 @@ def _staged_turn(lattice, at: int, stager: Stager):
     parts = [flat[4 * k:4 * k + 4] for k in range(n)]
     N, dN, col, R = sp.eye(4), sp.zeros(4, 4), sp.zeros(4, 1), sp.zeros(4, 4)
     for k, (M, dM, c, r) in enumerate(parts):
+        M = stager.matrix(f"M{k}_", M)          # element entries once, then 2-term products
+        dM = stager.matrix(f"dM{k}_", dM)
         dN = stager.matrix(f"dN{k}_", M * dN + dM * N)
         N = stager.matrix(f"N{k}_", M * N)
         col = stager.matrix(f"col{k}_", M * col + c)
@@ -193,6 +195,15 @@ def kernel_specs(lattice, at: int = 0) -> list[StagedKernel]:
     return specs
 
 
+class _Printer(NumPyPrinter):
+    """NumPyPrinter printing x**-1 as 1/x (numpy's power with exponent -1.0 is ~10x slower than a division)."""
+
+    def _print_Pow(self, expr, rational=False):
+        if expr.exp == -1:
+            return f"1/({self._print(expr.base)})"
+        return super()._print_Pow(expr, rational=rational)
+
+
 #: points per block of the blocked evaluation (temporaries stay in cache)
 BLOCK = 4096
 
@@ -203,7 +214,7 @@ def render_staged(spec: StagedKernel) -> str:
     ``name(...)`` evaluates ``_name_block(...)`` in blocks of :data:`BLOCK`
     points through ``_blockwise`` (printed from :data:`derivations.codegen.BLOCKWISE`).
     """
-    printer = NumPyPrinter({"fully_qualified_modules": True, "standard": "python3"})
+    printer = _Printer({"fully_qualified_modules": True, "standard": "python3"})
     arglist = ", ".join(s.name for s in spec.args)
     lines = [f"def {spec.name}({arglist}):",
              f'    """{spec.doc}\n\n    Arguments: {arglist}.\n    Backend: numpy float64, broadcasting, '
