@@ -7,7 +7,7 @@ Every ``name`` has an mpmath twin ``name_mp`` printing the same expression.
 
 import numpy
 
-__all__ = ['a_from_kd_entries', 'a_from_kd_entries_mp', 'a_matrix_entries', 'a_matrix_entries_mp', 'absolute_moments', 'absolute_moments_mp', 'edge_kick_entries', 'edge_kick_entries_mp', 'folded_mu_rs', 'folded_mu_rs_mp', 'forcing_entries', 'forcing_entries_mp', 'map6_bend', 'map6_bend_mp', 'map6_drift', 'map6_drift_mp', 'map6_edge', 'map6_edge_mp', 'map6_quadrupole', 'map6_quadrupole_mp', 'map6_rfcavity', 'map6_rfcavity_mp', 'map6_skew_quadrupole', 'map6_skew_quadrupole_mp', 'map6_solenoid', 'map6_solenoid_mp', 'map6_thin', 'map6_thin_mp', 'mode_covariance', 'mode_covariance_mp', 'overlap_inv_area', 'overlap_inv_area_mp', 'position_density', 'position_density_mp', 'quadrupole_focusing', 'quadrupole_focusing_mp', 'resonance_denominator', 'resonance_denominator_mp', 'rotation6', 'rotation6_mp', 'skew_d0', 'skew_d0_mp', 'skew_d1', 'skew_d1_mp', 'skew_eigentunes', 'skew_eigentunes_mp', 'skew_eigenvectors', 'skew_eigenvectors_mp', 'skew_mode_damping', 'skew_mode_damping_mp', 'skew_moments_far', 'skew_moments_far_mp', 'skew_one_turn_map', 'skew_one_turn_map_mp', 'skew_stability_boundaries', 'skew_stability_boundaries_mp', 'skew_stability_terms', 'skew_stability_terms_mp', 'smooth_arc_noise', 'smooth_arc_noise_mp', 'spot_axes', 'spot_axes_mp', 'stumpff_c0', 'stumpff_c0_mp', 'stumpff_c1', 'stumpff_c10', 'stumpff_c10_mp', 'stumpff_c11', 'stumpff_c11_mp', 'stumpff_c1_mp', 'stumpff_c2', 'stumpff_c2_mp', 'stumpff_c3', 'stumpff_c3_mp', 'stumpff_c4', 'stumpff_c4_mp', 'stumpff_c5', 'stumpff_c5_mp', 'stumpff_c6', 'stumpff_c6_mp', 'stumpff_c7', 'stumpff_c7_mp', 'stumpff_c8', 'stumpff_c8_mp', 'stumpff_c9', 'stumpff_c9_mp']
+__all__ = ['a_from_kd_entries', 'a_from_kd_entries_mp', 'a_matrix_entries', 'a_matrix_entries_mp', 'absolute_moments', 'absolute_moments_mp', 'damping6_bend', 'damping6_bend_mp', 'damping6_edge', 'damping6_edge_mp', 'edge_kick_entries', 'edge_kick_entries_mp', 'folded_mu_rs', 'folded_mu_rs_mp', 'forcing_entries', 'forcing_entries_mp', 'loss_bend', 'loss_bend_mp', 'map6_bend', 'map6_bend_mp', 'map6_drift', 'map6_drift_mp', 'map6_edge', 'map6_edge_mp', 'map6_quadrupole', 'map6_quadrupole_mp', 'map6_rfcavity', 'map6_rfcavity_mp', 'map6_skew_quadrupole', 'map6_skew_quadrupole_mp', 'map6_solenoid', 'map6_solenoid_mp', 'map6_thin', 'map6_thin_mp', 'mode_covariance', 'mode_covariance_mp', 'noise6_bend', 'noise6_bend_mp', 'overlap_inv_area', 'overlap_inv_area_mp', 'position_density', 'position_density_mp', 'quadrupole_focusing', 'quadrupole_focusing_mp', 'radiation_integrals_bend', 'radiation_integrals_bend_mp', 'radiation_integrals_bend_no_faces', 'radiation_integrals_bend_no_faces_mp', 'resonance_denominator', 'resonance_denominator_mp', 'rotation6', 'rotation6_mp', 'skew_d0', 'skew_d0_mp', 'skew_d1', 'skew_d1_mp', 'skew_eigentunes', 'skew_eigentunes_mp', 'skew_eigenvectors', 'skew_eigenvectors_mp', 'skew_mode_damping', 'skew_mode_damping_mp', 'skew_moments_far', 'skew_moments_far_mp', 'skew_one_turn_map', 'skew_one_turn_map_mp', 'skew_stability_boundaries', 'skew_stability_boundaries_mp', 'skew_stability_terms', 'skew_stability_terms_mp', 'smooth_arc_noise', 'smooth_arc_noise_mp', 'spot_axes', 'spot_axes_mp', 'stumpff_c0', 'stumpff_c0_mp', 'stumpff_c1', 'stumpff_c10', 'stumpff_c10_mp', 'stumpff_c11', 'stumpff_c11_mp', 'stumpff_c1_mp', 'stumpff_c2', 'stumpff_c2_mp', 'stumpff_c3', 'stumpff_c3_mp', 'stumpff_c4', 'stumpff_c4_mp', 'stumpff_c5', 'stumpff_c5_mp', 'stumpff_c6', 'stumpff_c6_mp', 'stumpff_c7', 'stumpff_c7_mp', 'stumpff_c8', 'stumpff_c8_mp', 'stumpff_c9', 'stumpff_c9_mp']
 
 
 def _blockwise(kernel, args, n_out, out, block):
@@ -850,6 +850,370 @@ def rotation6_mp(tilt):
     _x1 = mpmath.sin(tilt)
     _x2 = -_x1
     return (_x0, 0, _x1, 0, 0, 0, 0, _x0, 0, _x1, 0, 0, _x2, 0, _x0, 0, 0, 0, 0, _x2, 0, _x0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1,)
+
+
+def loss_bend(L, K, k1):
+    """int K^2 ds of a bend (1/m): energy loss U = C_gamma E^4 / (2 pi) * this.
+
+    Arguments: L, K, k1.
+    Backend: numpy float64, broadcasting.
+    Reference: M. Sands SLAC-121 ch. 4.
+    """
+    return (K**2*L,)
+
+
+def loss_bend_mp(L, K, k1):
+    """int K^2 ds of a bend (1/m): energy loss U = C_gamma E^4 / (2 pi) * this.
+
+    Arguments: L, K, k1.
+    Backend: mpmath, run under mpmath.workdps(n).
+    Reference: M. Sands SLAC-121 ch. 4.
+    """
+    import mpmath
+    return (K**2*L,)
+
+
+def damping6_bend(L, K, k1):
+    """First-order radiation damping dM of a sector bend (no faces):
+    M_rad = M + (C_gamma E^3 / (2 pi)) dM (E in GeV, C_gamma in m/GeV^3), from
+    d delta/ds = -c_d K^2 (1 + delta)^2 (1 + (2 k1/K + K) x) and p_x, p_z shrinking
+    by the same fraction (x', z' are p/p0: see derivations.element_maps.damping_generator).
+    Faces: add map6_edge(K,e2,.) @ M @ damping6_edge(K,e1) + damping6_edge(K,e2) @ M @ ...
+    
+    36 entries, row-major, of the 6x6 map on (x, x', z, z', delta, l) (x outward,
+    l = path lengthening, dl/ds = K x); constant entries are ints.
+
+    Arguments: L, K, k1.
+    Backend: numpy float64, broadcasting.
+    Reference: M. Sands SLAC-121 ch. 4; LNF-64/55 eq. (3).
+    """
+    _x0 = K**2
+    _x1 = L**2
+    _x2 = _x0 + k1
+    _x3 = _x1*_x2
+    _x4 = stumpff_c2(_x3)[0]
+    _x5 = _x0*_x4
+    _x6 = stumpff_c3(_x3)[0]
+    _x7 = _x0*_x6
+    _x8 = _x2*_x6
+    _x9 = (1/2)*L**3
+    _x10 = _x0*_x9
+    _x11 = stumpff_c1(_x3)[0]
+    _x12 = (1/2)*_x11
+    _x13 = _x1*_x7
+    _x14 = stumpff_c4(_x3)[0]
+    _x15 = _x0*_x14
+    _x16 = _x1*_x15
+    _x17 = _x12 + (1/2)*_x13 - _x16
+    _x18 = _x0*_x1
+    _x19 = _x18*stumpff_c5(_x3)[0]
+    _x20 = _x16 - 3*_x19 + _x4
+    _x21 = K**3
+    _x22 = _x21*_x9
+    _x23 = _x1*k1
+    _x24 = _x0*_x23
+    _x25 = L*_x0
+    _x26 = (1/2)*_x25
+    _x27 = -_x23
+    _x28 = stumpff_c1(_x27)[0]
+    _x29 = (1/2)*_x28
+    _x30 = K*(-_x0 - 2*k1)
+    _x31 = L**4
+    return (_x10*(-_x2*_x4 + _x5 - _x7 + _x8), _x18*(_x17 - 2*_x4), 0, 0, _x22*(_x20 - 9*_x6), 0, -_x12*_x24, _x26*(_x1*_x5 - 3*_x11 - _x13 + stumpff_c0(_x3)[0]), 0, 0, _x1*_x21*(_x17 - 4*_x4), 0, 0, 0, _x10*k1*(-stumpff_c2(_x27)[0] + stumpff_c3(_x27)[0]), -_x18*_x29, 0, 0, 0, 0, -_x24*_x29, -_x26*(_x28 + stumpff_c0(_x27)[0]), 0, 0, L*_x11*_x30, _x1*_x30*_x4, 0, 0, _x25*(2*_x11 + _x13 - 4), 0, _x21*_x31*(_x14*_x2 - _x15 + (1/2)*_x7 - 1/2*_x8), _x22*(_x20 - 5*_x6), 0, 0, K**4*_x31*(-5*_x14 - 2*_x18*stumpff_c6(_x3)[0] + (1/2)*_x19 + (1/2)*_x6), 0,)
+
+
+def damping6_bend_mp(L, K, k1):
+    """First-order radiation damping dM of a sector bend (no faces):
+    M_rad = M + (C_gamma E^3 / (2 pi)) dM (E in GeV, C_gamma in m/GeV^3), from
+    d delta/ds = -c_d K^2 (1 + delta)^2 (1 + (2 k1/K + K) x) and p_x, p_z shrinking
+    by the same fraction (x', z' are p/p0: see derivations.element_maps.damping_generator).
+    Faces: add map6_edge(K,e2,.) @ M @ damping6_edge(K,e1) + damping6_edge(K,e2) @ M @ ...
+    
+    36 entries, row-major, of the 6x6 map on (x, x', z, z', delta, l) (x outward,
+    l = path lengthening, dl/ds = K x); constant entries are ints.
+
+    Arguments: L, K, k1.
+    Backend: mpmath, run under mpmath.workdps(n).
+    Reference: M. Sands SLAC-121 ch. 4; LNF-64/55 eq. (3).
+    """
+    import mpmath
+    _x0 = K**2
+    _x1 = L**2
+    _x2 = _x0 + k1
+    _x3 = _x1*_x2
+    _x4 = stumpff_c2_mp(_x3)[0]
+    _x5 = _x0*_x4
+    _x6 = stumpff_c3_mp(_x3)[0]
+    _x7 = _x0*_x6
+    _x8 = _x2*_x6
+    _x9 = (mpmath.mpf(1)/mpmath.mpf(2))*L**3
+    _x10 = _x0*_x9
+    _x11 = stumpff_c1_mp(_x3)[0]
+    _x12 = (mpmath.mpf(1)/mpmath.mpf(2))*_x11
+    _x13 = _x1*_x7
+    _x14 = stumpff_c4_mp(_x3)[0]
+    _x15 = _x0*_x14
+    _x16 = _x1*_x15
+    _x17 = _x12 + (mpmath.mpf(1)/mpmath.mpf(2))*_x13 - _x16
+    _x18 = _x0*_x1
+    _x19 = _x18*stumpff_c5_mp(_x3)[0]
+    _x20 = _x16 - 3*_x19 + _x4
+    _x21 = K**3
+    _x22 = _x21*_x9
+    _x23 = _x1*k1
+    _x24 = _x0*_x23
+    _x25 = L*_x0
+    _x26 = (mpmath.mpf(1)/mpmath.mpf(2))*_x25
+    _x27 = -_x23
+    _x28 = stumpff_c1_mp(_x27)[0]
+    _x29 = (mpmath.mpf(1)/mpmath.mpf(2))*_x28
+    _x30 = K*(-_x0 - 2*k1)
+    _x31 = L**4
+    return (_x10*(-_x2*_x4 + _x5 - _x7 + _x8), _x18*(_x17 - 2*_x4), 0, 0, _x22*(_x20 - 9*_x6), 0, -_x12*_x24, _x26*(_x1*_x5 - 3*_x11 - _x13 + stumpff_c0_mp(_x3)[0]), 0, 0, _x1*_x21*(_x17 - 4*_x4), 0, 0, 0, _x10*k1*(-stumpff_c2_mp(_x27)[0] + stumpff_c3_mp(_x27)[0]), -_x18*_x29, 0, 0, 0, 0, -_x24*_x29, -_x26*(_x28 + stumpff_c0_mp(_x27)[0]), 0, 0, L*_x11*_x30, _x1*_x30*_x4, 0, 0, _x25*(2*_x11 + _x13 - 4), 0, _x21*_x31*(_x14*_x2 - _x15 + (mpmath.mpf(1)/mpmath.mpf(2))*_x7 - mpmath.mpf(1)/mpmath.mpf(2)*_x8), _x22*(_x20 - 5*_x6), 0, 0, K**4*_x31*(-5*_x14 - 2*_x18*stumpff_c6_mp(_x3)[0] + (mpmath.mpf(1)/mpmath.mpf(2))*_x19 + (mpmath.mpf(1)/mpmath.mpf(2))*_x6), 0,)
+
+
+def damping6_edge(K, e):
+    """First-order radiation dM of a pole face of angle e: delta += c_d K^2 tan(e) x
+    (the wedge's x-dependent energy loss, the I4 face term).
+    36 entries, row-major, of the 6x6 map on (x, x', z, z', delta, l) (x outward,
+    l = path lengthening, dl/ds = K x); constant entries are ints.
+
+    Arguments: K, e.
+    Backend: numpy float64, broadcasting.
+    Reference: M. Sands SLAC-121 ch. 4; MAD-X.
+    """
+    return (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, K**2*numpy.tan(e), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,)
+
+
+def damping6_edge_mp(K, e):
+    """First-order radiation dM of a pole face of angle e: delta += c_d K^2 tan(e) x
+    (the wedge's x-dependent energy loss, the I4 face term).
+    36 entries, row-major, of the 6x6 map on (x, x', z, z', delta, l) (x outward,
+    l = path lengthening, dl/ds = K x); constant entries are ints.
+
+    Arguments: K, e.
+    Backend: mpmath, run under mpmath.workdps(n).
+    Reference: M. Sands SLAC-121 ch. 4; MAD-X.
+    """
+    import mpmath
+    return (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, K**2*mpmath.tan(e), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,)
+
+
+def noise6_bend(L, K, k1):
+    """Quantum-noise integral G = int_0^L |K|^3 w w^T ds of a bend (m^-2 .. ), w(s) = delta
+    column of the map from s to the exit (exact in-bend dispersion): 21 entries, upper
+    triangle row-major of the 6x6 (x, x', z, z', delta, l). Noise added at the exit:
+    (4/3) C_q r_e gamma^5 G.
+
+    Arguments: L, K, k1.
+    Backend: numpy float64, broadcasting.
+    Reference: M. Sands SLAC-121 ch. 5; Van Loan (1978).
+    """
+    _x0 = L**5
+    _x1 = L**2
+    _x2 = K**2
+    _x3 = _x1*(_x2 + k1)
+    _x4 = stumpff_c5(_x3)[0]
+    _x5 = 4*_x3
+    _x6 = stumpff_c5(_x5)[0]
+    _x7 = abs(K)
+    _x8 = K**4*_x7
+    _x9 = 2*_x8
+    _x10 = stumpff_c4(_x3)[0]
+    _x11 = L**4*_x8
+    _x12 = L**3
+    _x13 = K**3*_x7
+    _x14 = K**5*_x7
+    return (-_x0*_x9*(_x4 - 4*_x6), -_x11*(_x10 - 4*stumpff_c4(_x5)[0]), 0, 0, _x12*_x13*stumpff_c3(_x3)[0], -L**6*_x14*(_x4 - 16*stumpff_c6(_x5)[0]), _x12*_x9*stumpff_c3(_x5)[0], 0, 0, _x1*_x13*stumpff_c2(_x3)[0], _x0*_x14*(-_x10 + _x4 + 8*_x6), 0, 0, 0, 0, 0, 0, 0, L*_x2*_x7, _x10*_x11, 2*K**6*L**7*_x7*(-stumpff_c6(_x3)[0] + stumpff_c7(_x3)[0] + 16*stumpff_c7(_x5)[0]),)
+
+
+def noise6_bend_mp(L, K, k1):
+    """Quantum-noise integral G = int_0^L |K|^3 w w^T ds of a bend (m^-2 .. ), w(s) = delta
+    column of the map from s to the exit (exact in-bend dispersion): 21 entries, upper
+    triangle row-major of the 6x6 (x, x', z, z', delta, l). Noise added at the exit:
+    (4/3) C_q r_e gamma^5 G.
+
+    Arguments: L, K, k1.
+    Backend: mpmath, run under mpmath.workdps(n).
+    Reference: M. Sands SLAC-121 ch. 5; Van Loan (1978).
+    """
+    import mpmath
+    _x0 = L**5
+    _x1 = L**2
+    _x2 = K**2
+    _x3 = _x1*(_x2 + k1)
+    _x4 = stumpff_c5_mp(_x3)[0]
+    _x5 = 4*_x3
+    _x6 = stumpff_c5_mp(_x5)[0]
+    _x7 = abs(K)
+    _x8 = K**4*_x7
+    _x9 = 2*_x8
+    _x10 = stumpff_c4_mp(_x3)[0]
+    _x11 = L**4*_x8
+    _x12 = L**3
+    _x13 = K**3*_x7
+    _x14 = K**5*_x7
+    return (-_x0*_x9*(_x4 - 4*_x6), -_x11*(_x10 - 4*stumpff_c4_mp(_x5)[0]), 0, 0, _x12*_x13*stumpff_c3_mp(_x3)[0], -L**6*_x14*(_x4 - 16*stumpff_c6_mp(_x5)[0]), _x12*_x9*stumpff_c3_mp(_x5)[0], 0, 0, _x1*_x13*stumpff_c2_mp(_x3)[0], _x0*_x14*(-_x10 + _x4 + 8*_x6), 0, 0, 0, 0, 0, 0, 0, L*_x2*_x7, _x10*_x11, 2*K**6*L**7*_x7*(-stumpff_c6_mp(_x3)[0] + stumpff_c7_mp(_x3)[0] + 16*stumpff_c7_mp(_x5)[0]),)
+
+
+def radiation_integrals_bend(L, K, k1, e1, e2, beta0, alpha0, eta0, etap0):
+    """Radiation integrals (I1, I2, I3, I4, I5) of one combined-function bend, exact:
+    length L (m), K (1/m), k1 (1/m^2), face angles e1, e2 (rad), horizontal beta0 (m),
+    alpha0, eta0 (m), etap0 at the entrance BEFORE the entrance face (its edge focusing
+    is applied inside). I4 includes the face terms -K^2 tan(e) eta at both faces.
+
+    Arguments: L, K, k1, e1, e2, beta0, alpha0, eta0, etap0.
+    Backend: numpy float64, broadcasting.
+    Reference: M. Sands SLAC-121 ch. 4-5; MAD-X.
+    """
+    _x0 = L**2
+    _x1 = K**2
+    _x2 = _x0*(_x1 + k1)
+    _x3 = stumpff_c1(_x2)[0]
+    _x4 = K*_x0
+    _x5 = _x4*stumpff_c3(_x2)[0]
+    _x6 = stumpff_c2(_x2)[0]
+    _x7 = numpy.tan(e1)
+    _x8 = _x7*eta0
+    _x9 = K*_x8 + etap0
+    _x10 = L*_x9
+    _x11 = _x10*_x6
+    _x12 = _x11 + _x3*eta0 + _x5
+    _x13 = L*_x1
+    _x14 = _x13*abs(K)
+    _x15 = beta0**(-1.0)
+    _x16 = _x15*eta0**2
+    _x17 = K*beta0
+    _x18 = _x17*_x7 - alpha0
+    _x19 = _x18**2
+    _x20 = 2*_x18
+    _x21 = _x20*eta0
+    _x22 = 4*_x2
+    _x23 = 2*_x1
+    _x24 = 2*_x15*_x5*eta0
+    _x25 = L**4*_x15
+    _x26 = _x23*_x25*stumpff_c5(_x2)[0]
+    _x27 = 8*_x1*_x25*stumpff_c5(_x22)[0]
+    _x28 = L**3*_x1
+    return (K*L*_x12, _x13, _x14, K*(-K*(_x8 + (_x10*_x3 + _x4*_x6 + eta0*stumpff_c0(_x2)[0])*numpy.tan(e2)) + L*_x12*(_x1 + 2*k1)), _x14*(-K*L*_x21*_x6 + _x0*_x23*beta0*stumpff_c3(_x22)[0] + 2*_x11*_x17 + _x16*_x19 + _x16 + 8*_x18*_x28*stumpff_c4(_x22)[0] - _x19*_x24 - _x19*_x26 + _x19*_x27 - _x20*_x28*stumpff_c4(_x2)[0] + _x20*_x5*_x9 - _x21*_x9 - _x24 - _x26 + _x27 + _x9**2*beta0),)
+
+
+def radiation_integrals_bend_mp(L, K, k1, e1, e2, beta0, alpha0, eta0, etap0):
+    """Radiation integrals (I1, I2, I3, I4, I5) of one combined-function bend, exact:
+    length L (m), K (1/m), k1 (1/m^2), face angles e1, e2 (rad), horizontal beta0 (m),
+    alpha0, eta0 (m), etap0 at the entrance BEFORE the entrance face (its edge focusing
+    is applied inside). I4 includes the face terms -K^2 tan(e) eta at both faces.
+
+    Arguments: L, K, k1, e1, e2, beta0, alpha0, eta0, etap0.
+    Backend: mpmath, run under mpmath.workdps(n).
+    Reference: M. Sands SLAC-121 ch. 4-5; MAD-X.
+    """
+    import mpmath
+    _x0 = L**2
+    _x1 = K**2
+    _x2 = _x0*(_x1 + k1)
+    _x3 = stumpff_c1_mp(_x2)[0]
+    _x4 = K*_x0
+    _x5 = _x4*stumpff_c3_mp(_x2)[0]
+    _x6 = stumpff_c2_mp(_x2)[0]
+    _x7 = mpmath.tan(e1)
+    _x8 = _x7*eta0
+    _x9 = K*_x8 + etap0
+    _x10 = L*_x9
+    _x11 = _x10*_x6
+    _x12 = _x11 + _x3*eta0 + _x5
+    _x13 = L*_x1
+    _x14 = _x13*abs(K)
+    _x15 = 1/beta0
+    _x16 = _x15*eta0**2
+    _x17 = K*beta0
+    _x18 = _x17*_x7 - alpha0
+    _x19 = _x18**2
+    _x20 = 2*_x18
+    _x21 = _x20*eta0
+    _x22 = 4*_x2
+    _x23 = 2*_x1
+    _x24 = 2*_x15*_x5*eta0
+    _x25 = L**4*_x15
+    _x26 = _x23*_x25*stumpff_c5_mp(_x2)[0]
+    _x27 = 8*_x1*_x25*stumpff_c5_mp(_x22)[0]
+    _x28 = L**3*_x1
+    return (K*L*_x12, _x13, _x14, K*(-K*(_x8 + (_x10*_x3 + _x4*_x6 + eta0*stumpff_c0_mp(_x2)[0])*mpmath.tan(e2)) + L*_x12*(_x1 + 2*k1)), _x14*(-K*L*_x21*_x6 + _x0*_x23*beta0*stumpff_c3_mp(_x22)[0] + 2*_x11*_x17 + _x16*_x19 + _x16 + 8*_x18*_x28*stumpff_c4_mp(_x22)[0] - _x19*_x24 - _x19*_x26 + _x19*_x27 - _x20*_x28*stumpff_c4_mp(_x2)[0] + _x20*_x5*_x9 - _x21*_x9 - _x24 - _x26 + _x27 + _x9**2*beta0),)
+
+
+def radiation_integrals_bend_no_faces(L, K, k1, e1, e2, beta0, alpha0, eta0, etap0):
+    """Radiation integrals (I1, I2, I3, I4, I5) of one combined-function bend, exact:
+    length L (m), K (1/m), k1 (1/m^2), face angles e1, e2 (rad), horizontal beta0 (m),
+    alpha0, eta0 (m), etap0 at the entrance BEFORE the entrance face (its edge focusing
+    is applied inside). I4 WITHOUT face terms (pyAT tracking / ohmi_envelope model).
+
+    Arguments: L, K, k1, e1, e2, beta0, alpha0, eta0, etap0.
+    Backend: numpy float64, broadcasting.
+    Reference: M. Sands SLAC-121 ch. 4-5; pyAT.
+    """
+    _x0 = L**2
+    _x1 = K**2
+    _x2 = _x0*(_x1 + k1)
+    _x3 = K*_x0*stumpff_c3(_x2)[0]
+    _x4 = K*numpy.tan(e1)
+    _x5 = _x4*eta0 + etap0
+    _x6 = L*stumpff_c2(_x2)[0]
+    _x7 = _x5*_x6
+    _x8 = K*L*(_x3 + _x7 + eta0*stumpff_c1(_x2)[0])
+    _x9 = L*_x1
+    _x10 = _x9*abs(K)
+    _x11 = beta0**(-1.0)
+    _x12 = _x11*eta0**2
+    _x13 = _x4*beta0 - alpha0
+    _x14 = _x13**2
+    _x15 = 2*_x13
+    _x16 = _x15*eta0
+    _x17 = 4*_x2
+    _x18 = 2*_x1
+    _x19 = 2*_x11*_x3*eta0
+    _x20 = L**4*_x11
+    _x21 = _x18*_x20*stumpff_c5(_x2)[0]
+    _x22 = 8*_x1*_x20*stumpff_c5(_x17)[0]
+    _x23 = L**3*_x1
+    return (_x8, _x9, _x10, _x8*(_x1 + 2*k1), _x10*(-K*_x16*_x6 + 2*K*_x7*beta0 + _x0*_x18*beta0*stumpff_c3(_x17)[0] + _x12*_x14 + _x12 + 8*_x13*_x23*stumpff_c4(_x17)[0] - _x14*_x19 - _x14*_x21 + _x14*_x22 - _x15*_x23*stumpff_c4(_x2)[0] + _x15*_x3*_x5 - _x16*_x5 - _x19 - _x21 + _x22 + _x5**2*beta0),)
+
+
+def radiation_integrals_bend_no_faces_mp(L, K, k1, e1, e2, beta0, alpha0, eta0, etap0):
+    """Radiation integrals (I1, I2, I3, I4, I5) of one combined-function bend, exact:
+    length L (m), K (1/m), k1 (1/m^2), face angles e1, e2 (rad), horizontal beta0 (m),
+    alpha0, eta0 (m), etap0 at the entrance BEFORE the entrance face (its edge focusing
+    is applied inside). I4 WITHOUT face terms (pyAT tracking / ohmi_envelope model).
+
+    Arguments: L, K, k1, e1, e2, beta0, alpha0, eta0, etap0.
+    Backend: mpmath, run under mpmath.workdps(n).
+    Reference: M. Sands SLAC-121 ch. 4-5; pyAT.
+    """
+    import mpmath
+    _x0 = L**2
+    _x1 = K**2
+    _x2 = _x0*(_x1 + k1)
+    _x3 = K*_x0*stumpff_c3_mp(_x2)[0]
+    _x4 = K*mpmath.tan(e1)
+    _x5 = _x4*eta0 + etap0
+    _x6 = L*stumpff_c2_mp(_x2)[0]
+    _x7 = _x5*_x6
+    _x8 = K*L*(_x3 + _x7 + eta0*stumpff_c1_mp(_x2)[0])
+    _x9 = L*_x1
+    _x10 = _x9*abs(K)
+    _x11 = 1/beta0
+    _x12 = _x11*eta0**2
+    _x13 = _x4*beta0 - alpha0
+    _x14 = _x13**2
+    _x15 = 2*_x13
+    _x16 = _x15*eta0
+    _x17 = 4*_x2
+    _x18 = 2*_x1
+    _x19 = 2*_x11*_x3*eta0
+    _x20 = L**4*_x11
+    _x21 = _x18*_x20*stumpff_c5_mp(_x2)[0]
+    _x22 = 8*_x1*_x20*stumpff_c5_mp(_x17)[0]
+    _x23 = L**3*_x1
+    return (_x8, _x9, _x10, _x8*(_x1 + 2*k1), _x10*(-K*_x16*_x6 + 2*K*_x7*beta0 + _x0*_x18*beta0*stumpff_c3_mp(_x17)[0] + _x12*_x14 + _x12 + 8*_x13*_x23*stumpff_c4_mp(_x17)[0] - _x14*_x19 - _x14*_x21 + _x14*_x22 - _x15*_x23*stumpff_c4_mp(_x2)[0] + _x15*_x3*_x5 - _x16*_x5 - _x19 - _x21 + _x22 + _x5**2*beta0),)
 
 
 def resonance_denominator(Delta_r, Delta_s):

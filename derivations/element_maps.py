@@ -485,6 +485,205 @@ def map6_rfcavity() -> sp.Matrix:
     return sp.eye(6) + N          # N^2 = 0
 
 
+# ------------------------------------------------------------------ radiation
+_X = [0, 1, 4, 5]      # the horizontal block (x, x', delta, l) of a bend
+_Z = [2, 3]
+_omega_z = sp.Symbol("omega_z", positive=True)
+_tau = sp.Symbol("tau", positive=True)
+
+
+@lru_cache(maxsize=None)
+def damping_generator() -> sp.Matrix:
+    """D6: the linear part of the radiation reaction per unit c_d = C_gamma E^3 / (2 pi).
+
+    The emitted power of a particle of energy E_s (1 + delta) in the field
+    B(x) = B0 (1 + (k1/K) x) over the orbit length ds (1 + K x) gives
+
+        d delta/ds = -c_d K^2 (1 + delta)^2 (B/B0)^2 (1 + K x),
+
+    and since photons leave along the direction of motion, the *momentum vector*
+    shrinks by the same fraction: d(p_x/p_0)/ds = -c_d K^2 (1 + delta) (B/B0)^2
+    (1 + K x) (p_x/p_0), likewise p_z. The angles dx/ds, dz/ds are unchanged by
+    the emission itself; the transverse coordinates x', z' of the 6-D maps are
+    p_x/p_0, p_z/p_0 (equal to dx/ds, dz/ds to first order on the design orbit,
+    the linearisation pyAT tracks): the RF cavity, which restores the momentum
+    along s only, is then a pure delta kick (:func:`map6_rfcavity`), and the
+    vertical damping sits where the light is emitted. The Jacobian at X = 0 is D6:
+    x' and z' rows -K^2 (the paper's D of (3): D11 = D22 = c_d K^2, acting on
+    y'), the delta row -(K^3 + 2 K k1) x - 2 K^2 delta (with dispersion, the
+    x-dependent loss feeds back on the betatron motion: the I4 terms, beyond (3)).
+    The constant part -c_d K^2 is the energy loss (closed orbit, not the linear map).
+    tr D6 = -4 K^2: Robinson's sum J_x + J_z + J_s = 4.
+
+    Returns
+    -------
+    sympy.Matrix
+        6x6 (multiply by c_d).
+
+    References
+    ----------
+    M. Sands, SLAC-121 ch. 4; LNF-64/55 eq. (3), §2.
+
+    Examples
+    --------
+    >>> damping_generator()[4, 0]
+    -K**3 - 2*K*k1
+    """
+    x_, xp, z_, zp, d_ = sp.symbols("x_ xp_ z_ zp_ d_", real=True)
+    field = 1 + k1 / K * x_
+    rate = K**2 * field**2 * (1 + K * x_)
+    f = sp.Matrix([0, -rate * (1 + d_) * xp, 0, -rate * (1 + d_) * zp, -rate * (1 + d_)**2, 0])
+    X = [x_, xp, z_, zp, d_]
+    D = sp.zeros(6, 6)
+    at0 = {v: 0 for v in X}
+    for i in range(6):
+        for j, v in enumerate(X):
+            D[i, j] = sp.expand(sp.diff(f[i], v).subs(at0))
+    return D
+
+
+def _trig_block(idx, length):
+    """Block idx of the bend map at length ``length`` in trigonometric form (omega, omega_z)."""
+    m = map6_bend().extract(idx, idx).subs(L, _tau)
+    if idx == _X:
+        m = m.subs(k1, _omega**2 - K**2)
+        w = _omega
+    else:
+        m = m.subs(k1, -_omega_z**2)
+        w = _omega_z
+    m = m.replace(stumpff, lambda n, x: closed_form(int(n), w * _tau)).applyfunc(sp.expand)
+    return m.subs(_tau, length), w
+
+
+def _back(expr, w, plane_k):
+    """Trigonometric result of an integral over the bend -> Stumpff form (theta = w L)."""
+    if plane_k == "x":
+        expr = expr.subs(k1, _omega**2 - K**2)
+        kk = K**2 + k1
+    else:
+        expr = expr.subs(k1, -_omega_z**2)
+        kk = -k1
+    th = sp.Symbol("_th", positive=True)
+    return _tidy(to_stumpff(sp.expand(expr.subs(w, th / L)), th, kk, L))
+
+
+@lru_cache(maxsize=None)
+def damping6_bend() -> sp.Matrix:
+    """dM = int_0^L M(L <- s) D6 M(s <- 0) ds: the first-order radiation change of the bend map.
+
+    M_rad = M + c_d dM + O(c_d^2), c_d = C_gamma E^3 / (2 pi) (1/m after
+    multiplying by the K^2 in D6). Exact integrals of products of
+    trigonometric functions, rewritten into Stumpff functions.
+
+    Examples
+    --------
+    >>> damping6_bend()[3, 3]      # z'-z': -K^2 int_0^L cos^2-type products
+    -K**2*L*stumpff(0, -L**2*k1)/2 - K**2*L*stumpff(1, -L**2*k1)/2
+    """
+    D = damping_generator()
+    out = sp.zeros(6, 6)
+    for idx, plane in ((_X, "x"), (_Z, "z")):
+        Ma, w = _trig_block(idx, L - s)
+        Mb, _ = _trig_block(idx, s)
+        Db = D.extract(idx, idx)
+        if plane == "x":
+            Db = Db.subs(k1, _omega**2 - K**2)
+        integrand = (Ma * Db * Mb).applyfunc(sp.expand)
+        for a, i in enumerate(idx):
+            for b, j in enumerate(idx):
+                val = integrate_trig(integrand[a, b], s, L, w) if integrand[a, b] != 0 else 0
+                out[i, j] = _back(val, w, plane) if val != 0 else 0
+    return out
+
+
+@lru_cache(maxsize=None)
+def damping6_edge() -> sp.Matrix:
+    """dM of a pole face of angle e: delta += c_d K^2 tan(e) x (its wedge's energy loss).
+
+    The wedge of :func:`map6_edge` has field length -x tan(e) at offset x; its
+    loss -c_d K^2 (-x tan e) is the face term -K^2 tan(e) eta of I4.
+    Bend with faces: dM_total = E2 dM_body E1 + dE2 M E1 + E2 M dE1.
+
+    Examples
+    --------
+    >>> damping6_edge()[4, 0]
+    K**2*tan(e)
+    """
+    out = sp.zeros(6, 6)
+    out[4, 0] = -damping_generator()[1, 1] * sp.tan(e)     # K^2 tan(e)
+    return out
+
+
+@lru_cache(maxsize=None)
+def noise6_bend() -> sp.Matrix:
+    """G = int_0^L |K|^3 w(s) w(s)^T ds, w(s) = M(L <- s) e_delta: the bend's quantum noise.
+
+    Photons change delta only (their angle and the momentum change along the
+    orbit are neglected, first order); w is the delta column of the map from the
+    emission point to the exit, so the exact in-bend dispersion (x, x', l) enters.
+    One-turn noise: (4/3) C_q r_e gamma^5 times the sum of the propagated G.
+
+    Examples
+    --------
+    >>> noise6_bend()[4, 5]
+    K**4*L**4*Abs(K)*stumpff(4, L**2*(K**2 + k1))
+    """
+    Mt, w = _trig_block(_X, _tau)
+    col = Mt[:, 2]                       # delta column in block order (x, x', delta, l)
+    out = sp.zeros(6, 6)
+    for a, i in enumerate(_X):
+        for b, j in enumerate(_X):
+            if b < a:
+                continue
+            integrand = sp.expand(col[a] * col[b])
+            val = integrate_trig(integrand, _tau, L, w)
+            out[i, j] = out[j, i] = sp.Abs(K)**3 * _back(val, w, "x")
+    return out
+
+
+@lru_cache(maxsize=None)
+def radiation_integrals_bend(faces: bool = True) -> tuple:
+    """I1...I5 of one bend from its entrance optics, exact (no bend average, no slicing).
+
+    Arguments (of the kernel): L, K, k1, e1, e2, beta0, alpha0, eta0, etap0 - the
+    horizontal Twiss and dispersion at the element's entrance *before* the
+    entrance face; the face's edge focusing (x' += K tan(e1) x: eta' += K tan(e1) eta,
+    alpha -= K tan(e1) beta) is applied here. I1 = int K eta, I2 = int K^2,
+    I3 = int |K|^3, I4 = int eta K (K^2 + 2 k1) - K^2 (tan(e1) eta_in + tan(e2) eta_out)
+    (Sands/MAD-X face terms; ``faces=False``: without them, pyAT's tracking model),
+    I5 = int |K|^3 curly-H, curly-H = gamma eta^2 + 2 alpha eta eta' + beta eta'^2.
+    eta_out = eta at the exit (the exit face does not change eta).
+
+    Examples
+    --------
+    >>> radiation_integrals_bend()[1]
+    K**2*L
+    """
+    bi, ai, ei, epi = sp.symbols("b_in a_in e_in ep_in", real=True)
+    Mt, w = _trig_block(_X, s)
+    eta = Mt[0, 0] * ei + Mt[0, 1] * epi + Mt[0, 2]
+    I1 = K * integrate_trig(sp.expand(eta), s, L, w)
+    # curly-H(s) = q^T B_in^-1 q, q = M(s)^-1 (eta(s), eta'(s)) = v_in + M(s)^-1 d(s)
+    m2 = Mt[:2, :2]
+    d = Mt[:2, 2]
+    inv = sp.Matrix([[m2[1, 1], -m2[0, 1]], [-m2[1, 0], m2[0, 0]]])      # det = 1
+    q = sp.Matrix([ei, epi]) + inv * d
+    Binv = sp.Matrix([[(1 + ai**2) / bi, ai], [ai, bi]])
+    curly = sp.expand((q.T * Binv * q)[0, 0])
+    I5 = sp.Abs(K)**3 * integrate_trig(curly, s, L, w)
+    I1 = _back(sp.expand(I1), w, "x")
+    I4 = (K**2 + 2 * k1) * I1                 # int eta K (K^2 + 2 k1) = (K^2 + 2 k1) I1
+    I5 = sp.Abs(K)**3 * _back(sp.expand(I5 / sp.Abs(K)**3), w, "x")
+    if faces:
+        eta_out = map6_bend()[0, 0] * ei + map6_bend()[0, 1] * epi + map6_bend()[0, 4]
+        I4 = I4 - K**2 * (sp.tan(e1) * ei + sp.tan(e2) * eta_out)
+    entrance = {ei: eta0, epi: etap0 + K * sp.tan(e1) * eta0, ai: alpha0 - K * sp.tan(e1) * beta0,
+                bi: beta0}
+    I2 = K**2 * L
+    I3 = sp.Abs(K)**3 * L
+    return tuple(sp.sympify(v).subs(entrance, simultaneous=True) for v in (I1, I2, I3, I4, I5))
+
+
 # ------------------------------------------------------------------ specs
 def _spec(name, args, mat, doc, ref="LNF-64/55 eq. (1), (3), §4") -> KernelSpec:
     return KernelSpec(name, tuple(args), tuple(mat), doc, ref)
@@ -528,6 +727,43 @@ def map_specs() -> list[KernelSpec]:
     ]
 
 
+def radiation_specs() -> list[KernelSpec]:
+    """Kernel specs of the bend's radiation (second part of :func:`kernel_specs`)."""
+    rargs = (L, K, k1, e1, e2, beta0, alpha0, eta0, etap0)
+    G = noise6_bend()
+    rdoc = ("Radiation integrals (I1, I2, I3, I4, I5) of one combined-function bend, exact:\n"
+            "length L (m), K (1/m), k1 (1/m^2), face angles e1, e2 (rad), horizontal beta0 (m),\n"
+            "alpha0, eta0 (m), etap0 at the entrance BEFORE the entrance face (its edge focusing\n"
+            "is applied inside). I4 includes the face terms -K^2 tan(e) eta at both faces.")
+    return [
+        _spec("loss_bend", (L, K, k1), (K**2 * L,),
+              "int K^2 ds of a bend (1/m): energy loss U = C_gamma E^4 / (2 pi) * this.",
+              "M. Sands SLAC-121 ch. 4"),
+        _spec("damping6_bend", (L, K, k1), damping6_bend(),
+              "First-order radiation damping dM of a sector bend (no faces):\n"
+              "M_rad = M + (C_gamma E^3 / (2 pi)) dM (E in GeV, C_gamma in m/GeV^3), from\n"
+              "d delta/ds = -c_d K^2 (1 + delta)^2 (1 + (2 k1/K + K) x) and p_x, p_z shrinking\n"
+              "by the same fraction (x', z' are p/p0: see derivations.element_maps.damping_generator).\n"
+              "Faces: add map6_edge(K,e2,.) @ M @ damping6_edge(K,e1) + damping6_edge(K,e2) @ M @ ...\n"
+              + _MAPDOC, "M. Sands SLAC-121 ch. 4; LNF-64/55 eq. (3)"),
+        _spec("damping6_edge", (K, e), damping6_edge(),
+              "First-order radiation dM of a pole face of angle e: delta += c_d K^2 tan(e) x\n"
+              "(the wedge's x-dependent energy loss, the I4 face term)." + _MAPDOC,
+              "M. Sands SLAC-121 ch. 4; MAD-X"),
+        _spec("noise6_bend", (L, K, k1), tuple(G[i, j] for i in range(6) for j in range(i, 6)),
+              "Quantum-noise integral G = int_0^L |K|^3 w w^T ds of a bend (m^-2 .. ), w(s) = delta\n"
+              "column of the map from s to the exit (exact in-bend dispersion): 21 entries, upper\n"
+              "triangle row-major of the 6x6 (x, x', z, z', delta, l). Noise added at the exit:\n"
+              "(4/3) C_q r_e gamma^5 G.", "M. Sands SLAC-121 ch. 5; Van Loan (1978)"),
+        _spec("radiation_integrals_bend", rargs, radiation_integrals_bend(True), rdoc,
+              "M. Sands SLAC-121 ch. 4-5; MAD-X"),
+        _spec("radiation_integrals_bend_no_faces", rargs, radiation_integrals_bend(False),
+              rdoc.replace("I4 includes the face terms -K^2 tan(e) eta at both faces.",
+                           "I4 WITHOUT face terms (pyAT tracking / ohmi_envelope model)."),
+              "M. Sands SLAC-121 ch. 4-5; pyAT"),
+    ]
+
+
 def kernel_specs() -> list[KernelSpec]:
     """Helpers (Stumpff functions) and every element-map kernel.
 
@@ -537,7 +773,7 @@ def kernel_specs() -> list[KernelSpec]:
     >>> "map6_bend" in names and "stumpff_c2" in names
     True
     """
-    return helper_specs(KernelSpec) + map_specs()
+    return helper_specs(KernelSpec) + map_specs() + radiation_specs()
 
 
 def results() -> list[Result]:

@@ -64,6 +64,7 @@ THRESHOLDS = {0: 0.0, 1: 1e-2, 2: 4.0, 3: 8.0, 4: 8.0, 5: 8.0, 6: 16.0, 7: 16.0,
               8: 32.0, 9: 32.0, 10: 32.0, 11: 32.0}
 #: abs(u) below which skew_d<n> sums its series
 D_THRESHOLD = 1.0
+_U = sp.Symbol("u", real=True)
 
 
 class stumpff(sp.Function):
@@ -110,6 +111,11 @@ class stumpff(sp.Function):
     def _mpmathcode(self, printer):
         return f"stumpff_c{int(self.args[0])}_mp({printer._print(self.args[1])})[0]"
 
+    def _pythoncode(self, printer):
+        return printer._print(_numeric_body(0, int(self.args[0]), _U).xreplace({_U: self.args[1]}))
+
+    _ccode = _pythoncode
+
     def _latex(self, printer):
         return rf"c_{{{int(self.args[0])}}}\left({printer._print(self.args[1])}\right)"
 
@@ -148,6 +154,11 @@ class stumpff_d(sp.Function):
 
     def _mpmathcode(self, printer):
         return f"skew_d{int(self.args[0])}_mp({printer._print(self.args[1])})[0]"
+
+    def _pythoncode(self, printer):
+        return printer._print(_numeric_body(1, int(self.args[0]), _U).xreplace({_U: self.args[1]}))
+
+    _ccode = _pythoncode
 
     def _latex(self, printer):
         return rf"d_{{{int(self.args[0])}}}\left({printer._print(self.args[1])}\right)"
@@ -454,6 +465,11 @@ class _maximum(sp.Function):
 
     def _mpmathcode(self, printer):
         return f"max({printer._print(self.args[0])}, {printer._print(self.args[1])})"
+
+    _pythoncode = _mpmathcode
+
+    def _ccode(self, printer):
+        return f"fmax({printer._print(self.args[0])}, {printer._print(self.args[1])})"
 
 
 class _Impl(sp.Function):

@@ -288,3 +288,120 @@ def test_stumpff_helpers_match_mpmath(rng):
             ref = np.array([float(kk.__dict__[f"skew_d{n}_mp"](mp.mpf(v))[0]) for v in u])
         small = np.abs(u) < 100
         np.testing.assert_allclose(got[small], ref[small], rtol=2e-15, atol=0)
+
+
+# ------------------------------------------------------------------ radiation
+def damping_model(K, k1) -> np.ndarray:
+    """D6 of the standard model (Sands ch. 4), per c_d: p_x, p_z and delta lose K^2 (1 + ...)."""
+    D = np.zeros((6, 6))
+    D[1, 1] = D[3, 3] = -K**2
+    D[4, 0] = -(K**3 + 2 * K * k1)       # field gradient and longer outer path
+    D[4, 4] = -2 * K**2                  # P ~ E^2 B^2
+    return D
+
+
+def _bend_params(rng):
+    L = 10 ** rng.uniform(-3, 1.3)
+    K = rng.choice([-1, 1]) * 10 ** rng.uniform(-4, 0) * 2 / L
+    k1 = _strength(rng, L, umin=1e-10, umax=20.0)
+    return L, K, k1
+
+
+def test_damping6_bend_is_derivative_of_expm(rng):
+    """dM = d/dc expm((A6 + c D6) L) at c = 0 (central difference at 40 digits, eps = 1e-15)."""
+    for _ in range(20):
+        L, K, k1 = _bend_params(rng)
+        A, D = generator(K=K, k1=k1), damping_model(K, k1)
+        with mp.workdps(40):
+            eps = mp.mpf("1e-15")
+            Am, Dm = mp.matrix((A * L).tolist()), mp.matrix((D * L).tolist())
+            ref = (mp.expm(Am + eps * Dm) - mp.expm(Am - eps * Dm)) / (2 * eps)
+            ref = np.array(ref.tolist(), dtype=float)
+        assert_map(m6(kk.damping6_bend, L, K, k1), ref, f"damping L={L}, K={K}, k1={k1}")
+
+
+def test_damping6_bend_trace_is_robinson(rng):
+    """tr(M^-1 dM) = int tr D6 ds = -4 K^2 L: the partition numbers sum to 4."""
+    for _ in range(10):
+        L, K, k1 = _bend_params(rng)
+        M, dM = m6(kk.map6_bend, L, K, k1), m6(kk.damping6_bend, L, K, k1)
+        tr = np.trace(np.linalg.solve(M, dM))
+        assert tr == pytest.approx(-4 * K**2 * L, rel=1e-10), "Robinson: tr(M^-1 dM) != -4 K^2 L"
+
+
+def test_damping6_edge_is_wedge_loss():
+    """A face of angle e: delta += c_d K^2 tan(e) x (the I4 face term), nothing else."""
+    m = m6(kk.damping6_edge, 0.3, 0.2)
+    ref = np.zeros((6, 6))
+    ref[4, 0] = 0.09 * np.tan(0.2)
+    np.testing.assert_allclose(m, ref, rtol=1e-15, atol=0)
+
+
+def _upper(G):
+    return G[np.triu_indices(6)]
+
+
+def test_noise6_bend_matches_van_loan(rng):
+    """G = int M(L<-s) |K|^3 e_d e_d^T M^T ds: Van Loan's block exponential at 30 digits."""
+    for _ in range(15):
+        L, K, k1 = _bend_params(rng)
+        A = generator(K=K, k1=k1)
+        phi = np.zeros((6, 6))
+        phi[4, 4] = abs(K) ** 3
+        big = np.zeros((12, 12))
+        big[:6, :6], big[:6, 6:], big[6:, 6:] = -A * L, phi * L, A.T * L
+        with mp.workdps(30):
+            F = mp.expm(mp.matrix(big.tolist()))
+            N = F[6:12, 6:12].T
+            G = np.array((N * F[0:6, 6:12]).tolist(), dtype=float)
+        got = np.array([np.asarray(v, dtype=float) for v in kk.noise6_bend(L, K, k1)])
+        ref = _upper(0.5 * (G + G.T))
+        np.testing.assert_allclose(got, ref, rtol=RTOL, atol=1e-15 * np.abs(ref).max(),
+                                   err_msg=f"noise L={L}, K={K}, k1={k1}")
+
+
+def _sliced_integrals(L, K, k1, e1, e2, beta0, alpha0, eta0, etap0, faces=True, n=2000):
+    """I1..I5 by Simpson's rule over n slices, Twiss/dispersion propagated by scipy expm."""
+    from scipy.integrate import simpson
+
+    s = np.linspace(0.0, L, n + 1)
+    Ms = expm(generator(K=K, k1=k1)[None] * s[:, None, None])
+    etap_in = etap0 + K * np.tan(e1) * eta0            # entrance face, x' += K tan(e1) x
+    alpha_in = alpha0 - K * np.tan(e1) * beta0
+    v = Ms[:, :2, :] @ np.array([eta0, etap_in, 0, 0, 1, 0])
+    eta, etap = v[:, 0], v[:, 1]
+    B0 = np.array([[beta0, -alpha_in], [-alpha_in, (1 + alpha_in**2) / beta0]])
+    m2 = Ms[:, :2, :2]
+    B = m2 @ B0 @ np.swapaxes(m2, 1, 2)
+    beta, alpha, gamma = B[:, 0, 0], -B[:, 0, 1], B[:, 1, 1]
+    curly = gamma * eta**2 + 2 * alpha * eta * etap + beta * etap**2
+    I1 = simpson(K * eta, x=s)
+    I4 = simpson(eta * K * (K**2 + 2 * k1), x=s)
+    if faces:
+        I4 -= K**2 * (np.tan(e1) * eta[0] + np.tan(e2) * eta[-1])
+    I5 = simpson(abs(K) ** 3 * curly, x=s)
+    return np.array([I1, K**2 * L, abs(K) ** 3 * L, I4, I5])
+
+
+@pytest.mark.parametrize("faces", [True, False])
+@pytest.mark.parametrize("k1", [-1.3, -0.0, 1e-9, 0.8, 2.5])
+def test_radiation_integrals_equal_fine_slicing(k1, faces):
+    """Closed-form I1..I5 of a gradient bend with faces = Simpson over 2000 slices (error ~h^4)."""
+    args = (1.7, 0.35, k1, 0.12, -0.07, 6.0, -1.1, 0.45, -0.08)
+    kern = kk.radiation_integrals_bend if faces else kk.radiation_integrals_bend_no_faces
+    got = np.array([float(v) for v in kern(*args)])
+    ref = _sliced_integrals(*args, faces=faces)
+    # Simpson with h = L/2000 on smooth integrands: ~1e-13 relative
+    np.testing.assert_allclose(got, ref, rtol=1e-11, atol=1e-15 * np.abs(ref).max())
+
+
+def test_radiation_integrals_isomagnetic_ring_pinned():
+    """Weak-focusing ring K = 1, n = 0, full turn, periodic eta = 1, beta = 1: I1 = I4 = I5 = 2 pi."""
+    got = [float(v) for v in kk.radiation_integrals_bend(2 * np.pi, 1.0, 0.0, 0, 0, 1.0, 0.0,
+                                                         1.0, 0.0)]
+    np.testing.assert_allclose(got, [2 * np.pi] * 5, rtol=1e-14, atol=0)
+
+
+def test_loss_bend_is_i2():
+    """loss_bend = int K^2 ds = K^2 L."""
+    assert float(kk.loss_bend(2.0, 0.3, 1.0)[0]) == pytest.approx(0.18, rel=1e-15)
