@@ -82,9 +82,10 @@ ELEMENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 _RING_FIELDS = ("p2", "energy")
 
-#: more elements than this after expanding 'repeat' is an error, not a MemoryError: 5e5 elements
-#: take about 6 s and 0.8 GB in `coupled-beam equilibrium` (measured with 4e5: 4.7 s, 0.6 GB)
-_MAX_ELEMENTS = 5 * 10**5
+#: more elements than this after expanding 'repeat' is an error, not a MemoryError or minutes of
+#: work: 5e5 elements took 39 s and 1.0 GB in `coupled-beam equilibrium` (loaded 2-core machine),
+#: so 2e5 (a thin-sliced large collider) stays within about 15 s and 0.4 GB
+_MAX_ELEMENTS = 2 * 10**5
 
 #: a lattice file larger than this (bytes) is refused before it is parsed (``max_bytes=`` raises it)
 MAX_FILE_BYTES = 64 * 2**20
