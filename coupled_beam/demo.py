@@ -421,8 +421,8 @@ def _verify() -> list[dict]:
     from derivations.errata import verify_paper
 
     return [{"equation": r.check.equation, "section": r.check.section, "status": r.status,
-             "verdict": r.verdict.summary() if r.verdict is not None else r.error,
-             "note": r.check.note} for r in verify_paper()]
+             "verdict": r.verdict_text, "note": r.check.note,
+             "printed_in_paper": r.printed_in_paper} for r in verify_paper()]
 
 
 class _Background:
@@ -757,14 +757,23 @@ def _report_text(p, m, part, scan, rows, figs, missing, min_split) -> str:
               f"working m the luminosity factor is {scan['inv_area'][iw] / scan['inv_area'][good[0]]:.4f} "
               f"of that at m = {ms[good[0]]:.3g}", ""]
     if rows:
-        counts = {s: sum(r["status"] == s for r in rows) for s in ("ok", "erratum", "undecided", "error")}
+        paper = [r for r in rows if r.get("printed_in_paper", True)]
+        beyond = [r for r in rows if not r.get("printed_in_paper", True)]
+        counts = {s: sum(r["status"] == s for r in paper)
+                  for s in ("ok", "misprint", "convention", "erratum", "undecided", "error")}
         L += ["## The paper's equations checked (`coupled-beam verify`)", "",
-              f"{len(rows)} printed equations compared with their sympy derivations: "
-              f"{counts['ok']} ok, {counts['erratum']} erratum"
-              + "".join(f", {counts[s]} {s}" for s in ("undecided", "error") if counts[s]) + ".", "",
+              f"{len(paper)} printed equations compared with their sympy derivations: "
+              + ", ".join(f"{counts[s]} {s}" for s in counts
+                          if s in ("ok", "misprint", "convention", "erratum") or counts[s])
+              + " (misprint: one glyph, in the paper or its transcription, read otherwise; "
+              "convention: right in another named convention; erratum: mathematically wrong)"
+              + (f"; {len(beyond)} results beyond the paper checked the same way" if beyond else "")
+              + ".", "",
               "| equation | section | status | verdict | note |", "| --- | --- | --- | --- | --- |"]
-        L += [f"| {r['equation']} | {r['section']} | {r['status']} | {r['verdict']} | "
-              f"{r['note'].replace('|', '¦')} |" for r in rows]
+        L += [f"| {r['equation']} | {r['section']} | {r['status']}"
+              + ("" if r.get("printed_in_paper", True) else " (beyond the paper)")
+              + f" | {r['verdict'].replace('|', '¦')} | {r['note'].replace('|', '¦')} |"
+              for r in paper + beyond]
         L.append("")
     if figs:
         L += ["## Figures", ""]

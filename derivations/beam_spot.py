@@ -423,7 +423,7 @@ def equation_checks() -> list[Check]:
     Examples
     --------
     >>> len(equation_checks())
-    7
+    6
     """
     rot = rotated_mu()
     on_constraint = {mu_xx: mu_zz + 2 * mu_xz * sp.cos(2 * theta) / sp.sin(2 * theta)}
@@ -435,6 +435,7 @@ def equation_checks() -> list[Check]:
     diag = sp.diag(mubar_xx, mubar_zz)
     norm_bar, _ = gaussian_form_moments(diag)
     inv_s_bar = inverse_area(diag)
+    printed_P00 = sp.sqrt(mubar_xx * mubar_zz) / sp.pi   # P(x̄, z̄) as printed, at 0
     return [
         Check("appendix tan 2θ", "appendix", 2 * mu_xz / (mu_xx - mu_zz), tan_two_theta(),
               "μ̄_xz = μ_xz cos 2θ - ½(μ_xx - μ_zz) sin 2θ = 0", dict(_DOMAINS)),
@@ -447,11 +448,12 @@ def equation_checks() -> list[Check]:
               "(R μ Rᵀ)_zz on tan 2θ = 2μ_xz/(μ_xx - μ_zz)", dict(_DOMAINS)),
         Check("appendix P(x̄, z̄) prefactor", "appendix", sp.sqrt(mubar_xx * mubar_zz) / sp.pi,
               1 / norm_bar, "normalisation of exp(-(μ̄_xx x̄² + μ̄_zz z̄²))", dict(_DOMAINS)),
-        Check("appendix 1/S = ∫P²", "appendix", sp.sqrt(mubar_xx * mubar_zz) / (2 * sp.pi),
-              inv_s_bar, "Gaussian integral of P² (exponent doubled)", dict(_DOMAINS)),
-        Check("appendix 1/S = P(0,0)/2", "appendix", (1 / norm_bar) / 2, inv_s_bar,
-              "holds with the normalised P; with the prefactor printed in (7) it would not",
-              dict(_DOMAINS)),
+        Check("appendix 1/S = ∫P² = ½P(0,0)", "appendix",
+              (sp.sqrt(mubar_xx * mubar_zz) / (2 * sp.pi), printed_P00 / 2),
+              (inv_s_bar, inv_s_bar),
+              "Gaussian integral of P² (exponent doubled), against both printed forms: "
+              "(1/2π)(μ̄_xx μ̄_zz)^½ and ½ P(0,0) with the printed P(x̄, z̄)", dict(_DOMAINS)),
         Check("appendix μ̄_xx μ̄_zz = det μ", "appendix", lo * hi, MU.det(),
-              "product of the eigenvalues: 1/S = (1/2π) sqrt(det μ)", dict(_DOMAINS)),
+              "product of the eigenvalues: 1/S = (1/2π) sqrt(det μ)", dict(_DOMAINS),
+              printed_in_paper=False),
     ]

@@ -42,7 +42,7 @@ import sympy as sp
 from derivations.codegen import KernelSpec
 from derivations.gaussian import (gaussian_form_moments, gaussian_integral_1d,
                                   quadratic_coeffs)
-from derivations.registry import Check, Result
+from derivations.registry import Check, Reading, Result
 
 # ----------------------------------------------------------------- symbols
 x2_b, z2_b = sp.symbols("x2_b z2_b", positive=True)  # <x_b^2>, <z_b^2>
@@ -74,6 +74,13 @@ _DOMAINS = {
 
 # ---------------------------------------------------------------- P_b, m_rs
 @lru_cache(maxsize=None)
+def _moments_of_m() -> tuple:
+    """``gaussian_form_moments(M_SYM)``, derived once (four callers)."""
+    norm, mom = gaussian_form_moments(M_SYM)
+    return norm, sp.ImmutableMatrix(mom)
+
+
+@lru_cache(maxsize=None)
 def betatron_m() -> sp.Matrix:
     """m_rs of P_b in terms of <y_r y_s>: solve ½ m⁻¹ = <y yᵀ> for m.
 
@@ -94,7 +101,7 @@ def betatron_m() -> sp.Matrix:
     >>> betatron_m()[0, 0]
     z2_b/(2*(x2_b*z2_b - xz_b**2))
     """
-    _, mom = gaussian_form_moments(M_SYM)
+    _, mom = _moments_of_m()
     sol = sp.solve([mom[0, 0] - x2_b, mom[0, 1] - xz_b, mom[1, 1] - z2_b], [m11, m12, m22], dict=True)
     if len(sol) != 1:
         raise RuntimeError(f"expected one solution for m, got {sol}")
@@ -118,7 +125,7 @@ def betatron_density() -> sp.Expr:
     >>> betatron_density().has(y1, y2)
     True
     """
-    norm, _ = gaussian_form_moments(M_SYM)
+    norm, _ = _moments_of_m()
     y = sp.Matrix([y1, y2])
     return (1 / norm) * sp.exp(-(y.T * M_SYM * y)[0, 0])
 
@@ -175,7 +182,7 @@ def folding() -> tuple[sp.Expr, sp.Matrix]:
     >>> mu.subs({xi: 0, zeta: 0}) == M_SYM
     True
     """
-    norm_b, _ = gaussian_form_moments(M_SYM)
+    norm_b, _ = _moments_of_m()
     X = sp.Matrix([x, z])
     shifted = X - ETA * p  # the betatron part of (6): x_b = x - ξp, z_b = z - ζp
     expo = -(shifted.T * M_SYM * shifted)[0, 0] - alpha**2 * p**2
@@ -391,45 +398,58 @@ def equation_checks() -> list[Check]:
     det_b = SIGMA_B.det()
     P00, mu = folding()
     mu_pr = printed_mu()
-    norm_b, _ = gaussian_form_moments(M_SYM)
+    norm_b, _ = _moments_of_m()
     pre_b = sp.simplify(1 / norm_b)
     det_m_sym = M_SYM.det()
+    # the equation numbers as printed, in the order of the text: (3) appears twice
+    printed_numbers = (1, 2, 3, 4, 5, 6, 7, 3, 9, 10)
+    k_mu = 7                                    # the μ_rs formula: the 8th numbered equation
+    upper = [(0, 0), (0, 1), (1, 1)]
+    zeta_for_xi = {xi: zeta}                    # applied to the z-parts only
+    printed_z = (z_b + xi * p, z - xi * p)
     return [
         Check("(6) x", "§2", x_b + xi * p, x_b + ETA[0] * p,
               "x = x_b + ξ p with x_c = ξ p of (2)", dict(_DOMAINS)),
-        Check("(6) z", "§2", z_b + xi * p, z_b + ETA[1] * p,
-              "erratum: printed z = z_b + ξ p; (2) gives z_c = ζ p, so z = z_b + ζ p",
-              dict(_DOMAINS)),
+        Check("(6) z", "§2", printed_z, (z_b + ETA[1] * p, z - ETA[1] * p),
+              "printed z = z_b + ξ p; (2) gives z_c = ζ p, so z = z_b + ζ p (and the second "
+              "argument of the folding is z - ζp)", dict(_DOMAINS),
+              reading=Reading("misprint", "ξ", "ζ", tuple(e.xreplace(zeta_for_xi) for e in printed_z),
+                              "paper or transcription",
+                              "(2) defines z_c = ζ(s) p; ξ and ζ look alike in the typescript"),
+              recurs=("§3 folding integral P_b(x - ξp, z - ξp)",)),
         Check("§3 P_b prefactor", "§3", sp.sqrt(det_m_sym) / sp.pi, pre_b,
               "1/∫∫exp(-yᵀ m y) = (1/π) sqrt(det m)", dict(_DOMAINS)),
-        Check("§3 m_11", "§3", sp.Rational(1, 2) * z2_b / (x2_b * z2_b - xz_b**2), m[0, 0],
-              "m = ½<y yᵀ>⁻¹ from the moments of P_b", dict(_DOMAINS)),
-        Check("§3 m_22", "§3", sp.Rational(1, 2) * x2_b / (x2_b * z2_b - xz_b**2), m[1, 1],
-              "m = ½<y yᵀ>⁻¹ from the moments of P_b", dict(_DOMAINS)),
-        Check("§3 m_12", "§3", -sp.Rational(1, 2) * xz_b / (x2_b * z2_b - xz_b**2), m[0, 1],
+        Check("§3 m_11, m_22, m_12", "§3",
+              (sp.Rational(1, 2) * z2_b / (x2_b * z2_b - xz_b**2),
+               sp.Rational(1, 2) * x2_b / (x2_b * z2_b - xz_b**2),
+               -sp.Rational(1, 2) * xz_b / (x2_b * z2_b - xz_b**2)),
+              (m[0, 0], m[1, 1], m[0, 1]),
               "m = ½<y yᵀ>⁻¹ from the moments of P_b", dict(_DOMAINS)),
         Check("§3 det m", "§3", sp.Rational(1, 4) / det_b, sp.factor(m.det()),
               "det m = ¼ [det <y_r y_s>]⁻¹", dict(_DOMAINS)),
         Check("§3 α²", "§3", 1 / (2 * p2), energy_alpha_squared(),
               "variance of P_c is 1/(2α²)", dict(_DOMAINS)),
-        Check("§3 folding argument z", "§3", z - xi * p, z - ETA[1] * p,
-              "erratum: printed P_b(x - ξp, z - ξp); with (2) the second argument is z - ζp",
-              dict(_DOMAINS)),
-        Check("(8) [printed (3)] μ_xx", "§3", mu_pr[0, 0], mu[0, 0],
+        Check("(8) μ_rs", "§3", tuple(mu_pr[i, j] for i, j in upper),
+              tuple(mu[i, j] for i, j in upper),
               "μ_rs from the folding integral (done by sympy)", dict(_DOMAINS)),
-        Check("(8) [printed (3)] μ_xz", "§3", mu_pr[0, 1], mu[0, 1],
-              "μ_rs from the folding integral (done by sympy)", dict(_DOMAINS)),
-        Check("(8) [printed (3)] μ_zz", "§3", mu_pr[1, 1], mu[1, 1],
-              "μ_rs from the folding integral (done by sympy)", dict(_DOMAINS)),
-        Check("(8) equation number", "§3", sp.Integer(3), sp.Integer(8),
-              "erratum: the μ_rs formula is numbered (3), which is the equation of motion; "
-              "it falls between (7) and (9), so it is (8)", {}),
+        Check("(8) equation number", "§3", sp.Integer(printed_numbers[k_mu]),
+              sp.Integer(k_mu + 1),
+              "the μ_rs formula is printed with the number (3), that of the equation of motion; "
+              "it is the 8th numbered equation, between (7) and (9)", {},
+              reading=Reading("misprint", "(3)", "(8)", sp.Integer(8), "paper or transcription",
+                              "(1)-(7) and (9), (10) are numbered in order; (8) is missing")),
         Check("(7) prefactor", "§3", sp.sqrt(det_m_sym) / sp.pi, P00,
-              "erratum: the folding gives (1/π) sqrt(det μ) = (1/π) sqrt(det m) α/sqrt(α²+ηᵀmη); "
-              "(1/π) sqrt(det m) holds only for η = 0", dict(_DOMAINS)),
+              "the folding gives P(0,0) = (1/π) sqrt(det m) α/sqrt(α² + ηᵀmη) = (1/π) sqrt(det μ); "
+              "(1/π) sqrt(det m) holds only for η = 0", dict(_DOMAINS),
+              reading=Reading("misprint", "det ‖m_rs‖", "det ‖μ_rs‖",
+                              sp.sqrt(sp.factor(sp.Matrix(mu_pr).det())) / sp.pi,
+                              "paper or transcription",
+                              "the appendix normalises the same P with (μ̄_xx μ̄_zz)^½ = "
+                              "(det μ)^½; m and μ differ by one glyph")),
         Check("(8) μ = ½(Σ_b + <p²>ηηᵀ)⁻¹ (xx)", "§3",
               mu_pr[0, 0].subs(_m_alpha_substitution(), simultaneous=True),
               mu_total_covariance_form()[1][0, 0],
-              "(8) with m = ½Σ_b⁻¹, α² = 1/(2<p²>) is half the inverse absolute covariance",
-              dict(_DOMAINS)),
+              "(8) with m = ½Σ_b⁻¹, α² = 1/(2<p²>) is half the inverse absolute covariance "
+              "(the toolkit's cancellation-free rewrite)", dict(_DOMAINS),
+              printed_in_paper=False),
     ]

@@ -55,7 +55,7 @@ import sympy as sp
 from sympy.calculus.euler import euler_equations
 
 from derivations.codegen import KernelSpec
-from derivations.registry import Check, Result
+from derivations.registry import Check, Reading, Result
 
 __all__ = [
     "SYMBOLS",
@@ -471,30 +471,66 @@ def equation_checks() -> list[Check]:
     Examples
     --------
     >>> [c.equation for c in equation_checks()]
-    ['(1) torsion term', '(1) closed-orbit term (x outward)', '(1) quadrupole limit', '(3) K and D']
+    ['(1) torsion term', '(1) closed-orbit term -Kpx', '(1) quadrupole limit']
     """
     xp, zp = x.diff(s), z.diff(s)
-    printed_torsion = Hf * (x * zp - zp * x) / 2
-    derived_torsion = Hf * (x * zp - z * xp) / 2
-    printed_force = -K * p * x
-    derived_force = K * p * x
-    # eq. (3) as printed has no torsion at all; derived K, D carry H
-    Kp, Dp, _ = _coefficients_from(printed_lagrangian())
-    printed_kd = sp.Matrix.hstack(Kp, Dp).subs(Hf.diff(s), 0).subs(Hf, H0)
+    # -- torsion: (e/P) A.r' with the solenoid's A = (1/2) B x r, B = B_s s_hat, in (x, z, s)
+    Bs = sp.Symbol("B_s", real=True)
+    r_vec = sp.Matrix([x, z, 0])
+    A_vec = sp.Matrix([0, 0, Bs]).cross(r_vec) / 2
+    derived_torsion = sp.expand((A_vec.dot(sp.Matrix([xp, zp, 1])) * Hf / Bs))
+    printed_torsion = Hf * (x * zp - zp * x) / 2          # sympy: identically 0
+    read_torsion = Hf * (x * zp - z * xp) / 2             # the prime on x, not on z
+    # (3) inherits it: K and D of the printed, the read and the derived Lagrangian
+    printed_L = printed_lagrangian()
+    read_L = printed_L + read_torsion
     derived_kd = sp.Matrix.hstack(k_matrix(), d_matrix(radiation=False))
+
+    def kd(L):
+        Km, Dm, _ = _coefficients_from(L)
+        return sp.Matrix.hstack(Km, Dm).subs(Hf.diff(s), 0).subs(Hf, H0)
+
+    # -- closed orbit: linearise the exact median-plane motion, x outward from the
+    # centre of curvature: x'' = K (1 + K x) - (1 + K x)^2 K (1 - n K x) / (1 + p)
+    eps = sp.Symbol("epsilon")
+    X0, P0 = sp.symbols("X0 P0", real=True)
+    exact = K * (1 + K * X0) - (1 + K * X0) ** 2 * K * (1 - n * K * X0) / (1 + P0)
+    scaled = exact.subs({X0: eps * X0, P0: eps * P0})    # first order in (x, p):
+    linear = sp.expand(scaled.subs(eps, 0) + sp.diff(scaled, eps).subs(eps, 0))
+    c = linear.coeff(P0)                                   # x'' = ... + c p
+    # a Lagrangian term a p x gives d/ds dL/dx' - dL/dx = 0 -> x'' = ... + a p, so a = c
+    derived_force = c * p * x
+    inward = {x: -x}                                       # x measured towards the centre
+    # -- quadrupole limit, as printed ("K n finite") and read ("K^2 n finite")
+    cq = sp.Symbol("c", real=True)
+    read_limit = tuple(sp.limit(e.subs(n, cq / K**2), K, 0).subs(cq, -k1)
+                       for e in (k_matrix()[0, 0], k_matrix()[1, 1]))
+    printed_limit = tuple(sp.limit(e.subs(n, cq / K), K, 0)
+                          for e in (k_matrix()[0, 0], k_matrix()[1, 1]))
     return [
-        Check("(1) torsion term", "§1", printed_torsion, derived_torsion,
-              "printed H(xz' - z'x)/2 is identically 0; the solenoid vector potential "
-              "A = (B_s/2)(-z, x) gives H(xz' - zx')/2"),
-        Check("(1) closed-orbit term (x outward)", "§1", printed_force, derived_force,
-              "with x outward (p > 0 sits outside, xi > 0 in a bend) the term is +Kpx; "
-              "the printed -Kpx holds for x measured inward"),
-        Check("(1) quadrupole limit", "§1", _printed_quadrupole_limit(), quadrupole_limit()[0],
-              "printed 'K -> 0, K n finite' sends K^2(1-n) to 0 (no focusing); "
-              "the limit needs K^2 n = -k1 finite"),
-        Check("(3) K and D", "§1", printed_kd, derived_kd,
-              "from the printed (1) the torsion drops out of (3); the corrected (1) "
-              "gives D12 = -H, D21 = H (inside a solenoid)"),
+        Check("(1) torsion term", "§1", (printed_torsion, kd(printed_L)),
+              (derived_torsion, derived_kd),
+              "(e/P) A.r' with the solenoid potential A = (B_s/2) s x r gives H(xz' - zx')/2; "
+              "printed H(xz' - z'x)/2 is identically 0, so the printed (1) gives no torsion "
+              "in D of (3) (derived D12 = -H, D21 = H)",
+              reading=Reading("misprint", "z'x", "zx'", (read_torsion, kd(read_L)),
+                              "paper or transcription",
+                              "the antisymmetric pair xz' - zx' is the angular momentum "
+                              "the torsion H couples to; z'x repeats xz'"),
+              recurs=("(3): D of the printed (1) has no torsion",)),
+        Check("(1) closed-orbit term -Kpx", "§1", -K * p * x, derived_force,
+              "linearised median-plane motion with x outward gives x'' + K^2(1-n)x = +Kp, "
+              "i.e. the Lagrangian term +Kpx (p > 0 sits outside, xi > 0 in a bend)",
+              reading=Reading("convention", "x outward (this toolkit)",
+                              "x measured inward, towards the centre of curvature",
+                              derived_force.subs(inward), "",
+                              "the paper calls x 'radial' without a direction")),
+        Check("(1) quadrupole limit", "§1", printed_limit, quadrupole_limit(),
+              "a quadrupole needs K^2(1-n) -> k1 and K^2 n -> -k1; with K n finite K^2 n -> 0 "
+              "and the limit has no focusing at all",
+              reading=Reading("misprint", "K n -> (finite)", "K^2 n -> (finite) = -k1",
+                              read_limit, "paper or transcription",
+                              "K^2 n is the vertical focusing of (1); a lost superscript 2")),
     ]
 
 

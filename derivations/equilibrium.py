@@ -296,8 +296,97 @@ def results() -> list[Result]:
     ]
 
 
+def _inverse_lemma(A: sp.Matrix) -> tuple[sp.Matrix, sp.Matrix]:
+    """``A A^-1`` and ``A^-1 A`` for A^-1 = adj(A)/det(A), reduced by expand and cancel."""
+    det = A.det(method="berkowitz").expand()
+    adj = A.adjugate(method="berkowitz")
+    return (((A * adj).applyfunc(sp.expand) / det).applyfunc(sp.cancel),
+            ((adj * A).applyfunc(sp.expand) / det).applyfunc(sp.cancel))
+
+
+@lru_cache(maxsize=None)
+def generic_eigenbasis() -> dict:
+    """Symbolic data for the general proofs of (9), (10) and M_rtsv.
+
+    A generic 4x4 ``U`` and, for (10) and M_rtsv, a generic ``V`` standing for
+    U^-1 (16 independent symbols each), a diagonal ``Delta`` (4 symbols),
+    generic symmetric ``Sigma`` and ``R`` (10 symbols each). The one lemma the
+    proofs use is computed, not assumed: with A^-1 = adj(A)/det(A), sympy
+    reduces ``A A^-1`` and ``A^-1 A`` of a generic A to the identity (for
+    ``U_Uinv``, and renamed, ``Vinv_V``), so that products such as
+    ``U N = (U U^-1) Delta U`` stay small.
+
+    Returns
+    -------
+    dict
+        ``U, V, Delta, Sigma, R, U_Uinv, Vinv_V`` (sympy matrices).
+
+    Examples
+    --------
+    >>> g = generic_eigenbasis()
+    >>> g["U_Uinv"] == sp.eye(4) == g["Vinv_V"]
+    True
+    """
+    n = 4
+    U = sp.Matrix(n, n, lambda i, j: sp.Symbol(f"U{i + 1}{j + 1}"))
+    V = sp.Matrix(n, n, lambda i, j: sp.Symbol(f"V{i + 1}{j + 1}"))
+
+    def symmetric(name):
+        S = sp.zeros(n, n)
+        for i in range(n):
+            for j in range(i, n):
+                S[i, j] = S[j, i] = sp.Symbol(f"{name}{i + 1}{j + 1}")
+        return S
+
+    # adj(A) A = A adj(A) = det(A) I is a polynomial identity in the 16 entries of a
+    # generic A: proved once (for U), it holds for V too (rename the symbols)
+    U_Uinv, Uinv_U = _inverse_lemma(U)
+    return {"U": U, "V": V, "Delta": sp.diag(*sp.symbols("Delta1:5")),
+            "Sigma": symmetric("Sigma"), "R": symmetric("R"),
+            "U_Uinv": U_Uinv, "Vinv_V": Uinv_U.xreplace(dict(zip(U, V)))}
+
+
+def _general_proof_forms() -> dict:
+    """Printed and derived forms of (9), (10), M_rtsv for a generic U and diagonal Delta.
+
+    (9): Sigma generic is the stationary covariance of y(s) = N y(s - s0) + noise
+    for the noise script-R = Sigma - N Sigma N^T, N = U^-1 Delta U; printed
+    Delta Q Delta + R with Q = U Sigma U^T, R = U script-R U^T, against Q.
+    (10), M_rtsv: V = U^-1 and the eigenbasis noise R = U script-R U^T generic,
+    so script-R = V R V^T; the printed sums against N (.) N^T + script-R, the
+    stationarity equation they must satisfy (its solution is unique unless
+    some Delta_r Delta_s = 1). Only the upper triangles are compared (both
+    sides are symmetric by construction).
+    """
+    g = generic_eigenbasis()
+    U, V, D, Sig, R = g["U"], g["V"], g["Delta"], g["Sigma"], g["R"]
+    d = [D[k, k] for k in range(4)]
+    UN = g["U_Uinv"] * D * U                          # U N = (U U^-1) Delta U
+    Q = (U * Sig * U.T).applyfunc(sp.expand)
+    R9 = (Q - UN * Sig * UN.T).applyfunc(sp.expand)   # U (Sigma - N Sigma N^T) U^T
+    script_R = V * R * V.T
+    f10 = sp.Matrix(4, 4, lambda r, s: sum(V[r, a] * V[s, b] * R[a, b] / (1 - d[a] * d[b])
+                                           for a in range(4) for b in range(4)))
+    Qe = sp.Matrix(4, 4, lambda a, b: R[a, b] / (1 - d[a] * d[b]))
+    # N f10 N^T = (V Delta V^-1)(V Qe V^T)(V Delta V^-1)^T = V Delta (V^-1 V) Qe (V^-1 V)^T Delta V^T
+    I4 = g["Vinv_V"]
+    stationary = V * D * I4 * Qe * I4.T * D * V.T + script_R
+    # M_rtsv contracted with script-R: sum_tv U_r't script-R_tv U_s'v = (V^-1 V) R (V^-1 V)^T
+    URU = I4 * R * I4.T
+    m_contracted = sp.Matrix(4, 4, lambda r, s: sum(
+        V[r, a] * V[s, b] * URU[a, b] / (1 - d[a] * d[b]) for a in range(4) for b in range(4)))
+    upper = [(i, j) for i in range(4) for j in range(i, 4)]
+
+    def pick(M):
+        return tuple(M[i, j] for i, j in upper)
+
+    return {"9": (pick(D * Q * D + R9), pick(Q)),
+            "10": (pick(f10), pick(stationary)),
+            "M": (pick(m_contracted), pick(stationary))}
+
+
 def equation_checks() -> list[Check]:
-    """Printed §4 forms against derivations (exact arithmetic).
+    """Printed §4 forms against derivations: general symbolic proofs (generic U, diagonal Delta).
 
     Returns
     -------
@@ -308,21 +397,20 @@ def equation_checks() -> list[Check]:
     >>> [c.equation for c in equation_checks()]
     ['(9)', '§4 Q_rs', '(10)', '§4 M_rtsv']
     """
-    ex = exact_example()
-    U, Delta, sR, Sigma = ex["U"], ex["Delta"], ex["script_R"], ex["Sigma"]
-    D = sp.diag(*Delta)
-    Q = (U * Sigma * U.T).applyfunc(sp.expand)
-    printed_9 = (D * Q * D + U * sR * U.T).applyfunc(sp.expand)
+    f = _general_proof_forms()
     return [
-        Check("(9)", "§4", printed_9, Q,
-              "with Q = U Sigma U^T (Q_rs = <q_r q_s>, no conjugation) and R = U script-R U^T "
-              "(transpose, as printed) (9) holds exactly on a complex-U example; "
-              "the U^H reading needs Delta* on the right"),
+        Check("(9)", "§4", *f["9"],
+              "for a generic U (16 symbols) and diagonal Delta: Q = U Sigma U^T (Q_rs = "
+              "<q_r q_s>, no conjugation) and R = U script-R U^T (transpose, as printed) with "
+              "Sigma = N Sigma N^T + script-R, N = U^-1 Delta U; the U^H reading needs Delta* "
+              "on the right (exact_example())"),
         Check("§4 Q_rs", "§4", Rrs / (1 - Dr * Ds), q_solution(),
               "solved from (9) elementwise; equal to the summed series"),
-        Check("(10)", "§4", formula_10(U, Delta, sR), Sigma,
-              "printed (10) vs the exact Lyapunov solution Sigma = N Sigma N^T + script-R "
-              "(Gaussian rationals)"),
-        Check("§4 M_rtsv", "§4", m_rtsv_contracted(U, Delta, sR), Sigma,
-              "sum_tv M_rtsv script-R_tv with M as printed vs the exact Sigma"),
+        Check("(10)", "§4", *f["10"],
+              "the printed sum, for generic U^-1 (16 symbols), diagonal Delta and eigenbasis "
+              "noise R = U script-R U^T, solves the stationarity equation "
+              "Sigma = N Sigma N^T + script-R (unique solution unless Delta_r Delta_s = 1)"),
+        Check("§4 M_rtsv", "§4", *f["M"],
+              "sum_tv M_rtsv script-R_tv with M as printed, generic U and diagonal Delta, "
+              "solves Sigma = N Sigma N^T + script-R"),
     ]

@@ -1,34 +1,51 @@
 """The paper, equation by equation: printed form against derived form.
 
-Every section module of :data:`derivations.registry.SECTION_MODULES`
-publishes ``equation_checks()``: a list of
-:class:`~derivations.registry.Check`, each holding the printed form (typed
-once, misprints included) and the form sympy derives. This module collects
-them, **decides the verdict itself** with :func:`derivations.verify.equal`
-and renders the list as a text table, JSON or a LaTeX table
-(``coupled-beam verify``).
+Every section module of :data:`derivations.registry.SECTION_MODULES` (and of
+:data:`~derivations.registry.EXTRA_CHECK_MODULES`) publishes
+``equation_checks()``: a list of :class:`~derivations.registry.Check`, each
+holding the printed form (typed once, misprints included) and the form sympy
+derives. This module collects them, **decides the verdict itself** with
+:func:`derivations.verify.equal` and renders the list as a text table, JSON
+or a LaTeX table (``coupled-beam verify``).
 
+Status of a row printed in the paper
+------------------------------------
 ==============  ==========================================================
-status          meaning
+status          meaning (and the evidence the row carries)
 ==============  ==========================================================
-``ok``          printed == derived: proved, or equal at 50 digits at
-                random points of the domain
-``erratum``     printed != derived: ``verify.equal`` found a point where
-                they differ (the row carries the point and both values)
+``ok``          printed == derived: ``proved`` (a symbolic proof for every
+                value of the free symbols), ``holds on an exact example``
+                (exact arithmetic on one instance only) or ``numerically
+                equal`` (50 digits at random points)
+``misprint``    printed != derived (a counterexample), but one glyph read
+                otherwise -- the row names the glyph, the reading and
+                whether paper or transcription -- makes it == derived
+``convention``  printed != derived (a counterexample), but the derived form
+                re-expressed in a named other convention == printed
+``erratum``     printed != derived and no reading repairs it: the printed
+                equation is mathematically wrong
 ``undecided``   neither (e.g. no point of the domain where both sides are
                 defined); reported, never counted as ok
 ``error``       a section module failed to import or build its checks
 ==============  ==========================================================
 
+Results the paper does not print (``Check(printed_in_paper=False)``: the
+project's own identities and corrections beyond the paper) form a separate
+"beyond the paper" table; their status is ``ok``, ``fails``, ``undecided``
+or ``error``.
+
 Examples
 --------
 >>> import sympy as sp
->>> from derivations.registry import Check
->>> x = sp.Symbol("x", real=True)
->>> rows = verify_checks([Check("(1)", "§1", x * x - x * x, x**2, "a zero term"),
-...                       Check("(2)", "§1", sp.sin(2 * x), 2 * sp.sin(x) * sp.cos(x), "")])
+>>> from derivations.registry import Check, Reading
+>>> x, xi, zeta = sp.symbols("x xi zeta", real=True)
+>>> rows = verify_checks([
+...     Check("(1)", "§1", x * x - x * x, x**2, "a zero term"),
+...     Check("(2)", "§1", sp.sin(2 * x), 2 * sp.sin(x) * sp.cos(x), ""),
+...     Check("(6)", "§2", x + xi, x + zeta, "",
+...           reading=Reading("misprint", "ξ", "ζ", x + zeta, "paper or transcription"))])
 >>> [row.status for row in rows]
-['erratum', 'ok']
+['erratum', 'ok', 'misprint']
 
 References
 ----------
@@ -43,11 +60,19 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from derivations.registry import SECTION_MODULES, Check
-from derivations.verify import Verdict, equal
+from derivations.registry import EXTRA_CHECK_MODULES, SECTION_MODULES, Check
+from derivations.verify import Budget, Verdict, equal
 
-__all__ = ["Row", "collect_checks", "missing_modules", "verify_checks", "verify_paper",
-           "to_text", "to_json", "to_latex"]
+__all__ = ["Row", "PAPER_STATUSES", "BEYOND_STATUSES", "collect_checks", "missing_modules",
+           "verify_checks", "verify_paper", "counts", "to_text", "to_json", "to_latex"]
+
+#: statuses of rows printed in the paper, in table order
+PAPER_STATUSES = ("ok", "misprint", "convention", "erratum", "undecided", "error")
+#: statuses of rows beyond the paper
+BEYOND_STATUSES = ("ok", "fails", "undecided", "error")
+
+#: the paper's own checks are trusted input: no size limit, a generous time limit
+CHECK_BUDGET = Budget(seconds=60.0, max_size=None)
 
 
 @dataclass(frozen=True)
@@ -59,41 +84,105 @@ class Row:
     check : Check
         The printed and derived forms, as the section module gives them.
     verdict : Verdict or None
-        What :func:`derivations.verify.equal` decided (None for ``error``).
+        printed against derived, decided by :func:`derivations.verify.equal`
+        (None for ``error``).
     module : str
         The section module that published the check.
     error : str
         For ``status == "error"``: what went wrong.
+    reading_verdict : Verdict or None
+        When printed != derived and the check offers a reading: the reading
+        against its target (derived for a misprint, printed for a convention).
     """
 
     check: Check
     verdict: Verdict | None
     module: str = ""
     error: str = ""
+    reading_verdict: Verdict | None = None
+
+    @property
+    def printed_in_paper(self) -> bool:
+        """False for the "beyond the paper" table."""
+        return bool(getattr(self.check, "printed_in_paper", True))
 
     @property
     def status(self) -> str:
-        """``ok``, ``erratum``, ``undecided`` or ``error`` (decided, never typed in)."""
+        """One of :data:`PAPER_STATUSES` (or :data:`BEYOND_STATUSES`), decided, never typed in."""
         if self.verdict is None:
             return "error"
         if self.verdict:
             return "ok"
-        return "erratum" if self.verdict.status == "different" else "undecided"
+        if self.verdict.status != "different":
+            return "undecided"
+        if not self.printed_in_paper:
+            return "fails"
+        reading = getattr(self.check, "reading", None)
+        if reading is not None and self.reading_verdict is not None and self.reading_verdict:
+            return reading.kind
+        return "erratum"
+
+    @property
+    def verdict_text(self) -> str:
+        """The evidence in words: how ``ok`` was reached, or what differs and what repairs it."""
+        if self.verdict is None:
+            return self.error
+        st = self.status
+        if st == "ok":
+            return _kind_of_ok(self.verdict, self._general())
+        r = getattr(self.check, "reading", None)
+        if st == "misprint":
+            return (f"misprint ({r.source}): '{r.printed_as}' read '{r.read_as}' -> "
+                    f"{_kind_of_ok(self.reading_verdict, self._general(), 'holds')}; "
+                    f"as printed {self.verdict.summary()}")
+        if st == "convention":
+            return (f"convention: {r.read_as} instead of {r.printed_as} -> "
+                    f"{_kind_of_ok(self.reading_verdict, self._general(), 'holds')}; "
+                    f"in {r.printed_as} {self.verdict.summary()}")
+        text = self.verdict.summary()
+        if st == "erratum" and r is not None and self.reading_verdict is not None:
+            text += f"; reading '{r.read_as}' for '{r.printed_as}' also {self.reading_verdict.summary()}"
+        return text
+
+    def _general(self) -> bool:
+        """The statement has variables although sympy reduced both forms to numbers.
+
+        A check declares the variables of the statement through the sampling
+        domains of ``Check.assumptions`` (``det L = 1`` for every m).
+        """
+        return bool(_domain(self.check))
 
     def to_dict(self) -> dict:
-        """JSON-ready: equation, section, status, printed, derived, note, verdict, ..."""
+        """JSON-ready: equation, section, status, printed_in_paper, printed, derived, note, verdict, ..."""
         c = self.check
+        r = getattr(c, "reading", None)
         return {
             "equation": c.equation,
             "section": c.section,
             "status": self.status,
+            "printed_in_paper": self.printed_in_paper,
             "printed": _sstr(c.printed),
             "derived": _sstr(c.derived),
             "note": c.note,
-            "verdict": str(self.verdict) if self.verdict is not None else self.error,
+            "recurs": list(getattr(c, "recurs", ()) or ()),
+            "verdict": self.verdict_text,
             "verdict_detail": self.verdict.to_dict() if self.verdict is not None else None,
+            "reading": None if r is None else {
+                "kind": r.kind, "printed_as": r.printed_as, "read_as": r.read_as,
+                "source": r.source, "evidence": r.evidence, "form": _sstr(r.form),
+                "verdict": None if self.reading_verdict is None else self.reading_verdict.to_dict()},
             "module": self.module,
         }
+
+
+def _kind_of_ok(v: Verdict | None, general: bool = False,
+                exact: str = "holds on an exact example") -> str:
+    """``proved`` only for a proof over free symbols; exact arithmetic on numbers is ``exact``."""
+    if v is None:
+        return "not tested"
+    if v.status == "proved":
+        return "proved" if (v.general or general) else exact
+    return str(v) if v else v.summary()
 
 
 def _sstr(obj) -> str:
@@ -124,9 +213,11 @@ def missing_modules(modules: list[str] | None = None) -> list[str]:
 def collect_checks(modules: list[str] | None = None) -> list[tuple[str, Check | None, str]]:
     """``(module, check, error)`` for every check of every existing section module.
 
-    A module that does not exist yet is skipped (see :func:`missing_modules`);
-    one that fails while building its checks gives one ``(module, None,
-    message)`` entry, so a single broken section cannot hide the others.
+    Default modules: :data:`~derivations.registry.SECTION_MODULES` then
+    :data:`~derivations.registry.EXTRA_CHECK_MODULES`. A module that does
+    not exist yet is skipped (see :func:`missing_modules`); one that fails
+    while building its checks gives one ``(module, None, message)`` entry, so
+    a single broken section cannot hide the others.
 
     Examples
     --------
@@ -134,7 +225,7 @@ def collect_checks(modules: list[str] | None = None) -> list[tuple[str, Check | 
     []
     """
     out: list[tuple[str, Check | None, str]] = []
-    for name in modules or SECTION_MODULES:
+    for name in modules or (SECTION_MODULES + EXTRA_CHECK_MODULES):
         try:
             mod = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -163,7 +254,11 @@ def _domain(check: Check) -> dict:
 
 
 def verify_checks(checks: list[Check], module: str = "", **equal_kw) -> list[Row]:
-    """Decide ``ok`` / ``erratum`` for each check with :func:`derivations.verify.equal`.
+    """Decide the status of each check with :func:`derivations.verify.equal`.
+
+    printed is compared with derived; when they differ and the check offers a
+    :class:`~derivations.registry.Reading`, the reading is compared with its
+    target (derived for a misprint, printed for a convention).
 
     Parameters
     ----------
@@ -171,14 +266,25 @@ def verify_checks(checks: list[Check], module: str = "", **equal_kw) -> list[Row
     module : str
         Recorded in each row.
     **equal_kw
-        Passed to :func:`derivations.verify.equal` (``points``, ``dps``, ...).
+        Passed to :func:`derivations.verify.equal` (``points``, ``dps``,
+        ``budget``, ...; default budget :data:`CHECK_BUDGET`).
 
     Returns
     -------
     list of Row
     """
-    return [Row(c, equal(c.printed, c.derived, domain=_domain(c), **equal_kw), module)
-            for c in checks]
+    equal_kw.setdefault("budget", CHECK_BUDGET)
+    rows = []
+    for c in checks:
+        dom = _domain(c)
+        v = equal(c.printed, c.derived, domain=dom, **equal_kw)
+        rv = None
+        reading = getattr(c, "reading", None)
+        if reading is not None and v.status == "different":
+            target = c.derived if reading.kind == "misprint" else c.printed
+            rv = equal(reading.form, target, domain=dom, **equal_kw)
+        rows.append(Row(c, v, module, reading_verdict=rv))
+    return rows
 
 
 def verify_paper(modules: list[str] | None = None, section: str | None = None,
@@ -188,7 +294,8 @@ def verify_paper(modules: list[str] | None = None, section: str | None = None,
     Parameters
     ----------
     modules : list of str, optional
-        Default :data:`derivations.registry.SECTION_MODULES`.
+        Default :data:`derivations.registry.SECTION_MODULES` and
+        :data:`~derivations.registry.EXTRA_CHECK_MODULES`.
     section : str, optional
         Keep only checks of this section (``"§5"``, ``"5"``, ``"appendix"``).
     **equal_kw
@@ -197,6 +304,8 @@ def verify_paper(modules: list[str] | None = None, section: str | None = None,
     Returns
     -------
     list of Row
+        Rows printed in the paper and beyond it, in collection order (split
+        them with ``row.printed_in_paper``).
     """
     want = None if section is None else section.lstrip("§").lower()
     rows = []
@@ -211,31 +320,53 @@ def verify_paper(modules: list[str] | None = None, section: str | None = None,
     return rows
 
 
+def counts(rows: list[Row]) -> dict:
+    """Rows per status: ``{"paper": {status: n}, "beyond": {status: n}}`` (all statuses listed).
+
+    Examples
+    --------
+    >>> counts([])["paper"]["misprint"]
+    0
+    """
+    paper = {s: 0 for s in PAPER_STATUSES}
+    beyond = {s: 0 for s in BEYOND_STATUSES}
+    for r in rows:
+        (paper if r.printed_in_paper else beyond)[r.status] += 1
+    return {"paper": paper, "beyond": beyond}
+
+
+def summary_line(rows: list[Row]) -> str:
+    """``40 checks: ...`` -- the counts per status of both tables, one line.
+
+    Examples
+    --------
+    >>> summary_line([])
+    '0 printed equations: 0 ok, 0 misprint, 0 convention, 0 erratum; 0 beyond the paper: 0 ok'
+    """
+    c = counts(rows)
+    n_p, n_b = sum(c["paper"].values()), sum(c["beyond"].values())
+    paper = ", ".join(f"{c['paper'][s]} {s}" for s in PAPER_STATUSES
+                      if s in ("ok", "misprint", "convention", "erratum") or c["paper"][s])
+    beyond = ", ".join(f"{c['beyond'][s]} {s}" for s in BEYOND_STATUSES
+                       if s == "ok" or c["beyond"][s])
+    return f"{n_p} printed equations: {paper}; {n_b} beyond the paper: {beyond}"
+
+
 # ---------------------------------------------------------------- rendering
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def to_text(rows: list[Row], verbose: bool = False) -> str:
-    """A plain-text table: equation, section, status, verdict, note.
-
-    Examples
-    --------
-    >>> import sympy as sp
-    >>> from derivations.registry import Check
-    >>> print(to_text(verify_checks([Check("(9)", "§4", sp.Integer(1), sp.Integer(1), "fine")])))
-    equation  section  status  verdict  note
-    --------  -------  ------  -------  ----
-    (9)       §4       ok      proved   fine
-    <BLANKLINE>
-    1 checks: 1 ok, 0 erratum
-    """
+def _table(rows: list[Row], verbose: bool, width: int = 60) -> list[str]:
     head = ("equation", "section", "status", "verdict", "note")
     body = []
     for r in rows:
-        verdict = r.verdict.summary() if r.verdict is not None else r.error
-        body.append((r.check.equation, r.check.section, r.status, _clip(verdict, 48),
-                     r.check.note))
+        note = r.check.note
+        recurs = getattr(r.check, "recurs", ())
+        if recurs:
+            note += " [also: " + "; ".join(recurs) + "]"
+        body.append((r.check.equation, r.check.section, r.status,
+                     _clip(r.verdict_text, width), note))
     widths = [max([len(h)] + [len(b[i]) for b in body]) for i, h in enumerate(head[:-1])]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head[:-1], widths)) + "  " + head[-1]]
     lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(head[-1]))
@@ -244,16 +375,44 @@ def to_text(rows: list[Row], verbose: bool = False) -> str:
         if verbose:
             lines.append(f"    printed: {_sstr(r.check.printed)}")
             lines.append(f"    derived: {_sstr(r.check.derived)}")
+            reading = getattr(r.check, "reading", None)
+            if reading is not None:
+                lines.append(f"    reading: {reading.kind}, '{reading.printed_as}' -> "
+                             f"'{reading.read_as}': {_sstr(reading.form)}")
+                if reading.evidence:
+                    lines.append(f"    evidence: {reading.evidence}")
             if r.verdict is not None and r.status != "ok":
                 lines.append(f"    verdict: {r.verdict}")
-    counts = {s: sum(r.status == s for r in rows) for s in ("ok", "erratum", "undecided", "error")}
-    tail = f"{len(rows)} checks: {counts['ok']} ok, {counts['erratum']} erratum"
-    tail += "".join(f", {counts[s]} {s}" for s in ("undecided", "error") if counts[s])
-    return "\n".join(lines) + "\n\n" + tail
+                if r.reading_verdict is not None:
+                    lines.append(f"    reading verdict: {r.reading_verdict}")
+    return lines
+
+
+def to_text(rows: list[Row], verbose: bool = False) -> str:
+    """Two plain-text tables (printed in the paper; beyond the paper) and the counts.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from derivations.registry import Check
+    >>> print(to_text(verify_checks([Check("(9)", "§4", sp.Integer(1), sp.Integer(1), "fine")])))
+    equation  section  status  verdict                    note
+    --------  -------  ------  -------------------------  ----
+    (9)       §4       ok      holds on an exact example  fine
+    <BLANKLINE>
+    1 printed equations: 1 ok, 0 misprint, 0 convention, 0 erratum; 0 beyond the paper: 0 ok
+    """
+    paper = [r for r in rows if r.printed_in_paper]
+    beyond = [r for r in rows if not r.printed_in_paper]
+    out = _table(paper, verbose) if paper else []
+    if beyond:
+        out += ["", "Beyond the paper (results it does not print; checked the same way)", ""]
+        out += _table(beyond, verbose)
+    return "\n".join(out) + "\n\n" + summary_line(rows)
 
 
 def to_json(rows: list[Row]) -> list[dict]:
-    """A list of dicts with at least equation, section, status, printed, derived, note."""
+    """A list of dicts: equation, section, status, printed_in_paper, printed, derived, note, verdict, ..."""
     return [r.to_dict() for r in rows]
 
 
@@ -365,15 +524,28 @@ def to_latex(rows: list[Row], max_math: int = 400) -> str:
         r"\hline",
         r"\endhead",
     ]
-    for r in rows:
+    paper = [r for r in rows if r.printed_in_paper]
+    beyond = [r for r in rows if not r.printed_in_paper]
+    for k, r in enumerate(paper + beyond):
+        if k == len(paper) and beyond:
+            lines += [r"\hline",
+                      r"\multicolumn{6}{@{}l}{\emph{Beyond the paper: results it does not print}} \\",
+                      r"\hline"]
         cells = [latex_text(r.check.equation), latex_text(r.check.section)]
         for form in (r.check.printed, r.check.derived):
             tex = _latex_math(form)
             cells.append(f"${tex}$" if len(tex) <= max_math
                          else r"\emph{(long; see \texttt{--json})}")
-        status = r.status if r.status != "erratum" else r"\textbf{erratum}"
+        status = r"\textbf{erratum}" if r.status == "erratum" else r.status
+        reading = getattr(r.check, "reading", None)
+        if r.status in ("misprint", "convention"):
+            status += (" (" + latex_text(f"'{reading.printed_as}' read '{reading.read_as}'")
+                       + ")")
         cells.append(status)
-        cells.append(latex_text(r.check.note))
+        note = r.check.note
+        if getattr(r.check, "recurs", ()):
+            note += " [also: " + "; ".join(r.check.recurs) + "]"
+        cells.append(latex_text(note))
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\hline", r"\end{longtable}"]
     return "\n".join(lines) + "\n"

@@ -91,7 +91,7 @@ from functools import lru_cache
 import sympy as sp
 
 from derivations.codegen import KernelSpec
-from derivations.registry import Check, Result
+from derivations.registry import Check, Reading, Result
 from derivations.skew_quadrupole import (
     X,
     Z,
@@ -694,9 +694,20 @@ def equation_checks() -> list[Check]:
             "U_1t, U_2v (printed U⁻¹), and the (r',s') = (2,1), (4,3) partners (complex "
             "conjugates) are missing: as printed, half the real part plus a spurious "
             "imaginary part")
+    U, Ui = _generic_u()
+
+    def u_read(r, t, s, v):  # the glyph reading alone: U_1t, U_2v instead of U⁻¹_1t, U⁻¹_2v
+        r, t, s, v = r - 1, t - 1, s - 1, v - 1
+        return (Ui[r, 0] * U[0, t] * Ui[s, 1] * U[1, v] / (2 * omega_plus)
+                + Ui[r, 2] * U[2, t] * Ui[s, 3] * U[3, v] / (2 * omega_minus))
+
     return [
-        Check("§5 M_rtsv far from resonance (M_1212, <x²> per 𝓡_22)", "§5",
-              m_rtsv_far_printed(1, 2, 1, 2), m_rtsv_far(1, 2, 1, 2), note),
-        Check("§5 M_rtsv far from resonance (M_1232, <x z> per 𝓡_22)", "§5",
-              m_rtsv_far_printed(1, 2, 3, 2), m_rtsv_far(1, 2, 3, 2), note),
+        Check("§5 M_rtsv far from resonance", "§5",
+              (m_rtsv_far_printed(1, 2, 1, 2), m_rtsv_far_printed(1, 2, 3, 2)),
+              (m_rtsv_far(1, 2, 1, 2), m_rtsv_far(1, 2, 3, 2)), note,
+              reading=Reading("misprint", "U⁻¹_1t, U⁻¹_2v", "U_1t, U_2v",
+                              (u_read(1, 2, 1, 2), u_read(1, 2, 3, 2)), "paper or transcription",
+                              "the §4 definition has U (not U⁻¹) in the second and fourth "
+                              "factors; the missing partner terms remain"),
+              recurs=("M_1212 (<x²> per 𝓡_22) and M_1232 (<x z> per 𝓡_22); every element",)),
     ]

@@ -39,7 +39,7 @@ from functools import lru_cache
 import sympy as sp
 
 from derivations.codegen import KernelSpec
-from derivations.registry import Check, Result
+from derivations.registry import Check, Reading, Result
 
 # ----------------------------------------------------------------- symbols
 mu_x, mu_z = sp.symbols("mu_x mu_z", real=True)
@@ -566,15 +566,26 @@ def equation_checks() -> list[Check]:
                        + lam**2 * (2 + 4 * cx * cz - m**2 * beta_x * beta_z) * sx * sz
                        - 2 * lam * (cx + cz) + 1)
     printed_pal = wp**2 - 2 * (cx + cz) * wp + 4 * cx * cz - m**2 * beta_x * beta_z * sx * sz
+    # the closing parenthesis read after sin μx sin μz (as in the palindromic form below it)
+    read_quartic = (lam**4 - 2 * (cx + cz) * lam**3
+                    + lam**2 * (2 + 4 * cx * cz - m**2 * beta_x * beta_z * sx * sz)
+                    - 2 * lam * (cx + cz) + 1)
     op, om = mode_damping_first_order()
     dom = {beta_x: (0.5, 30), beta_z: (0.5, 30), m: (-0.3, 0.3), mu_x: (0.1, 3.0), mu_z: (0.1, 3.0)}
     return [
-        Check("§5 det L", "§5", sp.Integer(1), skew_kick().det(), "det L = 1 (thin skew quad is symplectic)"),
+        Check("§5 det L", "§5", sp.Integer(1), skew_kick().det(),
+              "det L = 1 for every m, computed symbolically (thin skew quad is symplectic)",
+              {m: (-0.3, 0.3)}),
         Check("§5 quartic (Tr, det)", "§5", paper_quartic_generic(), characteristic_polynomial_generic(),
               "det(N - λ) for N = L diag(F_x, F_z) with generic blocks", dom),
         Check("§5 quartic (μ, β)", "§5", printed_quartic, characteristic_polynomial(False),
-              "misplaced parenthesis: the λ² coefficient is 2 + 4 cos μx cos μz − m²βxβz sin μx sin μz; "
-              "as printed sin μx sin μz multiplies the whole bracket", dom),
+              "the λ² coefficient is 2 + 4 cos μx cos μz − m²βxβz sin μx sin μz; as printed "
+              "sin μx sin μz multiplies the whole bracket", dom,
+              reading=Reading("misprint", "(2 + 4 cos μx cos μz − m²βxβz) · sin μx sin μz",
+                              "(2 + 4 cos μx cos μz − m²βxβz sin μx sin μz)", read_quartic,
+                              "paper or transcription",
+                              "one parenthesis misplaced across a line break; the palindromic "
+                              "form printed next has m²βxβz sin μx sin μz together")),
         Check("§5 palindromic form", "§5", printed_pal * lam**2, characteristic_polynomial(False),
               "det(N - λ) = λ² q(λ + 1/λ)", dom),
         Check("§5 roots a ± b", "§5",
@@ -582,7 +593,8 @@ def equation_checks() -> list[Check]:
               a_ + sp.sqrt(b2), "λ + 1/λ = a ± b", dom),
         *footnote_checks(),
         Check("§5 ω+ + ω- (sum rule)", "§5", (d11_s0 + d22_s0) / 2, sp.simplify(op + om),
-              "beyond the paper: det N = exp(-2ω+ - 2ω-) to first order", dom),
+              "det N = exp(-2ω+ - 2ω-) to first order: the mode dampings add up to the "
+              "uncoupled ones", dom, printed_in_paper=False),
     ]
 
 
@@ -601,10 +613,20 @@ def footnote_checks() -> list[Check]:
     m_rigidity = m_derived.subs(E_s, e * B * R / beta_s)
     dom = {e: (0.5, 2), l: (0.1, 2), E_s: (0.5, 2), beta_s: (0.5, 1), B: (0.5, 2), R: (1, 10),
            e_1: (0.5, 2)}
+    printed_e1 = e_1 * dBx_dx / (beta_s * E_s)
+    printed_R = dBx_dx / (B * R)
     return [
-        Check("§5 footnote m = e l ∂Bx/∂x/(βE)", "§5", e_1 * dBx_dx / (beta_s * E_s), m_derived,
-              "misprint: 'e_1' is e·l (m = ∫ M ds over the effective length l)", dom),
-        Check("§5 footnote m = (1/R)(1/B) ∂Bx/∂x", "§5", dBx_dx / (B * R), m_rigidity,
-              "the length l is missing: (1/RB) ∂Bx/∂x is M (1/m²), m = l/(RB) ∂Bx/∂x (1/m)", dom),
+        Check("§5 footnote m = e l ∂Bx/∂x/(βE)", "§5", printed_e1, m_derived,
+              "m = ∫ M ds over the effective length l the next line defines", dom,
+              reading=Reading("misprint", "e_1", "e l", printed_e1.xreplace({e_1: e * l}),
+                              "transcription",
+                              "the footnote's next words define l, which the formula "
+                              "otherwise never uses; 'el' garbled into 'e_1'")),
+        Check("§5 footnote m = (1/R)(1/B) ∂Bx/∂x", "§5", printed_R, m_rigidity,
+              "as printed (1/RB) ∂Bx/∂x is M (1/m²); m = l/(RB) ∂Bx/∂x (1/m)", dom,
+              reading=Reading("misprint", "1/R", "l/R", printed_R.xreplace({R: R / l}),
+                              "transcription",
+                              "l and 1 are one glyph apart in the typescript; the line "
+                              "above it has l")),
     ]
 

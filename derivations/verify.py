@@ -784,8 +784,40 @@ def _freeze_functions(exprs: list[sp.Basic]) -> list[sp.Basic]:
     return [e.xreplace(reps2) for e in exprs]
 
 
+def _cancel_by_denominator(e: sp.Expr) -> sp.Expr:
+    """Expand, group the terms by denominator, cancel within each group, add up.
+
+    Cheap where ``cancel(together(e))`` is not: a sum over many distinct
+    denominators (e.g. ``sum R_ab/(1 - Δ_a Δ_b)``) never builds their product.
+    """
+    groups: dict = {}
+    for term in sp.Add.make_args(sp.expand(e)):
+        num, den = sp.fraction(term)
+        if den.could_extract_minus_sign():
+            num, den = -num, -den
+        den = sp.expand(den)
+        groups.setdefault(den, []).append(num)
+    return sp.expand(sp.Add(*(_exact_quotient(sp.Add(*nums), den)
+                              for den, nums in groups.items())))
+
+
+def _exact_quotient(num: sp.Expr, den: sp.Expr) -> sp.Expr:
+    """num/den as a polynomial when den divides num exactly (fast path), else cancel()."""
+    if den == 1:
+        return num
+    gens = sorted(num.free_symbols | den.free_symbols, key=str)
+    try:
+        q, r = sp.Poly(num, *gens).div(sp.Poly(den, *gens))
+        if r.is_zero:
+            return q.as_expr()
+    except (sp.PolynomialError, sp.GeneratorsNeeded, sp.CoercionFailed):
+        pass
+    return sp.cancel(num / den)
+
+
 _REWRITES = (
     ("expand", sp.expand),
+    ("cancel by denominator", _cancel_by_denominator),
     ("cancel", lambda e: sp.cancel(sp.together(e))),
     ("trigsimp", sp.trigsimp),
     ("expand_trig", lambda e: sp.expand(sp.expand_trig(e))),
@@ -860,15 +892,93 @@ def _sample(sym: sp.Symbol, domain: Mapping, rng: random.Random) -> mpmath.mpf:
 
 
 def _compile(exprs: list[sp.Expr], syms: list[sp.Symbol]):
-    """mpmath callables for each expression; evalf fallback where lambdify cannot print."""
+    """mpmath callables for each expression; evalf fallback where lambdify cannot print.
+
+    Expressions made of numbers, symbols, +, *, powers and elementary
+    functions are evaluated by walking the tree (:func:`_tree_callable`: no
+    printing, shared subtrees once); anything else goes through
+    ``lambdify(..., "mpmath")``.
+    """
     fns = []
     for e in exprs:
-        try:
-            f = sp.lambdify(syms, e, modules="mpmath")
-        except (TypeError, NameError, SyntaxError, KeyError):
-            f = None
+        f = _tree_callable(e, syms)
+        if f is None:
+            try:
+                f = sp.lambdify(syms, e, modules="mpmath")
+            except (TypeError, NameError, SyntaxError, KeyError, RecursionError):
+                f = None
         fns.append((f, e))
     return fns
+
+
+_MP_FUNCS = {
+    sp.sin: mpmath.sin, sp.cos: mpmath.cos, sp.tan: mpmath.tan, sp.cot: mpmath.cot,
+    sp.sec: mpmath.sec, sp.csc: mpmath.csc, sp.exp: mpmath.exp, sp.sinh: mpmath.sinh,
+    sp.cosh: mpmath.cosh, sp.tanh: mpmath.tanh, sp.asin: mpmath.asin, sp.acos: mpmath.acos,
+    sp.atan: mpmath.atan, sp.asinh: mpmath.asinh, sp.acosh: mpmath.acosh,
+    sp.atanh: mpmath.atanh, sp.Abs: abs, sp.re: mpmath.re, sp.im: mpmath.im,
+    sp.conjugate: mpmath.conj,
+}
+
+
+def _tree_callable(e: sp.Basic, syms: list[sp.Symbol], max_depth: int = 200):
+    """A point -> value function walking ``e`` (None if ``e`` has other node types)."""
+    stack = [(e, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            return None
+        if node.is_Symbol or node.is_Integer or node.is_Rational or node in (sp.pi, sp.E, sp.I):
+            continue
+        if isinstance(node, (sp.Add, sp.Mul, sp.Pow)) or (
+                type(node) in _MP_FUNCS and len(node.args) == 1) or (
+                type(node) is sp.log and len(node.args) == 1):
+            stack.extend((a, depth + 1) for a in node.args)
+            continue
+        return None
+    index = {sym: k for k, sym in enumerate(syms)}
+
+    def value(node, point, memo):
+        v = memo.get(node)
+        if v is not None:
+            return v
+        if node.is_Symbol:
+            v = point[index[node]]
+        elif node.is_Integer:
+            v = mpmath.mpf(int(node))
+        elif node.is_Rational:
+            v = mpmath.mpf(int(node.p)) / int(node.q)
+        elif node is sp.pi:
+            v = +mpmath.pi
+        elif node is sp.E:
+            v = mpmath.e + 0
+        elif node is sp.I:
+            v = mpmath.mpc(0, 1)
+        elif node.is_Add:
+            v = mpmath.fsum(value(a, point, memo) for a in node.args)
+        elif node.is_Mul:
+            v = mpmath.fprod(value(a, point, memo) for a in node.args)
+        elif node.is_Pow:
+            b, x = node.args
+            bv = value(b, point, memo)
+            if x.is_Integer:
+                v = bv ** int(x)
+            elif x == sp.S.Half:
+                v = mpmath.sqrt(bv)
+            elif x == -sp.S.Half:
+                v = 1 / mpmath.sqrt(bv)
+            elif x.is_Rational:
+                v = mpmath.root(bv, int(x.q)) ** int(x.p)
+            else:
+                v = mpmath.power(bv, value(x, point, memo))
+        elif type(node) is sp.log:
+            v = mpmath.log(value(node.args[0], point, memo))
+        else:
+            v = _MP_FUNCS[type(node)](value(node.args[0], point, memo))
+        memo[node] = v
+        return v
+
+    return lambda *point: value(e, point, {})
 
 
 _UNDEFINED = (ZeroDivisionError, ValueError, OverflowError, RecursionError,
@@ -1060,9 +1170,12 @@ def _equal(lhs, rhs, assumptions, domain, *, points, dps, seed, prove, max_ops, 
     diffs = [sp.sympify(x - y) for x, y in zip(ra, rb)]
     general = bool(set().union(*(d.free_symbols for d in ra + rb))) if ra else False
     kw = dict(domain=dom, points=points, dps=dps, seed=seed, max_tries=max_tries, clock=clock)
-    # a cheap numeric look first: it decides "different" without costly rewrites
+    # a cheap numeric look first (3 points): it decides "different" without costly
+    # rewrites; the full test runs only when no proof is found
     clock.phase = "evaluating at random points"
-    num = _numeric(ra, rb, labels, **kw)
+    num = _numeric(ra, rb, labels, **{**kw, "points": min(points, 3)})
+    if num.status != "different" and not prove and points > 3:
+        num = _numeric(ra, rb, labels, **kw)
     if num.status == "different" and both_eq:
         prop = _proportional(ra, rb, **kw)
         if prop is not None:
@@ -1081,6 +1194,9 @@ def _equal(lhs, rhs, assumptions, domain, *, points, dps, seed, prove, max_ops, 
                 return _out_of_budget(clock, clock.phase, dps, num)
         if how is not None:
             return Verdict("proved", method=how, dps=dps, general=general)
+        if points > 3:
+            clock.phase = "evaluating at random points"
+            num = _numeric(ra, rb, labels, **kw)
     return num
 
 

@@ -161,7 +161,9 @@ def test_cli_verify_json_schema(capsys):
     assert rows and all(r["section"] == "§5" for r in rows)
     for r in rows:
         assert {"equation", "section", "status", "printed", "derived", "note"} <= set(r)
-        assert r["status"] in ("ok", "erratum", "undecided", "error")
+        assert r["status"] in ("ok", "misprint", "convention", "erratum", "undecided", "error",
+                               "fails")
+        assert isinstance(r["printed_in_paper"], bool)
 
 
 def test_cli_verify_latex_to_file(tmp_path, capsys):
@@ -169,7 +171,7 @@ def test_cli_verify_latex_to_file(tmp_path, capsys):
     target = tmp_path / "errata.tex"
     code, out, _ = _run(capsys, "verify", "--section", "appendix", "--latex", str(target))
     tex = target.read_text()
-    assert code == 0 and "checks:" in out
+    assert code == 0 and "printed equations:" in out
     assert tex.count(r"\begin{longtable}") == tex.count(r"\end{longtable}") == 1
 
 

@@ -201,6 +201,6 @@ def test_cli_demo_json_reports_paper_checks(tmp_path, capsys):
     assert cli.main(["demo", "--out", str(tmp_path / "d"), "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)   # --json: nothing else on stdout
     statuses = {row["equation"]: row["status"] for row in payload["paper_checks"]}
-    assert statuses.get("§5 quartic (μ, β)") == "erratum"   # the misplaced parenthesis
+    assert statuses.get("§5 quartic (μ, β)") == "misprint"  # the misplaced parenthesis
     assert statuses.get("§5 roots a ± b") == "ok"
     assert "paper's equations checked" in (tmp_path / "d" / "report.md").read_text(encoding="utf-8")

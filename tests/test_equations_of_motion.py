@@ -95,12 +95,12 @@ def test_a_matrix_numeric_matches_kernel():
 
 
 def test_equation_checks_verdicts_section1():
-    """The errata engine marks the torsion term, the quad limit and (3) as errata."""
+    """The torsion term (with (3)) and the quad limit are one-glyph misprints; -Kpx a convention."""
     rows = verify_checks(eom.equation_checks())
     status = {row.check.equation: row.status for row in rows}
-    assert status["(1) torsion term"] == "erratum"
-    assert status["(1) quadrupole limit"] == "erratum"
-    assert status["(3) K and D"] == "erratum"
+    assert status["(1) torsion term"] == "misprint"
+    assert status["(1) quadrupole limit"] == "misprint"
+    assert status["(1) closed-orbit term -Kpx"] == "convention"
 
 
 @pytest.mark.parametrize("name", ["equations-of-motion", "K-matrix", "D-matrix", "A-matrix",

@@ -167,3 +167,127 @@ def test_parse_space_before_parenthesis_multiplies():
     assert parse("x (x + 2)") == xs * (xs + 2)
     assert parse("x(x + 2) + x") == xs * (xs + 2) + xs
     assert isinstance(parse("f(s)"), sp.core.function.AppliedUndef)
+
+
+# ------------------------------------------------------------------ exact decimals
+@pytest.mark.parametrize("lhs, rhs", [("x/10", "0.1*x"), ("x/1000", "1e-3*x"),
+                                      ("5*x/2", "2.5 x"), ("x**2/4", "x^2 * 0.25")])
+def test_decimals_read_as_exact_rationals(lhs, rhs):
+    """A decimal is the rational it spells: x/10 = 0.1 x is proved (issue 15: was 'different')."""
+    v = equal(lhs, rhs)
+    assert v.status == "proved", f"{lhs} vs {rhs}: {v}"
+    assert parse("0.1") == sp.Rational(1, 10) and parse("1e-3") == sp.Rational(1, 1000)
+
+
+def test_python_floats_taken_as_their_decimal():
+    """A Python float 0.1 is 1/10 to the checker (its shortest decimal form), not 0.1000000000000000055."""
+    assert equal(sp.Symbol("x") / 10, 0.1 * sp.Symbol("x")).status == "proved"
+    assert equal(0.1, sp.Rational(1, 10)).status == "proved"
+
+
+# ------------------------------------------------------------------ hostile input
+@pytest.mark.parametrize("text, field", [
+    ("2**(10**10)", "max_digits"),
+    ("9**9**9", "max_digits"),
+    ("factorial(10**7)", "max_digits"),
+    ("binomial(10**9, 10**8)", "max_digits"),
+    ("10.0**10**10", "max_digits"),
+    ("Rational(1, 10**10000)", "max_digits"),
+    ("(" * 5000 + "x" + ")" * 5000, "max_depth"),
+    ("+".join(f"x{i}" for i in range(20000)), "max_size"),
+])
+def test_oversized_input_refused_at_once_with_named_limit(text, field):
+    """Input whose size alone would hang sympy is refused in well under a second, naming the limit."""
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(InputError) as err:
+        equal(text, "x")
+    assert time.perf_counter() - t0 < 2.0
+    assert err.value.field == field
+    assert "Budget" in str(err.value) or "--max-size" in str(err.value)
+
+
+def test_hard_integral_undecided_within_the_budget():
+    """A hard integral ends as 'undecided within the budget' at the time limit, not a hang."""
+    import time
+
+    from derivations.verify import Budget
+
+    t0 = time.perf_counter()
+    v = equal("integrate(exp(-x**2)*log(x)**3*sin(x)**2/(1+x**4), (x, 0, oo))", "x",
+              budget=Budget(seconds=1.0))
+    took = time.perf_counter() - t0
+    assert v.status == "undecided" and v.method == "budget", str(v)
+    assert str(v).startswith("undecided within the budget") and "--seconds" in str(v)
+    assert took < 3.0, f"the 1 s budget took {took:.1f} s"
+    assert not v
+
+
+def test_budget_restores_an_outer_alarm():
+    """An alarm set by the caller (e.g. pytest-timeout) is re-armed after equal() returns."""
+    import signal
+
+    fired = []
+    old = signal.signal(signal.SIGALRM, lambda *a: fired.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30.0)
+        assert equal("sin(2*x)", "2*sin(x)*cos(x)").status == "proved"
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 20.0 < left <= 30.0, left
+        assert signal.getsignal(signal.SIGALRM) is not None and not fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize("kw, field", [({"dps": 100000}, "dps"), ({"points": 10**8}, "points"),
+                                       ({"points": 1e8}, "points"), ({"points": 0}, "points")])
+def test_numeric_test_size_bounded(kw, field):
+    """dps = 100000 or 10**8 points would run for hours: an InputError naming the limit."""
+    with pytest.raises(InputError) as err:
+        equal("sin(x)", "x", **kw)
+    assert err.value.field == field and "at most" in str(err.value)
+
+
+@pytest.mark.parametrize("bad", [None, object(), {"x": 1}, float("nan")])
+def test_non_expression_input_named_error(bad):
+    """equal(None, "x") and friends: an InputError naming the type, never an AttributeError."""
+    with pytest.raises(InputError) as err:
+        equal(bad, "x")
+    assert "lhs" in str(err.value)
+
+
+def test_long_sum_within_size_is_decided():
+    """A 2400-term sum (inside the 5000-token budget) is parsed in one Add and decided."""
+    text = "+".join(f"x{i}" for i in range(2400))
+    v = equal(text, text.replace("x0+", "x0 + 0*y +"))
+    assert v.status == "proved", str(v)
+
+
+@pytest.mark.parametrize("argv, code, needle", [
+    (["check", "2**(10**10)", "x"], 2, "digits"),
+    (["check", "9**9**9", "x"], 2, "digits"),
+    (["check", "factorial(10**7)", "x"], 2, "digits"),
+    (["check", "(" * 5000 + "x" + ")" * 5000, "x"], 2, "nested"),
+    (["check", "+".join(f"x{i}" for i in range(20000)), "x"], 2, "too large"),
+    (["check", "sin(x)", "x", "--dps", "100000"], 2, "--dps"),
+    (["check", "sin(x)", "x", "--points", "1e8"], 2, "--points"),
+    (["check", "integrate(exp(-x**2)*log(x)**3*sin(x)**2/(1+x**4), (x, 0, oo))", "x",
+      "--seconds", "1"], 1, "undecided within the budget"),
+    (["check", "x/10", "0.1*x"], 0, "proved"),
+    (["check", "x", "x", "--seconds", "0"], 2, "seconds"),
+])
+def test_cli_check_hostile_inputs_answered(capsys, argv, code, needle):
+    """Every hostile `check` input of issue 15: a verdict or one named error line, exit 0/1/2."""
+    import time
+
+    from coupled_beam import cli
+
+    t0 = time.perf_counter()
+    got = cli.main(argv)
+    out, err = capsys.readouterr()
+    assert time.perf_counter() - t0 < 6.0
+    assert got == code, (out, err)
+    assert needle in out + err
+    assert "Traceback" not in out + err and "internal error" not in err
