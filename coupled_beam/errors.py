@@ -9,13 +9,20 @@ class                       also a                raised when
 ==========================  ====================  ===============================
 ``CoupledBeamError``        ``Exception``         base of everything below
 ``InputError``              ``ValueError``        NaN/inf, beta <= 0, bad shapes,
-                                                  non-symmetric noise
+                                                  noise not symmetric or not
+                                                  positive semidefinite, a map
+                                                  that overflows float64, an
+                                                  energy loss per turn >= E/2,
+                                                  a scan above its point budget
 ``UnstableError``           ``ValueError``        a mode has abs(Delta) >= 1 or a
                                                   real eigentune does not exist
+                                                  (over-focused: said so)
 ``ResonanceError``          ``ArithmeticError``   a denominator 1 - Delta_r Delta_s
                                                   vanishes (exact resonance)
 ``LatticeFileError``        ``ValueError``        a lattice file cannot be read
-                                                  (line and field named)
+                                                  or is not strict (duplicates,
+                                                  unknown keys, wrong JSON
+                                                  types; line and field named)
 ``UnknownElementError``     ``LatticeFileError``  an element type is not known
 ``RFError``                 ``ValueError``        the RF cannot hold a synchronous
                                                   particle (6-D): no cavity, V < U0,
