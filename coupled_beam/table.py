@@ -205,6 +205,8 @@ def _lossless(ring):
     """The same ring without radiation (radiating wrappers unwrapped), else the ring."""
     if getattr(ring, "energy", None) is None:
         return ring
+    if hasattr(ring, "bare"):
+        return ring.bare()
     if hasattr(ring, "without_radiation"):
         return ring.without_radiation()
     from coupled_beam.lattice import Ring
@@ -281,7 +283,7 @@ def _build(eq, ring=None):
         lam = np.linalg.eigvals(np.asarray(ring.one_turn_map(0), dtype=float))
         taus = []
         for k in range(2):
-            target = np.exp(2j * np.pi * frac[k])
+            target = np.exp(2j * np.pi * frac[k] * periodicity)   # one turn = P cells
             near = lam[np.argmin(np.abs(lam / np.abs(lam) - target))]
             taus.append(T0 / (-math.log(abs(near))))
         header.update({

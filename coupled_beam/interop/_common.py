@@ -155,3 +155,38 @@ def no_face_radiation(bend):
     fields = {f: getattr(bend, f) for f in ("length", "K", "n", "e1", "e2", "fint_gap1", "fint_gap2",
                                             "tilt", "name")}
     return cls(**fields)
+
+
+def kicked_quadrupole(length: float, k1: float, k1s: float, tilt: float, kick_x: float,
+                      kick_z: float, name: str):
+    """A (thin or thick) quadrupole that also kicks the closed orbit by (kick_x, kick_z) (magnet frame).
+
+    On the orbit the kick is part of the orbit; what it leaves in the linear
+    optics is its chromatic part: in (x, x') coordinates an orbit kick theta
+    is theta / (1 + delta), so the map gains the delta column -theta (x' and
+    z' rows). This is the dispersion that an orbit through quadrupoles (and
+    correctors) generates, e.g. vertical dispersion from a vertical orbit.
+    Thick: :class:`~coupled_beam.lattice.Generic` with K = R^T K_m R (R the
+    roll) and forcing b = -theta / L; thin: :class:`~coupled_beam.lattice.Matrix`.
+
+    Examples
+    --------
+    >>> el = kicked_quadrupole(0.0, 0.0, 0.0, 0.0, 1e-4, 0.0, "C")
+    >>> float(el.M66[1, 4])
+    -0.0001
+    """
+    from coupled_beam import lattice as lat
+
+    c, s = math.cos(tilt), math.sin(tilt)
+    R = np.array([[c, s], [-s, c]])
+    th = R.T @ np.array([kick_x, kick_z])           # lab frame
+    if length == 0.0:
+        M = np.eye(6)
+        if k1 or k1s:
+            M[:4, :4] = quadrupole(0.0, k1, k1s, tilt, name).transfer_map()
+        M[1, 4], M[3, 4] = -th[0], -th[1]
+        return lat.Matrix(0.0, M, name=name)
+    Km = np.array([[k1, -k1s], [-k1s, -k1]])
+    K = R.T @ Km @ R
+    return lat.Generic(length, K_matrix=K, b=np.array([0.0, -th[0], 0.0, -th[1]]) / length,
+                       name=name)

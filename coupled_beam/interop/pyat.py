@@ -1,225 +1,381 @@
-"""Bridge to pyAT (``accelerator-toolbox``, optional extra ``pyat``).
+"""Bridge from pyAT (``accelerator-toolbox``, optional extra ``pyat``): :func:`ring_from_pyat`.
 
-:func:`ring_from_pyat` turns a pyAT lattice into a :class:`~coupled_beam.lattice.Ring`
-with the same element boundaries (boundary i is pyAT's refpt i);
-:func:`compare_with_pyat` lays our equilibrium next to pyAT's
-``ohmi_envelope`` and radiation parameters; :func:`time_vs_ohmi` times both
-(used by ``coupled-beam bench``); :func:`example_at_ring` builds the two test
-rings in code (pyAT ships no lattice files).
+The converted ring has pyAT's element boundaries (boundary i is pyAT's refpt
+i) and pyAT's periodicity (``Ring(cell, periodicity=P)``, not tiled).
+Comparisons with pyAT's own results live in
+:mod:`coupled_beam.interop.pyat_compare` (re-exported here).
 
-Element mapping (pyAT -> coupled_beam; conventions checked map by map in
-tests/test_interop_pyat.py):
+Element mapping (pyAT -> coupled_beam; each checked against pyAT's
+``find_elem_m66`` in tests/test_interop_pyat.py)
+-------------------------------------------------------------------------
+=====================================  ==========================================
+pyAT                                   coupled_beam
+=====================================  ==========================================
+Drift, DriftPass                       Drift(L)
+Marker, Monitor, Aperture, zero-kick   Marker (L = 0) or Drift(L); IdentityPass of
+Corrector, IdentityPass, AperturePass  length L > 0: Matrix(L, 1) (no drift, as pyAT)
+M66 identity / general                 Marker or Drift / Matrix(L, M66)
+Dipole (BendingAngle, PolynomB[1],     Bend(L, K=angle/L, n=-k1/K^2, e1, e2,
+EntranceAngle, ExitAngle, FullGap,     fint_gap = FullGap FringeInt (0 when
+FringeInt1/2, FringeBendEntrance/Exit) FringeBend... = 0), tilt)
+Quadrupole, Sextupole, Multipole,      quadrupole of normal k1 = PolynomB[1] and skew
+StrMPoleSymplectic4Pass                PolynomA[1] plus the feed-down at the orbit
+                                       (Quadrupole(L, hypot, tilt + roll of the skew part))
+ThinMultipole, ThinMPolePass           ThinQuadrupole(k1l, k1sl) (same, integrated)
+Solenoid (SolenoidLinearPass, K)       Solenoid(L, H=K)
+RFCavity (Voltage, Frequency,          RFCavity(L, voltage, frequency); TimeLag only
+HarmNumber, TimeLag)                   moves the synchronous ct: phase=None
+R1, R2 (pure roll, as at.tilt_elem)    tilt = atan2(R1[0, 2], R1[0, 0]); refused on bends
+                                       (pyAT's frame stays, the roll kicks the orbit)
+T1, T2 (offsets, at.shift_elem)        closed orbit, magnet-frame orbit for feed-down
+KickAngle, PolynomB[0], PolynomA[0]    closed orbit (find_orbit)
+=====================================  ==========================================
 
-=======================================  =======================================
-pyAT                                     coupled_beam
-=======================================  =======================================
-Drift, Marker, Monitor, RFCavity, ...    Drift(L) (zero length allowed)
-Dipole(L, angle, K), face angles         EdgeBend(L, K=angle/L, n=-K_pyat/h^2)
-Quadrupole / Multipole, PolynomB[1]      Quadrupole(L, k1)
-... with PolynomA[1] only                SkewQuadrupole(L, M=PolynomA[1])
-... with both                            Generic(L, [[k1, -a1], [-a1, -k1]])
-ThinMultipole, PolynomA[1]               ThinSkewQuadrupole(m=PolynomA[1])
-PassMethod 'SolenoidLinearPass', K       Solenoid(L, H=K)
-=======================================  =======================================
+Every attribute pyAT's pass methods read is listed in :data:`ATTRIBUTES` as
+used, refused (when it would change the linear map and cannot be modelled) or
+ignored with the reason it does not change the linear map at the orbit;
+tests/test_interop_pyat.py checks that this table covers every attribute of
+every pyAT element class and every attribute on the shipped lattices.
 
-Higher multipoles (sextupoles ...) do not act on the linear motion around the
-design orbit and are dropped; dipole kicks, thin normal quadrupoles and
-unknown pass methods raise :class:`~coupled_beam.errors.UnknownElementError`.
+Closed orbit and feed-down
+--------------------------
+When an element has a kick (KickAngle, PolynomB[0], PolynomA[0]) or an offset
+(T1, T2), the closed orbit is taken from pyAT's ``find_orbit`` (4-D, delta = 0)
+at every refpt: the orbit depends on the nonlinear fields (sextupoles at the
+offset orbit kick again), which pyAT tracks and the linear engine here does
+not have, so pyAT's tracking is the right solver for it; the linear optics are
+then built around it. In each magnet the orbit in the magnet frame is
+R1 (orbit + T1) at the entrance and R2^-1 (orbit - T2) at the exit; their mean
+w0 = x0 + i z0 gives the feed-down c1 = sum_n n (b_n + i a_n) w0^(n-1)
+(:mod:`coupled_beam.interop._common`): a sextupole adds k1 = 2 b2 x0 and the
+skew k1s = 2 b2 z0. Not linearised: the bends' own second-order (curvature)
+terms at the orbit (orbit x tunes: 6e-5 per mm on a 1 GeV FODO ring, see the
+MAD-X tests) and the skew feed-down inside a bend (refused when nonzero).
 
-Model differences with ``ohmi_envelope`` (see ``compare_with_pyat``): pyAT
-solves the 6-D envelope Sigma = M Sigma M^T + B with the RF cavity; we solve
-the 4-D betatron equilibrium (10) and fold the energy spread (8) assuming
-betatron and synchrotron motion decorrelate (LNF-64/55 §2 b). The two agree
-to O(Q_s^2) when the cavity sits in dispersion; keep Q_s small or the
-cavity where xi = xi' = 0. pyAT has no photon opening angle either.
-
-Measured agreement (``python -m coupled_beam.interop.pyat``; test rings of
-:func:`example_at_ring`: 16 FODO cells, 64 m, 1 GeV, tunes 2.275 / 1.750,
-combined-function sector bends, Q_s = 0.002; the coupled ring adds a thin
-skew quadrupole 0.03 /m at xi != 0 and a 0.4 m solenoid K = 0.15 /m):
-
-=============================  ===============  ==================
-quantity                       uncoupled ring   coupled ring
-=============================  ===============  ==================
-mode tunes                     1.7e-6           1.4e-6
-damping times (3 modes)        2.5e-6           2.9e-5
-I1...I4, U0, J_x, J_s          3.7e-8           3.6e-8
-I5, eps_x (uncoupled formula)  1.0e-7           (definitions differ)
-sigma_delta vs ohmi Sigma_55   9.2e-6           6.3e-6
-mode emittances vs ohmi        1.6e-5           2.1e-5
-sigma_x, max over all s        4.6e-5           4.0e-5
-sigma_z, max over all s        0 in both        3.0e-5
-tilt, max over all s           -                4.7e-5 rad (of 0.46)
-=============================  ===============  ==================
-
-Pole faces: with face angles (rectangular bends) pyAT is inconsistent with
-itself: ``radiation_parameters`` include the face terms -h^2 tan(e) xi of I4,
-its tracking (hence ``ohmi_envelope``) does not. Same coupled ring with
-e1 = e2 = angle/2: with face terms (default) our damping times equal pyAT's
-radiation-integral ones (J_x 1.347) but differ from ohmi's by up to 56 %;
-with ``face_radiation=False`` sizes match ohmi to 3.2e-5, tilt to 3e-5 rad,
-damping times to 7.5e-5. The face terms are physical (the wedge's
-x-dependent field length; Sands, MAD-X).
-
-All relative. The size differences have two model parts, neither numerical:
-one grows as Q_s^2 (2e-3 at Q_s = 0.02 in the uncoupled ring, 1e-2 in the
-coupled one: the synchro-betatron coupling that the paper's §2 b neglects);
-the other as U0/E (1.7e-5 here): pyAT's 6-D closed orbit has the energy
-sawtooth (p from -8.9e-6 to +8.5e-6 around this ring), whose chromatic beat
-we do not model: sigma_x differences 2.7e-5, 4.6e-5, 2.2e-4 at 0.5, 1, 2 GeV. Times (146 boundaries,
-``OPENBLAS_NUM_THREADS=1``): ours 95 ms, ``ohmi_envelope`` 100 ms.
+Pole faces and radiation
+------------------------
+pyAT's ``radiation_parameters`` include the wedge terms -h^2 tan(e) xi of I4,
+its tracking (hence ``ohmi_envelope``) does not: 15 % in eps_x on ``dba.mat``.
+``face_radiation=True`` (default; Sands, MAD-X TWISS) matches the former,
+``face_radiation=False`` the latter (:func:`ring_from_pyat`).
 
 References
 ----------
-pyAT: https://github.com/atcollab/at ; K. Ohmi, K. Hirata, K. Oide,
-Phys. Rev. E 49 (1994) 751 (envelope); LNF-64/55 eq. (8), (10), §2 b.
+pyAT: https://github.com/atcollab/at (element classes, pass methods);
+LNF-64/55 eq. (1).
 """
 
 from __future__ import annotations
 
-import time
-import warnings
-from dataclasses import dataclass, field
+import math
 
 import numpy as np
 
-from coupled_beam.errors import InputError, PhysicsWarning, UnknownElementError
-from coupled_beam.lattice import (Bend, Drift, Element, Generic, Quadrupole, Ring,
-                                  SkewQuadrupole, Solenoid, ThinSkewQuadrupole)
+from coupled_beam.errors import InputError
+from coupled_beam.interop._common import (Offenders, feed_down, kicked_quadrupole, no_face_radiation,
+                                          quadrupole)
 
-__all__ = ["EdgeBend", "ring_from_pyat", "example_at_ring", "PyatComparison",
-           "compare_with_pyat", "time_vs_ohmi", "tilt_from_sigma", "comparison_report"]
+__all__ = ["ATTRIBUTES", "ring_from_pyat", "pyat_elements", "closed_orbit",
+           "example_at_ring", "PyatComparison", "compare_with_pyat", "time_vs_ohmi",
+           "tilt_from_sigma", "comparison_report"]
 
-_PASSIVE = ("IdentityPass", "DriftPass", "RFCavityPass", "AperturePass")
+#: pyAT attribute -> (status, what is done with it and why)
+ATTRIBUTES: dict[str, tuple[str, str]] = {
+    "FamName": ("used", "element name"),
+    "Length": ("used", "length"),
+    "PassMethod": ("used", "selects the conversion; unknown pass methods are refused"),
+    "PolynomB": ("used", "[1] normal gradient; [0] dipole kick -> closed orbit; [n >= 2] feed-down at the orbit"),
+    "PolynomA": ("used", "[1] skew gradient; [0] -> closed orbit; [n >= 2] feed-down at the orbit"),
+    "MaxOrder": ("used", "orders above MaxOrder are not applied (as pyAT)"),
+    "BendingAngle": ("used", "curvature K = angle / L (thin kick BendingAngle of ThinMPolePass refused)"),
+    "EntranceAngle": ("used", "e1"), "ExitAngle": ("used", "e2"),
+    "FullGap": ("used", "fint_gap = FullGap * FringeInt"),
+    "FringeInt1": ("used", "fint_gap1"), "FringeInt2": ("used", "fint_gap2"),
+    "FringeBendEntrance": ("used", "0: no fringe correction (fint_gap 0); 1, 2, 3 have the same linear map"),
+    "FringeBendExit": ("used", "as FringeBendEntrance"),
+    "R1": ("used", "roll -> tilt; not a pure roll, or on a bend: refused"),
+    "R2": ("used", "must be R1^T (a pure roll), else refused"),
+    "T1": ("used", "offset -> closed orbit and magnet-frame orbit (feed-down)"),
+    "T2": ("used", "offset -> closed orbit and magnet-frame orbit (feed-down)"),
+    "KickAngle": ("used", "kick -> closed orbit (find_orbit); linear part of a corrector is a drift"),
+    "K": ("used", "Solenoid strength H = K (SolenoidLinearPass); in multipoles an alias of PolynomB[1]"),
+    "M66": ("used", "identity -> Marker/Drift, else Matrix(L, M66)"),
+    "Voltage": ("used", "RFCavity voltage (V)"), "Frequency": ("used", "RFCavity frequency (Hz)"),
+    "HarmNumber": ("used", "RFCavity harmonic when Frequency is absent"),
+    "FieldScaling": ("refused", "scales every field; refused unless 1"),
+    "NumIntSteps": ("ignored", "pyAT's integration steps; the maps here are exact (pyAT's error ~ (L/N)^4)"),
+    "FringeQuadEntrance": ("ignored", "pyAT's hard-edge quadrupole fringe has no linear part at delta = 0 "
+                                      "(find_elem_m66 unchanged, measured)"),
+    "FringeQuadExit": ("ignored", "as FringeQuadEntrance"),
+    "H": ("ignored", "alias of PolynomB[2] (sextupole), which is read"),
+    "Energy": ("ignored", "the lattice energy is used"),
+    "TimeLag": ("ignored", "shifts the synchronous ct only; the cavity sits at the synchronous phase"),
+    "PhaseLag": ("ignored", "as TimeLag"),
+    "RApertures": ("ignored", "aperture: no effect on the map"), "EApertures": ("ignored", "aperture"),
+    "Limits": ("ignored", "aperture limits"),
+    "M66Rad": ("ignored", "pyAT's radiating variant of M66; radiation is computed here"),
+    "Offset": ("ignored", "BPM reading offset (diagnostic only)"),
+    "Rotation": ("ignored", "BPM reading rotation (diagnostic only)"),
+    "Scale": ("ignored", "BPM reading scale (diagnostic only)"),
+    "Reading": ("ignored", "BPM reading (diagnostic only)"),
+    "Name": ("ignored", "label"), "BetaCode": ("ignored", "label from AT's old tools"),
+    "nslice": ("ignored", "SliceMoments diagnostic (identity map)"),
+    "ZCuts": ("ignored", "slice/wake bookkeeping of diagnostics (identity map); wake elements are refused"),
+    "xkick": ("ignored", "a string in CorrectorPass's binary, not a Corrector field (kick-map tables)"),
+    "ykick": ("ignored", "as xkick"),
+    "By": ("ignored", "a string in StrMPoleSymplectic4QuantPass (its field buffer), not an element field"),
+    "EdgeEffect1": ("ignored", "not read by BndMPoleSymplectic4Pass (only by old BendLinearPass, refused)"),
+    "EdgeEffect2": ("ignored", "as EdgeEffect1"),
+    "ByError": ("ignored", "not read by any pass method here (legacy field)"),
+}
+
+_MULTIPOLE = {"StrMPoleSymplectic4Pass", "StrMPoleSymplectic4RadPass", "StrMPoleSymplectic4QuantPass",
+              "ExactMultipolePass", "ExactMultipoleRadPass", "QuadLinearPass"}
+_BEND = {"BndMPoleSymplectic4Pass", "BndMPoleSymplectic4RadPass", "BndMPoleSymplectic4E2Pass",
+         "BndMPoleSymplectic4E2RadPass", "BndMPoleSymplectic4QuantPass"}
+_THIN = {"ThinMPolePass"}
+_IDENTITY = {"IdentityPass", "AperturePass", "EAperturePass", "LongtAperturePass", "BeamMomentsPass",
+             "SliceMomentsPass"}
+_DRIFT = {"DriftPass", "ExactDriftPass"}
+_CORRECTOR = {"CorrectorPass"}
+_RF = {"RFCavityPass", "CavityPass"}
+_REFUSED_CLASSES = {
+    "Wiggler": "no linear model of a wiggler here; replace it by its equivalent bends",
+    "InsertionDeviceKickMap": "kick maps have no linear model here",
+    "CrabCavity": "crab cavities couple z to x; not modelled",
+    "DeltaQ": "a tune-shift element has no element counterpart; remove it",
+    "EnergyLoss": "lumped radiation: remove it, the radiation is computed from the bends",
+    "QuantumDiffusion": "lumped radiation: remove it", "SimpleQuantDiff": "lumped radiation: remove it",
+    "SimpleRadiation": "lumped radiation: remove it",
+    "VariableThinMultipole": "time-dependent multipole; not modelled",
+    "BeamLoadingElement": "collective effect (beam loading): remove it",
+    "ResonatorElement": "collective effect (wake): remove it",
+    "LongResonatorElement": "collective effect (wake): remove it",
+    "ResWallElement": "collective effect (wake): remove it",
+    "WakeElement": "collective effect (wake): remove it",
+}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class EdgeBend(Bend):
-    """Sector bend with hard-edge face angles (pyAT/MAD edge focusing).
+def _arr(el, name: str) -> np.ndarray:
+    return np.asarray(getattr(el, name, np.zeros(0)), dtype=float).ravel()
 
-    A :class:`~coupled_beam.lattice.Bend` (faces ``e1``, ``e2``, ``fint_gap1``,
-    ``fint_gap2``) with pyAT's argument names and one more field.
+
+def _poly(el) -> tuple[np.ndarray, np.ndarray]:
+    b, a = _arr(el, "PolynomB"), _arr(el, "PolynomA")
+    order = int(getattr(el, "MaxOrder", max(len(b), len(a)) - 1))
+    n = max(order + 1, 0)
+    B, A = np.zeros(max(n, 2)), np.zeros(max(n, 2))
+    B[:min(n, len(b))] = b[:n]
+    A[:min(n, len(a))] = a[:n]
+    return B, A
+
+
+def _roll(el) -> float | None:
+    """Tilt of a pure-roll R1/R2, None when not a pure roll."""
+    R1 = getattr(el, "R1", None)
+    R2 = getattr(el, "R2", None)
+    if R1 is None and R2 is None:
+        return 0.0
+    R1 = np.eye(6) if R1 is None else np.asarray(R1, dtype=float).reshape(6, 6)
+    R2 = np.eye(6) if R2 is None else np.asarray(R2, dtype=float).reshape(6, 6)
+    t = math.atan2(R1[0, 2], R1[0, 0])
+    c, s = math.cos(t), math.sin(t)
+    ref = np.eye(6)
+    ref[0, 0] = ref[1, 1] = ref[2, 2] = ref[3, 3] = c
+    ref[0, 2] = ref[1, 3] = s
+    ref[2, 0] = ref[3, 1] = -s
+    if np.max(np.abs(R1 - ref)) > 1e-12 or np.max(np.abs(R2 - ref.T)) > 1e-12:
+        return None
+    return t
+
+
+def _has_kick(el) -> bool:
+    if np.any(_arr(el, "KickAngle") != 0):
+        return True
+    if np.any(_arr(el, "T1") != 0) or np.any(_arr(el, "T2") != 0):
+        return True
+    pm = str(getattr(el, "PassMethod", ""))
+    if pm in _MULTIPOLE | _BEND | _THIN:
+        B, A = _poly(el)
+        return bool(B[0] or A[0])
+    return False
+
+
+def closed_orbit(at_ring) -> np.ndarray | None:
+    """pyAT's 4-D closed orbit (x, px, z, pz) at every refpt, None if the design orbit is closed.
+
+    Why pyAT's ``find_orbit``: the orbit through kicks and offset magnets sees
+    every nonlinear field (sextupoles at the offset orbit kick again), which
+    pyAT tracks and the linear engine here does not have.
+    """
+    if not any(_has_kick(el) for el in at_ring):
+        return None
+    ring4 = at_ring.disable_6d(copy=True)
+    _, orbit = ring4.find_orbit(refpts=range(len(ring4) + 1))
+    return np.asarray(orbit, dtype=float)[:, :4]
+
+
+def _magnet_orbit(el, o_in, o_out, tilt: float) -> tuple[float, float]:
+    """Mean orbit (x0, z0) in the magnet frame (after T1 and the roll)."""
+    T1 = _arr(el, "T1")
+    T2 = _arr(el, "T2")
+    a = o_in + (T1[:4] if T1.size else 0.0)
+    b = o_out - (T2[:4] if T2.size else 0.0)
+    m = 0.5 * (a + b)
+    c, s = math.cos(tilt), math.sin(tilt)
+    return c * m[0] + s * m[2], -s * m[0] + c * m[2]
+
+
+def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
+    """coupled_beam elements of a pyAT lattice (one per pyAT element), every offender listed.
 
     Parameters
     ----------
-    length, K, n : float
-        As :class:`~coupled_beam.lattice.Bend`.
-    entrance_angle, exit_angle : float
-        Pole-face angles e1, e2 (rad); rectangular bend: e = angle / 2.
-    entrance_fringe, exit_fringe : float
-        FullGap * FringeInt (m), the fringe-field correction
-        psi = h g F (1 + sin^2 e) / cos e of the vertical edge focusing.
+    at_ring : at.Lattice or sequence of pyAT elements
     face_radiation : bool
-        Whether :mod:`coupled_beam.radiation` adds the pole-face terms
-        -h^2 tan(e) xi of I4 (the wedges' x-dependent energy loss; Sands, MAD,
-        pyAT's radiation integrals) or not (pyAT's tracking, hence
-        ``ohmi_envelope``).
+        False: bends with faces get no wedge radiation terms (pyAT's tracking).
+    orbit : (n + 1, 4) array, optional
+        Closed orbit at every refpt (:func:`closed_orbit`); None = design orbit.
 
-    Notes
-    -----
-    Edge maps: x' += h tan(e) x, z' -= h tan(e - psi) z.
+    Returns
+    -------
+    list of Element
 
-    References
-    ----------
-    K. L. Brown, SLAC-75 (1982) (edge focusing); pyAT ``BndMPoleSymplectic4Pass``.
-
-    Examples
-    --------
-    >>> b = EdgeBend(1.0, K=0.1, entrance_angle=0.05)
-    >>> round(float(b.entrance[1, 0]), 6)   # h tan(e)
-    0.005004
+    Raises
+    ------
+    UnknownElementError
+        Every element without a linear counterpart, in one message.
     """
-
-    face_radiation: bool = field(default=True, kw_only=True)
-
-    def __init__(self, length: float, K: float, n: float = 0.0, *,
-                 entrance_angle: float = 0.0, exit_angle: float = 0.0,
-                 entrance_fringe: float = 0.0, exit_fringe: float = 0.0,
-                 face_radiation: bool = True, name: str | None = None, tilt: float = 0.0,
-                 e1: float | None = None, e2: float | None = None,
-                 fint_gap1: float | None = None, fint_gap2: float | None = None,
-                 D=None, phi_hat=None) -> None:
-        Bend.__init__(self, length, K, n,
-                      e1=entrance_angle if e1 is None else e1,
-                      e2=exit_angle if e2 is None else e2,
-                      fint_gap1=entrance_fringe if fint_gap1 is None else fint_gap1,
-                      fint_gap2=exit_fringe if fint_gap2 is None else fint_gap2,
-                      D=D, phi_hat=phi_hat, name=name, tilt=tilt)
-        object.__setattr__(self, "face_radiation", bool(face_radiation))
-
-    @property
-    def entrance_angle(self) -> float:
-        """e1 (rad)."""
-        return self.e1
-
-    @property
-    def exit_angle(self) -> float:
-        """e2 (rad)."""
-        return self.e2
-
-
-def _poly(el, name: str, k: int) -> float:
-    arr = np.asarray(getattr(el, name, np.zeros(0)), dtype=float).ravel()
-    return float(arr[k]) if arr.size > k else 0.0
-
-
-def _convert(i: int, el, face_radiation: bool = True) -> Element:
     import at
 
-    L = float(getattr(el, "Length", 0.0))
-    name = str(getattr(el, "FamName", type(el).__name__))
-    pm = str(getattr(el, "PassMethod", ""))
-    where = f"element {i} ({name!r}, {type(el).__name__}, PassMethod={pm!r})"
-    if pm == "SolenoidLinearPass":
-        return Solenoid(L, H=float(el.K), name=name)
-    if _poly(el, "PolynomA", 0) or _poly(el, "PolynomB", 0):
-        raise UnknownElementError(f"{where} has a dipole kick PolynomA/B[0]; the linear "
-                                  "model around the design orbit cannot take it; set it to 0",
-                                  index=i, name=name)
-    b1, a1 = _poly(el, "PolynomB", 1), _poly(el, "PolynomA", 1)
-    if isinstance(el, at.Dipole) and getattr(el, "BendingAngle", 0.0) != 0.0:
-        if a1:
-            raise UnknownElementError(f"{where}: a bend with a skew gradient is not modelled; "
-                                      "split the skew part into its own element", index=i)
-        h = float(el.BendingAngle) / L
-        gap = float(getattr(el, "FullGap", 0.0))
-        return EdgeBend(L, K=h, n=-b1 / h**2,
-                        entrance_angle=float(getattr(el, "EntranceAngle", 0.0)),
-                        exit_angle=float(getattr(el, "ExitAngle", 0.0)),
-                        entrance_fringe=gap * float(getattr(el, "FringeInt1", 0.0)),
-                        exit_fringe=gap * float(getattr(el, "FringeInt2", 0.0)),
-                        face_radiation=face_radiation, name=name)
-    if isinstance(el, at.ThinMultipole):
-        if L == 0.0:
-            if b1:
-                raise UnknownElementError(f"{where}: thin normal quadrupole (PolynomB[1] = {b1})"
-                                          " has no coupled_beam element; give it a length",
-                                          index=i)
-            return ThinSkewQuadrupole(a1, name=name) if a1 else Drift(0.0, name=name)
-        if a1 and b1:
-            return Generic(L, [[b1, -a1], [-a1, -b1]], name=name)
-        if a1:
-            return SkewQuadrupole(L, M=a1, name=name)
-        return Quadrupole(L, k1=b1, name=name)
-    if pm in _PASSIVE or isinstance(el, (at.Drift, at.Marker, at.Monitor, at.RFCavity)):
-        return Drift(L, name=name)
-    raise UnknownElementError(f"{where} cannot be converted; replace it by drifts, magnets "
-                              "or markers", index=i, name=name)
+    from coupled_beam import lattice as lat
+
+    bad = Offenders("pyAT lattice")
+    out = []
+    zero = np.zeros(4)
+    for i, el in enumerate(at_ring):
+        cls = type(el).__name__
+        name = str(getattr(el, "FamName", cls))
+        pm = str(getattr(el, "PassMethod", ""))
+        kind = f"{cls}, {pm}"
+        L = float(getattr(el, "Length", 0.0))
+        try:
+            if cls in _REFUSED_CLASSES:
+                bad.add(i, name, kind, _REFUSED_CLASSES[cls])
+                continue
+            if float(getattr(el, "FieldScaling", 1.0)) != 1.0:
+                bad.add(i, name, kind, f"FieldScaling = {el.FieldScaling}: scale PolynomA/B instead")
+                continue
+            tilt = _roll(el)
+            if tilt is None:
+                bad.add(i, name, kind, "R1/R2 are not a pure roll about s (as at.tilt_elem writes); "
+                        "only rolls have a counterpart")
+                continue
+            o_in = zero if orbit is None else orbit[i]
+            o_out = zero if orbit is None else orbit[i + 1]
+            if isinstance(el, at.RFCavity):
+                freq = float(getattr(el, "Frequency", 0.0) or 0.0)
+                harm = float(getattr(el, "HarmNumber", 0.0) or 0.0)
+                out.append(lat.RFCavity(L, voltage=float(getattr(el, "Voltage", 0.0)),
+                                        frequency=freq if freq > 0 else None,
+                                        harmonic=harm if harm > 0 and not freq > 0 else None,
+                                        name=name))
+                continue
+            if isinstance(el, at.M66) or pm == "Matrix66Pass":
+                M = np.asarray(el.M66, dtype=float).reshape(6, 6)
+                if np.array_equal(M, np.eye(6)):
+                    out.append(lat.Marker(name=name) if L == 0 else lat.Drift(L, name=name))
+                else:
+                    out.append(lat.Matrix(L, M, name=name))
+                continue
+            if pm == "SolenoidLinearPass":
+                out.append(lat.Solenoid(L, H=float(el.K), tilt=tilt, name=name))
+                continue
+            if pm in _DRIFT:
+                out.append(lat.Drift(L, name=name))
+                continue
+            if pm in _IDENTITY:
+                out.append(lat.Marker(name=name) if L == 0 else lat.Matrix(L, np.eye(6), name=name))
+                continue
+            if pm in _CORRECTOR:      # drift + kick: the kick is in the orbit, its chromatic part here
+                kick = np.zeros(2)
+                kick[:_arr(el, "KickAngle").size] = _arr(el, "KickAngle")[:2]
+                if orbit is not None and np.any(kick):
+                    out.append(kicked_quadrupole(L, 0.0, 0.0, tilt, kick[0], kick[1], name))
+                else:
+                    out.append(lat.Marker(name=name) if L == 0 else lat.Drift(L, name=name))
+                continue
+            if pm in _BEND | _MULTIPOLE | _THIN:
+                B, A = _poly(el)
+                x0, z0 = _magnet_orbit(el, o_in, o_out, tilt) if orbit is not None else (0.0, 0.0)
+                f1, f1s = feed_down(B, A, x0, z0)
+                k1, k1s = B[1] + f1, A[1] + f1s
+                angle = float(getattr(el, "BendingAngle", 0.0) or 0.0)
+                kick = None
+                if orbit is not None and not (pm in _BEND and angle):
+                    S = sum(complex(B[n], A[n]) * complex(x0, z0) ** n for n in range(len(B)))
+                    ka = np.zeros(2)
+                    ka[:_arr(el, "KickAngle").size] = _arr(el, "KickAngle")[:2]
+                    Lk = L if pm not in _THIN else 1.0
+                    kick = (-Lk * S.real + ka[0], Lk * S.imag + ka[1])
+                    if abs(kick[0]) + abs(kick[1]) < 1e-15:
+                        kick = None
+                if pm in _THIN:
+                    if angle:
+                        bad.add(i, name, kind, f"thin bending kick BendingAngle = {angle}; give the bend a length")
+                        continue
+                    out.append(quadrupole(0.0, k1, k1s, tilt, name) if kick is None else
+                               kicked_quadrupole(0.0, k1, k1s, tilt, kick[0], kick[1], name))
+                    continue
+                if pm in _BEND and angle:
+                    if tilt or getattr(el, "R1", None) is not None and not np.allclose(el.R1, np.eye(6)):
+                        bad.add(i, name, kind, "a rolled bend: in pyAT the design frame stays and the "
+                                "roll kicks the closed orbit; a rolled Bend here is a design orbit that "
+                                "follows the magnet (a different machine: vertical dispersion 2e-3 m "
+                                "apart on hmba at 0.3 mrad); remove R1/R2 from bends")
+                        continue
+                    if k1s and abs(k1s) * L > 1e-12:
+                        bad.add(i, name, kind, f"skew gradient {k1s:.3g} /m^2 in a bend (PolynomA[1] or "
+                                "skew feed-down): no counterpart; split the bend")
+                        continue
+                    K = angle / L
+                    fb1 = int(getattr(el, "FringeBendEntrance", 1))
+                    fb2 = int(getattr(el, "FringeBendExit", 1))
+                    gap = float(getattr(el, "FullGap", 0.0) or 0.0)
+                    bend = lat.Bend(L, K=K, n=-k1 / K**2,
+                                    e1=float(getattr(el, "EntranceAngle", 0.0)),
+                                    e2=float(getattr(el, "ExitAngle", 0.0)),
+                                    fint_gap1=gap * float(getattr(el, "FringeInt1", 0.0)) if fb1 else 0.0,
+                                    fint_gap2=gap * float(getattr(el, "FringeInt2", 0.0)) if fb2 else 0.0,
+                                    tilt=tilt, name=name)
+                    if not face_radiation and (bend.e1 or bend.e2):
+                        bend = no_face_radiation(bend)
+                    out.append(bend)
+                    continue
+                out.append(quadrupole(L, k1, k1s, tilt, name) if kick is None else
+                           kicked_quadrupole(L, k1, k1s, tilt, kick[0], kick[1], name))
+                continue
+            bad.add(i, name, kind, f"pass method {pm!r} has no linear counterpart here; "
+                    "replace the element by drifts, magnets or markers")
+        except (ValueError, ArithmeticError) as exc:
+            bad.add(i, name, kind, str(exc))
+    bad.raise_if_any()
+    return out
 
 
-def ring_from_pyat(at_ring, *, radiation: bool = True, face_radiation: bool = True) -> Ring:
-    """A :class:`~coupled_beam.lattice.Ring` from a pyAT lattice, boundaries at pyAT's s.
+def ring_from_pyat(at_ring, *, radiation: bool = True, face_radiation: bool = True):
+    """A :class:`~coupled_beam.lattice.Ring` from a pyAT lattice, boundaries at pyAT's refpts.
 
     Parameters
     ----------
     at_ring : at.Lattice
-        The pyAT ring (4-D or 6-D; ``periodicity`` > 1 is tiled to a full turn).
+        4-D or 6-D; ``periodicity`` P is kept (``Ring(cell, periodicity=P)``).
     radiation : bool
         Switch on :mod:`coupled_beam.radiation` at ``at_ring.energy``.
     face_radiation : bool
-        Pole-face terms of I4 in the damping (see :class:`EdgeBend`). pyAT's
-        ``ohmi_envelope`` tracks without them while its ``radiation_parameters``
-        include them; False reproduces ``ohmi_envelope`` with edge angles.
+        Pole-face (wedge) terms of I4 in the damping. pyAT's ``ohmi_envelope``
+        tracks without them, its ``radiation_parameters`` include them; False
+        reproduces ``ohmi_envelope`` with face angles.
 
     Returns
     -------
@@ -229,7 +385,11 @@ def ring_from_pyat(at_ring, *, radiation: bool = True, face_radiation: bool = Tr
     Raises
     ------
     UnknownElementError
-        Naming the first element that has no linear counterpart.
+        Listing every element that has no linear counterpart (wigglers, R
+        matrices that are not rolls, skew gradients in bends, lumped radiation,
+        unknown pass methods, FieldScaling).
+    InputError
+        Not a pyAT lattice, no elements, or no energy with ``radiation``.
 
     References
     ----------
@@ -241,336 +401,35 @@ def ring_from_pyat(at_ring, *, radiation: bool = True, face_radiation: bool = Tr
     >>> len(ring), round(ring.circumference, 6)
     (145, 64.0)
     """
+    from coupled_beam import lattice as lat
+
     if not hasattr(at_ring, "__iter__") or isinstance(at_ring, (str, bytes)):
         raise InputError(f"at_ring must be a pyAT Lattice (a sequence of elements), got {at_ring!r}",
                          value=repr(at_ring))
-    elements = [_convert(i, el, face_radiation) for i, el in enumerate(at_ring)]
-    if not elements:
+    if len(at_ring) == 0:
         raise InputError("at_ring has no elements: give a pyAT Lattice with at least one element",
                          value=repr(at_ring))
-    periods = int(getattr(at_ring, "periodicity", 1))
-    if radiation and not isinstance(getattr(at_ring, "energy", None), (int, float)):
+    energy = getattr(at_ring, "energy", None)
+    if radiation and not isinstance(energy, (int, float, np.floating, np.integer)):
         raise InputError(f"radiation=True needs the beam energy: {type(at_ring).__name__} has no numeric "
                          "'energy' (eV); give an at.Lattice(..., energy=...) or radiation=False",
                          field="energy")
-    energy = float(at_ring.energy) / 1e9 if radiation else None
-    return Ring(elements * periods, energy=energy)
+    elements = pyat_elements(at_ring, face_radiation=face_radiation)   # every offender first
+    orbit = closed_orbit(at_ring) if hasattr(at_ring, "disable_6d") else None
+    if orbit is not None:
+        elements = pyat_elements(at_ring, face_radiation=face_radiation, orbit=orbit)
+    periods = int(getattr(at_ring, "periodicity", 1) or 1)
+    return lat.Ring(elements, energy=float(energy) / 1e9 if radiation else None, periodicity=periods)
 
 
-def example_at_ring(coupled: bool = False, *, cells: int = 16, energy: float = 1.0e9,
-                    q_s: float = 0.002, skew: float = 0.03, solenoid: float = 0.15):
-    """The FODO test ring built in pyAT, optionally with a thin skew quadrupole and a solenoid.
-
-    Parameters
-    ----------
-    coupled : bool
-        Add a thin skew quadrupole (PolynomA[1] = ``skew``, 1/m) in cell 0 where
-        xi != 0, and a 0.4 m solenoid (K = ``solenoid``, 1/m) in cell 8.
-    cells : int
-        Number of 4 m cells (each: QF/2, drift, combined-function bend, drift,
-        QD, drift, bend, drift, QF/2).
-    energy : float
-        Beam energy (eV).
-    q_s : float
-        Synchrotron tune the RF voltage is set for (small: see module notes).
-    skew, solenoid : float
-        Coupling strengths.
-
-    Returns
-    -------
-    at.Lattice
-        4-D lattice with one zero-length RF cavity at s = 0 (harmonic 100).
-
-    Examples
-    --------
-    >>> len(example_at_ring(coupled=True))
-    147
-    """
-    import at
-
-    angle = 2 * np.pi / (2 * cells)
-    qf = at.Quadrupole("QF", 0.1, 1.8)
-    qd = at.Quadrupole("QD", 0.2, -1.7)
-    bend = at.Dipole("B", 1.0, angle, -0.01)
-    elems = []
-    for c in range(cells):
-        d = [at.Drift("D", 0.4) for _ in range(4)]
-        cell = [qf.deepcopy(), d[0], bend.deepcopy(), d[1], qd.deepcopy(), d[2],
-                bend.deepcopy(), d[3], qf.deepcopy()]
-        if coupled and c == 0:
-            cell.insert(2, at.ThinMultipole("SKEW", poly_a=[0, skew], poly_b=[0, 0]))
-        if coupled and c == cells // 2:
-            i = cell.index(d[2])
-            cell[i:i + 1] = [at.Drift("D", 0.0),
-                             at.LongElement("SOL", 0.4, PassMethod="SolenoidLinearPass",
-                                            K=solenoid)]
-        elems += cell
-    harmonic = 100
-    circumference = 4.0 * cells
-    rf = at.RFCavity("RF", 0.0, 1.0e5, harmonic * 299792458.0 / circumference, harmonic,
-                     energy)
-    ring = at.Lattice([rf] + elems, energy=energy, periodicity=1)
-    # RF voltage for the wanted Q_s: Q_s^2 = h alpha_c sqrt(V^2 - U0^2) / (2 pi E)
-    u0 = float(ring.energy_loss)
-    alpha_c = float(ring.disable_6d(copy=True).get_mcf())
-    v_eff = 2 * np.pi * energy * q_s**2 / (harmonic * alpha_c)
-    ring[0].Voltage = float(np.hypot(u0, v_eff))
-    return ring
+def _convert(i: int, el, face_radiation: bool = True):
+    """One pyAT element on the design orbit (tests; no orbit, no periodicity)."""
+    return pyat_elements([el], face_radiation=face_radiation)[0]
 
 
-def tilt_from_sigma(s11, s13, s33):
-    """Tilt of the x-z ellipse, 1/2 atan2(2 <xz>, <x^2> - <z^2>) (rad).
-
-    Examples
-    --------
-    >>> round(float(tilt_from_sigma(1.0, 0.5, 1.0)), 6)   # 45 degrees
-    0.785398
-    """
-    return 0.5 * np.arctan2(2 * np.asarray(s13), np.asarray(s11) - np.asarray(s33))
-
-
-@dataclass(frozen=True)
-class PyatComparison:
-    """Our equilibrium next to pyAT's on the same ring.
-
-    Attributes
-    ----------
-    rows : list of (str, float, float, float)
-        (quantity, ours, pyAT, relative difference ours/pyAT - 1); tunes are
-        fractional in [0, 1/2], damping times in s, emittances in m rad.
-    s : (n+1,) array
-        Boundaries (m), pyAT's refpts 0 ... n.
-    sigma_x, sigma_z : (2, n+1) arrays
-        rms sizes (m), rows (ours, pyAT).
-    tilt : (2, n+1) array
-        Tilt (rad), rows (ours, pyAT); pyAT's from 1/2 atan2(2 S13, S11 - S33).
-    max_rel_sigma_x, max_rel_sigma_z : float
-        max over s of abs(ours / pyAT - 1) (NaN where pyAT's size is 0).
-    max_abs_tilt : float
-        max over s of abs(tilt difference) (rad).
-    q_s : float
-        pyAT's synchrotron tune (differences are O(q_s^2), module notes).
-    """
-
-    rows: list
-    s: np.ndarray
-    sigma_x: np.ndarray
-    sigma_z: np.ndarray
-    tilt: np.ndarray
-    max_rel_sigma_x: float
-    max_rel_sigma_z: float
-    max_abs_tilt: float
-    q_s: float
-    extra: dict = field(default_factory=dict)
-
-    def table(self) -> str:
-        """The comparison as an aligned text table."""
-        lines = [f"{'quantity':<28}{'ours':>15}{'pyAT':>15}{'rel. diff':>12}"]
-        lines += [f"{q:<28}{a:>15.7g}{b:>15.7g}{r:>12.2e}" for q, a, b, r in self.rows]
-        return "\n".join(lines)
-
-
-def _mode_emittances(S: np.ndarray) -> np.ndarray:
-    J = np.kron(np.eye(2), np.array([[0.0, 1.0], [-1.0, 0.0]]))
-    ev = np.abs(np.linalg.eigvals(S @ J).imag)
-    return np.sort(ev)[::2]
-
-
-def compare_with_pyat(at_ring, *, face_radiation: bool = True) -> PyatComparison:
-    """Tunes, damping times, emittances, sizes and tilt: ours vs pyAT on one ring.
-
-    pyAT side: ``ohmi_envelope`` on ``at_ring.enable_6d(copy=True)`` (6-D
-    envelope, RF on) and ``radiation_parameters()`` of the 4-D ring. Our side:
-    :func:`ring_from_pyat` then ``Ring.equilibrium()`` (4-D betatron (10) plus
-    energy folding (8)). Modes are paired by nearest fractional tune.
-
-    Parameters
-    ----------
-    at_ring : at.Lattice
-        With an RF cavity and ``energy`` set.
-    face_radiation : bool
-        Passed to :func:`ring_from_pyat` (False matches ``ohmi_envelope`` when
-        bends have face angles; True matches ``radiation_parameters``).
-
-    Returns
-    -------
-    PyatComparison
-
-    References
-    ----------
-    LNF-64/55 eq. (8), (10), appendix; Ohmi et al., PRE 49 (1994) 751.
-
-    Examples
-    --------
-    >>> cmp = compare_with_pyat(example_at_ring())
-    >>> bool(cmp.max_rel_sigma_x < 1e-3)
-    True
-    """
-    import at
-
-    from coupled_beam.radiation import SPEED_OF_LIGHT, radiation_parameters
-
-    ring4 = at_ring.disable_6d(copy=True)
-    ring6 = at_ring.enable_6d(copy=True)
-    n = len(at_ring)
-    _, bd, em = at.ohmi_envelope(ring6, refpts=range(n + 1))
-    rp = ring4.radiation_parameters()
-    ours = ring_from_pyat(ring4, face_radiation=face_radiation)
-    with warnings.catch_warnings():   # flat ring: degenerate spot, handled below
-        warnings.simplefilter("ignore", PhysicsWarning)
-        eq = ours.equilibrium()
-    mine = radiation_parameters(ring_from_pyat(ring4, radiation=False,
-                                               face_radiation=face_radiation),
-                                at_ring.energy / 1e9)
-    T0 = ours.circumference / SPEED_OF_LIGHT
-
-    S = em.r66
-    sx, sz = np.sqrt(np.maximum(S[:, 0, 0], 0)), np.sqrt(np.maximum(S[:, 2, 2], 0))
-    tilt_p = tilt_from_sigma(S[:, 0, 0], S[:, 0, 2], S[:, 2, 2])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel_x = np.where(sx > 0, eq.sigma_x / sx - 1, np.nan)
-        rel_z = np.where(sz > 1e-3 * sx, eq.sigma_z / sz - 1, np.nan)
-
-    dec = eq.decomposition
-    delta = np.asarray(dec.Delta)[[0, 2]]
-    tunes = np.angle(delta) / (2 * np.pi)
-    rates = -np.log(np.abs(delta))
-    ptunes = np.minimum(bd.tunes[:2], 1 - bd.tunes[:2])
-    order = [int(np.argmin(np.abs(ptunes - t))) for t in tunes]
-    eps = _mode_emittances(eq.moments[0])
-    peps = np.asarray(bd.mode_emittances[:2])
-    eorder = np.argsort(eps)
-    rows = []
-
-    def row(q, a, b):
-        rows.append((q, float(a), float(b), float(a / b - 1) if b else float("nan")))
-
-    for k in range(2):
-        row(f"tune mode {k + 1}", tunes[k], ptunes[order[k]])
-    for k in range(2):
-        row(f"damping time mode {k + 1} (s)", T0 / rates[k], T0 / bd.damping_rates[order[k]])
-    row("damping time long. (s)", mine.tau_s, T0 / bd.damping_rates[2])
-    finite_z = rel_z[np.isfinite(rel_z)]
-    coupled = finite_z.size > 0
-    pairs = [("I1 (m)", mine.I1, rp.i1), ("I2 (1/m)", mine.I2, rp.i2),
-             ("I3 (1/m^2)", mine.I3, rp.i3), ("I4 (1/m)", mine.I4, rp.i4),
-             ("U0 (eV)", mine.U0 * 1e9, rp.U0), ("J_x", mine.J_x, rp.J[0]),
-             ("J_s", mine.J_s, rp.J[2]), ("tau_x integrals (s)", mine.tau_x, rp.Tau[0])]
-    if not coupled:   # I5 and eps_x(I5) are uncoupled definitions; the codes differ if coupled
-        pairs += [("I5 (1/m)", mine.I5, rp.i5),
-                  ("eps_x integrals (m)", mine.eps_x, rp.emittances[0])]
-    pairs += [("sigma_delta", np.sqrt(eq.p2), np.sqrt(S[0, 4, 4]))]
-    for name, a, b in pairs:
-        row(name, a, b)
-    for k, j in enumerate(eorder):
-        if np.sort(peps)[k] > 0:
-            row(f"mode emittance {('small', 'large')[k]} (m)", eps[j], np.sort(peps)[k])
-    row("sigma_x at s=0 (m)", eq.sigma_x[0], sx[0])
-    if coupled:
-        row("sigma_z at s=0 (m)", eq.sigma_z[0], sz[0])
-        row("tilt at s=0 (rad)", eq.tilt[0], tilt_p[0])
-    return PyatComparison(
-        rows=rows, s=ours.s.copy(), sigma_x=np.array([eq.sigma_x, sx]),
-        sigma_z=np.array([eq.sigma_z, sz]), tilt=np.array([eq.tilt, tilt_p]),
-        max_rel_sigma_x=float(np.nanmax(np.abs(rel_x))),
-        max_rel_sigma_z=float(np.max(np.abs(finite_z))) if coupled else float("nan"),
-        max_abs_tilt=float(np.max(np.abs(eq.tilt - tilt_p))) if coupled else float("nan"),
-        q_s=float(bd.tunes[2]))
-
-
-def time_vs_ohmi(at_ring, *, repeat: int = 3) -> dict:
-    """Best-of-``repeat`` wall times: our equilibrium vs pyAT's ``ohmi_envelope``.
-
-    Ours: :func:`ring_from_pyat` (radiation on) + ``Ring.equilibrium()``;
-    pyAT: ``ohmi_envelope(ring6, refpts=all)`` on the 6-D ring, both with
-    sizes at every element boundary. For ``coupled-beam bench``.
-
-    Parameters
-    ----------
-    at_ring : at.Lattice
-    repeat : int
-        Runs of each (after one warm-up).
-
-    Returns
-    -------
-    dict
-        ``elements``, ``ours_s``, ``ohmi_s``, ``speedup`` (ohmi / ours).
-
-    Examples
-    --------
-    >>> t = time_vs_ohmi(example_at_ring(), repeat=1)
-    >>> sorted(t)
-    ['elements', 'ohmi_s', 'ours_s', 'speedup']
-    """
-    import at
-
-    if repeat < 1:
-        raise InputError(f"repeat must be >= 1, got {repeat}", field="repeat", value=repeat)
-    ring4 = at_ring.disable_6d(copy=True)
-    ring6 = at_ring.enable_6d(copy=True)
-    refpts = range(len(at_ring) + 1)
-
-    def ours():
-        with warnings.catch_warnings():   # timing only: a flat ring's spot warning
-            warnings.simplefilter("ignore", PhysicsWarning)
-            ring_from_pyat(ring4).equilibrium()
-
-    def theirs():
-        at.ohmi_envelope(ring6, refpts=refpts)
-
-    out = {}
-    for key, fn in (("ours_s", ours), ("ohmi_s", theirs)):
-        fn()
-        best = np.inf
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            fn()
-            best = min(best, time.perf_counter() - t0)
-        out[key] = best
-    out["elements"] = len(at_ring)
-    out["speedup"] = out["ohmi_s"] / out["ours_s"]
-    return out
-
-
-def comparison_report(q_s: float = 0.002, *, timing: bool = True) -> str:
-    """Text report: the comparison tables of both test rings (and timings).
-
-    Regenerate the figures of the module notes with
-    ``python -m coupled_beam.interop.pyat``.
-
-    Parameters
-    ----------
-    q_s : float
-        Synchrotron tune of the test rings.
-    timing : bool
-        Append :func:`time_vs_ohmi` for each ring.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> print(comparison_report(timing=False).splitlines()[0])
-    == uncoupled FODO ring (Q_s = 0.002) ==
-    """
-    out = []
-    for coupled, label in ((False, "uncoupled FODO ring"),
-                           (True, "FODO ring + thin skew quadrupole + solenoid")):
-        ring = example_at_ring(coupled, q_s=q_s)
-        cmp = compare_with_pyat(ring)
-        out += [f"== {label} (Q_s = {q_s:g}) ==", cmp.table(),
-                f"max over s: |sigma_x/pyAT - 1| = {cmp.max_rel_sigma_x:.2e}, "
-                f"|sigma_z/pyAT - 1| = {cmp.max_rel_sigma_z:.2e}, "
-                f"|tilt - pyAT| = {cmp.max_abs_tilt:.2e} rad"]
-        if timing:
-            t = time_vs_ohmi(ring)
-            out.append(f"time, sizes at all {t['elements'] + 1} boundaries: ours "
-                       f"{t['ours_s'] * 1e3:.1f} ms, ohmi_envelope {t['ohmi_s'] * 1e3:.1f} ms "
-                       f"(ohmi / ours = {t['speedup']:.2f})")
-        out.append("")
-    return "\n".join(out)
-
+from coupled_beam.interop.pyat_compare import (PyatComparison, compare_with_pyat,  # noqa: E402
+                                               comparison_report, example_at_ring,
+                                               tilt_from_sigma, time_vs_ohmi)
 
 if __name__ == "__main__":   # pragma: no cover
     print(comparison_report())
