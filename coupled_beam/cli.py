@@ -102,6 +102,12 @@ def _run_tunes(args: argparse.Namespace) -> int:
 
     mu_x = args.mu_x if args.mu_x is not None else 2 * math.pi * args.nu_x
     mu_z = args.mu_z if args.mu_z is not None else 2 * math.pi * args.nu_z
+    for flag, nu, mu in (("--nu-x", args.nu_x, mu_x), ("--nu-z", args.nu_z, mu_z)):
+        if nu is not None and not math.isfinite(mu):
+            from coupled_beam.errors import InputError
+
+            raise InputError(f"{flag} {nu!r}: 2 pi nu overflows float64; give the fractional tune "
+                             "(only nu mod 1 matters)", field=flag, value=nu)
     report = eigentune_report(mu_x, mu_z, args.beta_x, args.beta_z, args.m,
                               args.d11_s0, args.d22_s0, precision=args.dps)
     if args.json:
