@@ -406,11 +406,11 @@ class SpotProfile:
 
 
 def _inside(ring, s) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Element index k and depth (s - s_k) of each position, s folded into [0, s0)."""
+    """Element index k and depth (s - s_k) of each position, s folded into one cell [0, s_cell)."""
     s = np.asarray(s, dtype=float)
     if not np.all(np.isfinite(s)):
         raise InputError("s must be finite (m)", field="s")
-    sf = np.mod(s, ring.circumference)
+    sf = np.mod(s, getattr(ring, "cell_length", ring.circumference))
     k = np.searchsorted(ring.s, sf, side="right") - 1
     k = np.clip(k, 0, len(ring.elements) - 1)
     return sf, k, sf - ring.s[k]
@@ -452,10 +452,6 @@ def spot_profile(ring, s=None, *, equilibrium=None) -> SpotProfile:
     >>> prof.tilt.tolist(), prof.sigma_x.shape
     ([0.0, 0.0], (2,))
     """
-    from scipy.linalg import expm
-
-    from coupled_beam.lattice import van_loan
-
     eq = ring.equilibrium() if equilibrium is None else equilibrium
     p2 = float(getattr(eq, "p2", ring.p2))
     bmom = np.asarray(eq.moments, dtype=float)
@@ -471,13 +467,9 @@ def spot_profile(ring, s=None, *, equilibrium=None) -> SpotProfile:
             if depth[idx] == 0.0 or el.length == 0.0:
                 mom4[idx], eta[idx] = S, y
                 continue
-            E = el.entrance
-            N, R = van_loan(el.A, el.phi_hat, depth[idx])
-            big = np.zeros((5, 5))
-            big[:4, :4], big[:4, 4] = el.A * depth[idx], el.b * depth[idx]
-            aug = expm(big)
-            mom4[idx] = N @ E @ S @ E.T @ N.T + R
-            eta[idx] = aug[:4, :4] @ (E @ y) + aug[:4, 4]
+            # the ring's own partial-element maps (lattice.maps): the 4-D route inside
+            N, R, eta[idx] = ring.betatron_inside(int(k[idx]), float(depth[idx]))
+            mom4[idx] = N @ S @ N.T + R
     xz = _sym2("moments", 0.5 * (mom4 + np.swapaxes(mom4, -1, -2)))
     sigma = absolute_moments(xz, eta, p2)
     mu = folded_mu(xz, eta, p2)

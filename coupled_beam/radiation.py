@@ -1,49 +1,45 @@
-"""Standard electron radiation: damping D(s), full 4x4 noise phi_hat(s), <p^2>.
+"""Standard electron radiation as a pure transformation: ring -> ring with damping and noise.
 
 The paper leaves D and phi to its reference I. This module supplies the
-standard classical + quantum radiation model of an electron ring in the
-paper's s-domain form, from the beam energy and the magnets only.
+standard classical + quantum radiation model of an electron ring from the
+beam energy and the magnets only, as exact per-element 6x6 maps on
+X = (x, x', z, z', delta, l) (:mod:`coupled_beam.lattice.maps`), and their
+betatron restriction for the paper's 4-D route.
+``Ring.with_radiation(energy)`` (= :func:`with_radiation`) returns a new
+ring; elements never change. This module imports the lattice, never the
+reverse (Ring's facade imports it lazily).
 
 Model (linear, on the design orbit; h = K = 1/rho, k1 = -K^2 n the
 quadrupole gradient of a combined-function bend, MAD sign; gamma = E/mc^2):
 
-* energy loss per metre  dU/ds = (C_gamma E^4 / 2 pi) (h^2 + g x),
+* energy loss per metre  dU/ds = (C_gamma E^4 / 2 pi) (h^2 + g x) (1 + delta)^2,
   g = 2 h k1 + h^3 (field gradient and longer outer path) [Sands ch. 4];
-  U0 = C_gamma E^4 I2 / (2 pi).
-* damping: photons leave along the orbit, so the angles keep and the momenta
-  x', z' lose the fraction dU/E:  D = c_d h^2 1 (2x2), c_d = C_gamma E^3/(2 pi).
-* dispersion feedback: an energy change dp moves the betatron coordinates by
-  -v dp, v = (xi, xi', zeta, zeta') (closed orbit functions, eq. (2)); with the
-  x-dependent loss this adds d y_hat/ds += c_d g v x_b, a rank-one term in
-  column 1 of A(s) (beyond the paper's D, which acts on y' only). Hard-edge
-  wedges add thin kicks -c_d h^2 tan(e) v x_b at the faces (I4 edge terms).
-  Together: per-turn decrements J_x U0/E, J_z U0/E of the emittances,
-  J_x = 1 - I4/I2, J_z = 1, J_s = 2 + I4/I2 [Sands ch. 4; Robinson's sum 4].
-* quantum excitation: d<p^2>/ds = (55 / (24 sqrt 3)) r_e lambda_c gamma^5
-  abs(h)^3 = (4/3) C_q r_e gamma^5 abs(h)^3 [Sands ch. 5], and
-  each emission jumps the betatron coordinates by -v dp, so
-  phi_hat(s) = (4/3) C_q r_e gamma^5 abs(h)^3 v v^T, the full 4x4 (the
-  paper keeps the 22/24/44 entries only). The factor is the full variance
-  rate; the "half" quoted in Fokker-Planck texts is the diffusion
-  coefficient <dp^2>/(2 ds). The check eps_x = C_q gamma^2 I5 / (J_x I2)
-  settles it: with 4/3 the engine reproduces it (tests/test_radiation.py).
-* synchrotron side: <p^2> = C_q gamma^2 I3 / (J_s I2) [Sands ch. 5].
+  U0 = C_gamma E^4 I2 / (2 pi); linearised: d delta/ds = -c_d (2 h^2 delta + g x),
+  c_d = C_gamma E^3 / (2 pi).
+* damping of the slopes: x', z' lose the fraction dU/E (the paper's D = c_d h^2 1).
+  Hard-edge wedges: delta += c_d h^2 tan(e) x at each face (the I4 face terms
+  -h^2 tan(e) xi); an element with ``face_radiation`` False (pyAT's tracking) has none.
+  Per-turn decrements J U0/2E with J_x = 1 - I4/I2, J_z = 1, J_s = 2 + I4/I2
+  [Sands ch. 4; Robinson's sum 4: det of the 6-D one-turn map is exp(-4 U0/E)].
+* quantum excitation: d<delta^2>/ds = (4/3) C_q r_e gamma^5 abs(h)^3
+  [Sands ch. 5]; photons kick delta only; the 6x6 noise of an element at its
+  exit is (4/3) C_q r_e gamma^5 int abs(h)^3 w w^T ds, w = M(exit <- s) e_delta,
+  exact (in-bend dispersion included, no bend average). The factor is the full
+  variance rate; eps_x = C_q gamma^2 I5 / (J_x I2) settles it.
+* the paper's 4-D route: betatron coordinates y_b = y - eta delta (eta the bare
+  closed-orbit functions, eq. (2), :mod:`coupled_beam.optics`): element map
+  N = M_yy - eta_out M_delta,y (the x-dependent loss feeds back through eta, exactly,
+  at every s), noise R = B G B^T restricted to y_b (the full 4x4 phi_hat v v^T of
+  the old model, integrated exactly); <p^2> = C_q gamma^2 I3 / (J_s I2). Dropping
+  the delta column is the paper's decorrelation (§2 b): the result depends on it
+  at relative O(U0/E), e.g. Sands' eps_x is met to 2e-6 at U0/E = 5.5e-6.
 
-Numerics: v(s) inside a bend is exact (block exponential of [[A, b], [0, 0]]);
-phi_hat(s) varies as v v^T, so each bend gets the constant ``phi_hat`` whose
-noise integral equals the integral of phi_hat(s) (both by the same 16-point
-Gauss-Legendre rule, error far below 1e-12 for L < beta): boundaries, maps and
-noise integrals are exact, and :class:`coupled_beam.lattice.Ring` needs no
-special case. The feedback vector uses the bend average of v (its integral is
-exact; the placement inside the bend changes sizes by O(U0/E)).
-
-Hook with the lattice engine (issue 3): ``Ring(elements, energy)`` calls
-``apply_radiation(elements, energy) -> (elements, p2)``; bending elements
-(``K != 0``, length > 0) come back wrapped in :class:`RadiatingElement`,
-which keeps the wrapped element's map edges and forcing. Optional hard-edge
-face angles are read from ``entrance_angle`` / ``exit_angle`` attributes (rad;
-set by :mod:`coupled_beam.interop.pyat`); an element with ``face_radiation``
-False gets no face terms (pyAT's tracking model, see that module).
+Numerics (TEMPORARY until the generated damping6_bend / noise6_bend /
+radiation_integrals_bend kernels exist): the damped map is the stacked
+exponential of the 6x6 generator with the radiation terms, the noise Van
+Loan's block exponential, I1, I4, I5 a 16-point Gauss-Legendre rule on the exact
+in-bend eta and Twiss (exact for constant integrands). Distinct bends are
+computed once (values hashed), never one Python call per element.
 
 References
 ----------
@@ -70,10 +66,10 @@ from typing import Sequence
 
 import numpy as np
 
-from coupled_beam import _validate
+from coupled_beam import _kernels, _validate
 from coupled_beam.errors import InputError
 import coupled_beam.lattice.maps as maps
-from coupled_beam.lattice import Element, Ring
+from coupled_beam.lattice import Bend, Element, Ring
 from coupled_beam.lattice.elements import van_loan
 
 __all__ = [
@@ -169,8 +165,8 @@ def _check_energy(energy) -> float:
 
 
 
-# TEMPORARY (until derivations.element_maps generates radiation_integrals_bend): I1, I4, I5
-# by a 16-point Gauss-Legendre rule on exact in-bend eta and Twiss (exact for constant integrands)
+# the route of general pieces (no generated closed form): I1, I4, I5 by a 16-point
+# Gauss-Legendre rule on exact in-bend eta and Twiss (exact for constant integrands)
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(16)
 
 
@@ -245,13 +241,60 @@ def _strengths(unique) -> tuple[np.ndarray, ...]:
     return h, k1, 2 * h * k1 + h**3, L, faces
 
 
+def _entrance_twiss(lat: _Lattice) -> tuple[np.ndarray, ...]:
+    """Horizontal beta, alpha and eta, eta' at every bend entrance (element frame, before the face).
+
+    From the x-x block of the one-turn map there (exact for the x optics of a bend,
+    which couples nothing; NaN where strong coupling leaves that block no oscillation).
+    """
+    index, inv = lat.index, lat.inv
+    rot = maps.rotation6(np.array([el.tilt for el in lat.unique]))[:, :4, :4][inv]
+    C = lat.ring._bare_prefix6[:, :4, :4]
+    Ci = C[index]
+    turn = rot @ Ci @ C[-1] @ _symplectic_inverse(Ci) @ np.swapaxes(rot, -1, -2)
+    mx = turn[:, :2, :2]
+    cos_mu = 0.5 * (mx[:, 0, 0] + mx[:, 1, 1])
+    with np.errstate(invalid="ignore"):
+        sin_mu = np.sign(mx[:, 0, 1]) * np.sqrt(1.0 - cos_mu**2)
+        beta = mx[:, 0, 1] / sin_mu
+        alpha = (mx[:, 0, 0] - mx[:, 1, 1]) / (2.0 * sin_mu)
+    eta = np.einsum("bij,bj->bi", rot, lat.eta[index])
+    return beta, alpha, eta[:, 0], eta[:, 1]
+
+
 def _integrals(lat: _Lattice) -> tuple[float, float, float, float, float]:
-    """I1...I5 of the whole ring (P cells): exact in-bend eta and x-Twiss, 16-point rule."""
-    h, k1, g, L, faces = _strengths(lat.unique)
+    """I1...I5 of the whole ring (P cells), exact per bend (generated closed forms when present)."""
     inv, index = lat.inv, lat.index
     if index.size == 0:
         raise InputError("no bending element (K != 0, length > 0): nothing radiates; "
                          "give the ring its bends")
+    if hasattr(_kernels, "radiation_integrals_bend") and all(
+            isinstance(el, Bend) for el in lat.unique):
+        return _integrals_kernels(lat)
+    return _integrals_quadrature(lat)
+
+
+def _integrals_kernels(lat: _Lattice) -> tuple[float, float, float, float, float]:
+    """I1...I5 from :func:`derivations.element_maps.radiation_integrals_bend` (no slicing, no average)."""
+    inv = lat.inv
+    beta, alpha, eta, etap = _entrance_twiss(lat)
+    f = lambda name: np.array([float(getattr(el, name)) for el in lat.unique])[inv]  # noqa: E731
+    L, K, n, e1, e2 = f("length"), f("K"), f("n"), f("e1"), f("e2")
+    args = (L, K, -n * K**2, e1, e2, beta, alpha, eta, etap)
+    with np.errstate(invalid="ignore"):
+        with_faces = np.array(np.broadcast_arrays(*_kernels.radiation_integrals_bend(*args)))
+        faces = np.array([getattr(el, "face_radiation", True) for el in lat.unique])[inv]
+        if not np.all(faces):
+            bare = np.array(np.broadcast_arrays(*_kernels.radiation_integrals_bend_no_faces(*args)))
+            with_faces = np.where(faces, with_faces, bare)
+    P = lat.periodicity
+    return tuple(float(P * x) for x in with_faces.sum(axis=1))
+
+
+def _integrals_quadrature(lat: _Lattice) -> tuple[float, float, float, float, float]:
+    """I1...I5 by a 16-point rule on the exact in-bend eta and x-Twiss (general pieces)."""
+    h, k1, g, L, faces = _strengths(lat.unique)
+    inv, index = lat.inv, lat.index
     t = 0.5 * L[:, None] * (_NODES + 1.0)                               # (u, k)
     w = 0.5 * L[:, None] * _WEIGHTS
     E = maps.body_maps6(lat.unique, t)                                 # (u, k, 6, 6)
@@ -376,15 +419,84 @@ class RadiationModel:
     maps4: np.ndarray
     noise4: np.ndarray
 
+    def partial(self, element: Element, depth: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """6x6 damped map and noise of a bend from its entrance to depth d (None: not a bend).
+
+        The part [0, d] of a bend is the bend of length d without its exit face.
+        """
+        if not _radiates(element):
+            return None
+        cut = {"length": depth}
+        if isinstance(element, Bend):
+            cut.update(e2=0.0, fint_gap2=0.0)
+        part = element.replace(**cut)
+        M, R = _radiating_maps([part], self.energy)
+        G = R[0]
+        G[:4, :4] += maps.partial_noise4(element, depth)
+        return M[0], G
+
+
+def _kernel_route(unique) -> bool:
+    """The generated radiation kernels apply: kernels present, plain bends without explicit D."""
+    return (hasattr(_kernels, "damping6_bend") and hasattr(_kernels, "noise6_bend")
+            and all(isinstance(el, Bend) and not el._has_D and not el._has_phi for el in unique))
+
+
+_UPPER = np.triu_indices(6)
+
+
+def _radiating_maps_kernels(unique, energy: float) -> tuple[np.ndarray, np.ndarray]:
+    """6x6 damped maps and noise of distinct bends from the generated kernels.
+
+    M_rad = E2 (M + c_d dM) E1 + c_d (dE2 M E1 + E2 M dE1) (first order in c_d,
+    :func:`derivations.element_maps.damping6_bend`, ``damping6_edge``), noise
+    (4/3) C_q r_e gamma^5 E2 G E2^T with G = ``noise6_bend`` (exact in-bend dispersion).
+    """
+    gamma = energy / ELECTRON_MASS
+    c_d = C_GAMMA * energy**3 / (2 * np.pi)
+    c_q = 4.0 / 3.0 * C_Q * R_E * gamma**5
+    u = len(unique)
+    f = lambda name: np.array([float(getattr(el, name)) for el in unique])  # noqa: E731
+    L, K, n = f("length"), f("K"), f("n")
+    k1 = -n * K**2
+    fa = np.array([_faces(el) for el in unique]).reshape(-1, 2)
+    body = maps._stack36(_kernels.map6_bend(L, K, k1), u)
+    dbody = maps._stack36(_kernels.damping6_bend(L, K, k1), u)
+    E1 = maps._stack36(_kernels.map6_edge(K, f("e1"), f("fint_gap1")), u)
+    E2 = maps._stack36(_kernels.map6_edge(K, f("e2"), f("fint_gap2")), u)
+    dE1 = maps._stack36(_kernels.damping6_edge(K, fa[:, 0]), u)
+    dE2 = maps._stack36(_kernels.damping6_edge(K, fa[:, 1]), u)
+    M = E2 @ (body + c_d * dbody) @ E1 + c_d * (dE2 @ body @ E1 + E2 @ body @ dE1)
+    up = np.empty((u, 21))
+    for j, v in enumerate(_kernels.noise6_bend(L, K, k1)):
+        up[:, j] = v
+    G = np.zeros((u, 6, 6))
+    G[:, _UPPER[0], _UPPER[1]] = up
+    G = G + np.swapaxes(G, -1, -2) - G * np.eye(6)
+    G = c_q * (E2 @ G @ np.swapaxes(E2, -1, -2))
+    tilt = f("tilt")
+    if np.any(tilt):
+        Rm, Rp = maps.rotation6(-tilt), maps.rotation6(tilt)
+        M = Rm @ M @ Rp
+        G = Rm @ G @ np.swapaxes(Rm, -1, -2)
+    return M, 0.5 * (G + np.swapaxes(G, -1, -2))
+
 
 def _radiating_maps(unique, energy: float) -> tuple[np.ndarray, np.ndarray]:
-    """6x6 damped maps and noise of distinct bends.
+    """6x6 damped maps and noise of distinct radiating elements (kernels, else the generator route)."""
+    if _kernel_route(unique):
+        return _radiating_maps_kernels(unique, energy)
+    return _radiating_maps_generator(unique, energy)
 
-    TEMPORARY (until the generated damping6_bend / noise6_bend kernels exist):
-    the exponential of the generator with the linearised radiation terms
+
+def _radiating_maps_generator(unique, energy: float) -> tuple[np.ndarray, np.ndarray]:
+    """6x6 damped maps and noise of distinct radiating elements by the generator.
+
+    The route of pieces the kernels do not cover (the paper's general
+    ``Element`` with K, bends with an explicit D): the exponential of the generator with the linearised radiation terms
     d(delta)/ds = -c_d (2 h^2 delta + g x) (energy loss, g = 2 h k1 + h^3) and
     d(x', z')/ds = -c_d h^2 (x', z') (the paper's D), c_d = C_gamma E^3 / 2 pi,
-    and Van Loan's integral of the delta-kick noise; wedge faces add
+    and Van Loan's integral of the delta-kick noise on the bare map; wedge faces add
     delta += c_d h^2 tan(e) x after each edge.
     """
     gamma = energy / ELECTRON_MASS
@@ -393,13 +505,15 @@ def _radiating_maps(unique, energy: float) -> tuple[np.ndarray, np.ndarray]:
     h, k1, g, L, faces = _strengths(unique)
     u = len(unique)
     A = maps.generators6(unique)
+    A0 = A.copy()
     A[:, 1, 1] -= c_d * h**2
     A[:, 3, 3] -= c_d * h**2
     A[:, 4, 4] -= 2 * c_d * h**2
     A[:, 4, 0] -= c_d * g
     phi = np.zeros((u, 6, 6))
     phi[:, 4, 4] = c_q * np.abs(h)**3
-    body, R = van_loan(A, phi, L)
+    body = maps.expm_stacked(A * L[:, None, None])
+    _, R = van_loan(A0, phi, L)       # photons on the bare map: first order, as noise6_bend
     eye = np.broadcast_to(np.eye(6), (u, 6, 6))
     f_in, f_out = eye.copy(), eye.copy()
     # a wedge face: the outer particle passes less field (I4 face term -h^2 tan(e) xi)

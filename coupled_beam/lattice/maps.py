@@ -59,6 +59,8 @@ __all__ = [
     "power_affine",
     "locate",
     "partial_maps6",
+    "partial_noise4",
+    "body_maps6",
 ]
 
 #: symplectic form on (x, x', z, z', delta, l)
@@ -609,3 +611,20 @@ def partial_maps6(element, depth) -> np.ndarray:
         out[inside] = m
     return out
 
+
+def partial_noise4(element, depth: float) -> np.ndarray:
+    """The element's own noise (phi_hat) from its entrance to depth d inside, 4x4 (lab frame).
+
+    Examples
+    --------
+    >>> from coupled_beam.lattice.elements import Drift
+    >>> float(partial_noise4(Drift(2.0, phi_hat=np.diag([0, 3.0, 0, 0])), 1.0)[0, 0])
+    1.0
+    """
+    if element.is_thin or depth <= 0 or not element._has_phi:
+        return np.zeros((4, 4))
+    _, R = van_loan(element.A, element.phi_hat, depth)
+    if element.tilt:
+        Rt = rotation6(-element.tilt)[:4, :4]
+        R = Rt @ R @ Rt.T
+    return R

@@ -347,6 +347,75 @@ class Ring:
         mid = maps.prefix_products(bare[order])[-1] if len(order) else np.eye(4)
         return post @ mid @ pre
 
+    def partial_map6(self, k: int, depth: float, *, bare: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """6x6 map and noise from the entrance of element k (before its edge) to depth d inside.
+
+        Parameters
+        ----------
+        k : int
+            Element index in the cell.
+        depth : float
+            Depth (m), 0 <= d <= length; d = length gives the whole element.
+        bare : bool
+            Without the radiation model (the user's D and phi_hat only).
+
+        Returns
+        -------
+        M : (6, 6) array
+        G : (6, 6) array
+            Noise accumulated over [0, d] at depth d.
+
+        Examples
+        --------
+        >>> from coupled_beam.lattice import Drift
+        >>> M, G = Ring([Drift(2.0)]).partial_map6(0, 0.5)
+        >>> float(M[0, 1]), float(G.max())
+        (0.5, 0.0)
+        """
+        _check_index(k, len(self.elements))
+        el = self.elements[k]
+        d = _finite("depth", depth)
+        if d <= 0.0 or el.length == 0.0 or el.is_thin:
+            return np.eye(6), np.zeros((6, 6))
+        if d >= el.length:
+            if bare:
+                return np.array(self._bare6[k]), _embed_noise(self._user_noise4[k])
+            return self.element_maps6[k], self.element_noise6[k]
+        if self._radiation is not None and not bare:
+            out = self._radiation.partial(el, d)
+            if out is not None:
+                return out
+        return maps.partial_maps6(el, d), _embed_noise(maps.partial_noise4(el, d))
+
+    def betatron_inside(self, k: int, depth: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The 4-D route inside element k: betatron map N and noise R from its entrance to depth d, and eta there.
+
+        Returns
+        -------
+        N, R : (4, 4) arrays
+            As :meth:`element_maps` / :meth:`noise_integrals` for the part [0, d].
+        eta : (4,) array
+            (xi, xi', zeta, zeta') at depth d (bare lattice).
+
+        Examples
+        --------
+        >>> from coupled_beam.lattice import Bend
+        >>> ring = Ring([Bend(1.0, K=0.5, n=0.5)] * 4)
+        >>> N, R, eta = ring.betatron_inside(1, 0.5)
+        >>> round(float(eta[0]), 12)
+        4.0
+        """
+        Mb, _ = self.partial_map6(k, depth, bare=True)
+        eta_in = self._eta[k]
+        eta = Mb[:4, :4] @ eta_in + Mb[:4, 4]
+        M, G = self.partial_map6(k, depth)
+        if self._radiation is None:
+            return M[:4, :4], G[:4, :4], eta
+        N = M[:4, :4] - np.outer(eta, M[4, :4])
+        gy = G[4, :4]
+        R = G[:4, :4] - np.outer(eta, gy) - np.outer(gy, eta) + G[4, 4] * np.outer(eta, eta)
+        return N, 0.5 * (R + R.T), eta
+
     # --- one-turn ----------------------------------------------------------------------
     def one_turn_map(self, i: int = 0) -> np.ndarray:
         """N(s_i) = N(s_i, s_i - s0), 4x4: the cell map from s_i to the power P.
