@@ -445,8 +445,10 @@ def moments_around(ring, *, warn_below: float = 1e-8,
     with np.errstate(over="ignore", invalid="ignore"):   # an overflow is named once, below
         P, G = ring._cumulative
     ring_maps_finite(ring, P, G)
-    dec = decompose(P[-1], G[-1], warn_below=warn_below if precision is None else 0.0)
-    S0 = dec.moments if precision is None else equilibrium_moments(P[-1], G[-1], precision=precision)
+    # one-turn map and noise at s = 0: the cell's to the power P (periodic rings), else P[-1], G[-1]
+    N, R = getattr(ring, "_turn4", (P[-1], G[-1]))
+    dec = decompose(N, R, warn_below=warn_below if precision is None else 0.0)
+    S0 = dec.moments if precision is None else equilibrium_moments(N, R, precision=precision)
     S = P @ S0 @ np.swapaxes(P, -1, -2) + G
     return 0.5 * (S + np.swapaxes(S, -1, -2)), dec
 
