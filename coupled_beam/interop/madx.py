@@ -79,7 +79,7 @@ from pathlib import Path
 import numpy as np
 
 from coupled_beam.errors import InputError, LatticeFileError
-from coupled_beam.interop._common import Offenders, feed_down, quadrupole
+from coupled_beam.interop._common import Offenders, feed_down, kicked_quadrupole, quadrupole
 
 __all__ = ["ring_from_madx", "read_madx", "madx_elements", "load_madx"]
 
@@ -274,7 +274,7 @@ def madx_elements(madx, sequence: str, *, orbit=None) -> tuple[list, list]:
                                     tilt=tilt, name=name))
             elif kind == "quadrupole":
                 k1, k1s = float(_val(el, "k1", 0.0)), float(_val(el, "k1s", 0.0))
-                out.append(quadrupole(L, k1, k1s, tilt, name))
+                out.append(_at_orbit(L, [0.0, k1], [0.0, k1s], k1, k1s, tilt, name, orbit, x0, z0))
             elif kind in ("sextupole", "octupole", "multipole"):
                 if kind == "multipole":
                     knl, ksl = _list(el, "knl"), _list(el, "ksl")
@@ -285,7 +285,7 @@ def madx_elements(madx, sequence: str, *, orbit=None) -> tuple[list, list]:
                     f1, f1s = feed_down(b, a, x0, z0)
                     if any(knl[2:] + ksl[2:]) and orbit is not None:
                         notes.append(f"{name}: feed-down k1l {f1:.3g}, k1sl {f1s:.3g} at the orbit")
-                    out.append(quadrupole(0.0, k1 + f1, k1s + f1s, tilt, name))
+                    out.append(_at_orbit(0.0, b, a, k1 + f1, k1s + f1s, tilt, name, orbit, x0, z0))
                 else:
                     order = 2 if kind == "sextupole" else 3
                     kn = float(_val(el, f"k{order}", 0.0))
@@ -293,7 +293,7 @@ def madx_elements(madx, sequence: str, *, orbit=None) -> tuple[list, list]:
                     b = [0.0] * order + [kn / math.factorial(order)]
                     a = [0.0] * order + [ks / math.factorial(order)]
                     f1, f1s = feed_down(b, a, x0, z0)
-                    out.append(quadrupole(L, f1, f1s, tilt, name))
+                    out.append(_at_orbit(L, b, a, f1, f1s, tilt, name, orbit, x0, z0))
             elif kind == "solenoid":
                 ks = float(_val(el, "ks", 0.0))
                 if L == 0.0:
@@ -304,7 +304,16 @@ def madx_elements(madx, sequence: str, *, orbit=None) -> tuple[list, list]:
                 else:
                     out.append(lat.Solenoid(L, H=ks, name=name) if ks else lat.Drift(L, name=name))
             elif kind in _KICKERS:
-                out.append(lat.Drift(L, name=name) if L else lat.Marker(name=name))
+                if kind == "hkicker":
+                    kx, kz = float(_val(el, "kick", 0.0)), 0.0
+                elif kind == "vkicker":
+                    kx, kz = 0.0, float(_val(el, "kick", 0.0))
+                else:
+                    kx, kz = float(_val(el, "hkick", 0.0)), float(_val(el, "vkick", 0.0))
+                if orbit is not None and (kx or kz):   # the kick is in the orbit, its chromatic part here
+                    out.append(kicked_quadrupole(L, 0.0, 0.0, tilt, kx, kz, name))
+                else:
+                    out.append(lat.Drift(L, name=name) if L else lat.Marker(name=name))
             elif kind == "rfcavity":
                 volt = float(_val(el, "volt", 0.0)) * 1e6
                 freq = float(_val(el, "freq", 0.0)) * 1e6
@@ -326,6 +335,21 @@ def madx_elements(madx, sequence: str, *, orbit=None) -> tuple[list, list]:
             bad.add(i, name, kind, str(exc))
     bad.raise_if_any()
     return out, notes
+
+
+def _at_orbit(L, b, a, k1, k1s, tilt, name, orbit, x0, z0):
+    """Quadrupole (k1, k1s); at an orbit also the chromatic part of its kick there.
+
+    b, a: the magnet's multipole coefficients (per metre, or integrated when L = 0).
+    """
+    if orbit is None:
+        return quadrupole(L, k1, k1s, tilt, name)
+    S = sum(complex(b[j], a[j]) * complex(x0, z0) ** j for j in range(len(b)))
+    Lk = L if L else 1.0
+    kick = (-Lk * S.real, Lk * S.imag)
+    if abs(kick[0]) + abs(kick[1]) < 1e-15:
+        return quadrupole(L, k1, k1s, tilt, name)
+    return kicked_quadrupole(L, k1, k1s, tilt, kick[0], kick[1], name)
 
 
 def _needs_orbit(madx, sequence: str) -> bool:
