@@ -21,10 +21,13 @@ M0 (eigenvalues lambda_i, V~ = U0 V U0^-1, R = U0 B~ U0^T) expanded in V:
 
 Since <l~^2> = alpha_c C sigma_delta^2 / (-k) grows as 1/k while V ~ k, the
 second order is *first* order in the cavity kick (~ Q_s^2, the measured size
-of the paper's error) and the remainder is O(k^2) ~ Q_s^4. Its leading piece is
-the synchrotron-driven orbit: y_beta ~ -(1 - N)^-1 N(s, s_c) eta_c k l~, i.e.
-Delta<y y^T> ~ (2 pi Q_s)^2 sigma_delta^2 (1 - N)^-1 T eta_c eta_c^T T^T (1 - N)^-T
-(T = N(s, s_c)), plus the correlated-noise and delta-phase terms (C2) carries.
+of the paper's error) and the remainder is O(k^2) ~ Q_s^4. Q0 alone is the
+decorrelated model with the correlated (delta-column) noise and the exact
+longitudinal plane; Q1 and Q2 carry the cavity's coupling. The obvious
+"synchrotron-driven orbit" piece, (2 pi Q_s)^2 sigma_delta^2 g g^T with
+g = (1 - N)^-1 N(s, s_c) eta_c, is only a few per cent of the x-x correction
+and ~1e-5 of the z-z one on the coupled test ring (measured): the error sits in
+the cross terms, i.e. in the mode emittances, not in an orbit.
 
 This module derives (C1) (sympy, symbolic eta) and proves (C2): with
 M = Lambda + eps V in the eigenbasis, Q0 + eps Q1 + eps^2 Q2 solves
