@@ -375,7 +375,7 @@ def _parameters(lat: _Lattice, energy: float) -> RadiationParameters:
     gamma = energy / ELECTRON_MASS
     U0 = C_GAMMA * energy**4 * I2 / (2 * np.pi)
     J_x, J_z, J_s = 1.0 - I4 / I2, 1.0, 2.0 + I4 / I2
-    circumference = lat.periodicity * float(sum(el.length for el in lat.elements))
+    circumference = lat.ring.circumference
     T0 = circumference / SPEED_OF_LIGHT
     tau = [2 * energy * T0 / (J * U0) for J in (J_x, J_z, J_s)]
     p2 = float(C_Q * gamma**2 * I3 / (J_s * I2))
@@ -566,12 +566,16 @@ def radiation_model(ring: Ring, energy: float) -> RadiationModel:
     Mb, Rb = _radiating_maps(lat.unique, energy)
     M6[lat.index] = Mb[lat.inv]
     G6[lat.index] += Rb[lat.inv]
-    eo = lat.eta[1:]
-    maps4 = M6[:, :4, :4] - eo[:, :, None] * M6[:, 4, None, :4]
-    gy = G6[:, 4, :4]
-    noise4 = (G6[:, :4, :4] - eo[:, :, None] * gy[:, None, :] - gy[:, :, None] * eo[:, None, :]
-              + G6[:, 4, 4, None, None] * eo[:, :, None] * eo[:, None, :])
-    noise4 = 0.5 * (noise4 + np.swapaxes(noise4, -1, -2))
+    # betatron restriction: only radiating elements have a delta row or delta noise
+    maps4 = np.array(lat.ring._bare6[:, :4, :4])
+    noise4 = np.array(lat.ring._user_noise4)
+    idx = lat.index
+    Mi, Gi, eo = M6[idx], G6[idx], lat.eta[idx + 1]
+    maps4[idx] = Mi[:, :4, :4] - eo[:, :, None] * Mi[:, 4, None, :4]
+    gy = Gi[:, 4, :4]
+    Ri = (Gi[:, :4, :4] - eo[:, :, None] * gy[:, None, :] - gy[:, :, None] * eo[:, None, :]
+          + Gi[:, 4, 4, None, None] * eo[:, :, None] * eo[:, None, :])
+    noise4[idx] = 0.5 * (Ri + np.swapaxes(Ri, -1, -2))
     for a in (M6, G6, maps4, noise4):
         a.flags.writeable = False
     return RadiationModel(energy=energy, parameters=par, p2=par.p2, maps6=M6, noise6=G6,

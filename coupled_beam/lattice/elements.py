@@ -153,6 +153,7 @@ class Element:
         s(self, "_key", None)
         s(self, "_hash", None)
         s(self, "_map_key", self._values(skip=("name",)))   # rings dedupe by it: computed once
+        s(self, "_map_hash", hash(self._map_key))
         s(self, "_has_D", bool(np.any(self.D)))
         s(self, "_has_phi", bool(np.any(self.phi_hat)))
 

@@ -240,16 +240,24 @@ def dedupe(elements: Sequence) -> tuple[list, np.ndarray]:
     >>> len(u), inv.tolist()
     (2, [0, 1, 0])
     """
-    index: dict = {}
+    index: dict = {}      # hash of the map key -> [(key, position)] (hashes are cached)
     unique: list = []
     inv = np.empty(len(elements), dtype=np.intp)
     for i, el in enumerate(elements):
-        key = el._map_key
-        j = index.get(key)
-        if j is None:
-            j = index[key] = len(unique)
+        bucket = index.get(el._map_hash)
+        if bucket is None:
+            index[el._map_hash] = [(el, len(unique))]
+            inv[i] = len(unique)
             unique.append(el)
-        inv[i] = j
+            continue
+        for other, j in bucket:
+            if other is el or other._map_key == el._map_key:
+                inv[i] = j
+                break
+        else:
+            bucket.append((el, len(unique)))
+            inv[i] = len(unique)
+            unique.append(el)
     return unique, inv
 
 
