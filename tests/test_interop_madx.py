@@ -133,6 +133,7 @@ def _sliced_bends(text: str, k: int) -> str:
     return "\n".join(out) + "\n"
 
 
+@pytest.mark.slow
 def test_madx_emit_has_no_face_radiation(tmp_path):
     """MAD-X's EMIT, like pyAT's tracking, has no wedge terms -h^2 tan(e) xi: with the bends cut
     into 8 and 32 pieces its J1 and eps_1 extrapolate (error ~ 1/k, measured) to ours with
@@ -226,6 +227,7 @@ def test_orbit_in_quadrupoles_makes_vertical_dispersion(tmp_path):
     assert np.max(np.abs(tw.dy)) > 1e-2
 
 
+@pytest.mark.slow
 def test_kicks_move_the_orbit_and_bends_see_it(tmp_path):
     """Kickers: the orbit comes from MAD-X; what we do not linearise (the bends' curvature terms
     h x0 at the orbit) shifts the tunes linearly in the orbit, 5e-5 per 0.86 mm here."""

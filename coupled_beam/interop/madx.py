@@ -212,8 +212,7 @@ def madx_elements(madx, sequence: str, *, orbit=None) -> tuple[list, list]:
     """
     from coupled_beam import lattice as lat
 
-    seq = madx.sequence[sequence]
-    els = seq.expanded_elements
+    els = _expanded(madx, sequence)
     n = len(els)
     bad = Offenders(f"MAD-X sequence {sequence!r}")
     out, notes = [], []
@@ -352,10 +351,21 @@ def _at_orbit(L, b, a, k1, k1s, tilt, name, orbit, x0, z0):
     return kicked_quadrupole(L, k1, k1s, tilt, kick[0], kick[1], name)
 
 
+_CACHE: dict = {}
+
+
+def _expanded(madx, sequence: str) -> list:
+    """The expanded elements, fetched once per conversion (each fetch is a call into MAD-X)."""
+    key = (id(madx), sequence)
+    if key not in _CACHE:
+        els = madx.sequence[sequence].expanded_elements
+        _CACHE.clear()
+        _CACHE[key] = [els[i] for i in range(len(els))]
+    return _CACHE[key]
+
+
 def _needs_orbit(madx, sequence: str) -> bool:
-    els = madx.sequence[sequence].expanded_elements
-    for i in range(len(els)):
-        el = els[i]
+    for el in _expanded(madx, sequence):
         kind = str(el.base_type.name).lower()
         if kind in _KICKERS and any(float(_val(el, k, 0.0)) for k in ("kick", "hkick", "vkick")):
             return True
@@ -435,6 +445,7 @@ def ring_from_madx(path_or_madx, sequence: str, energy: float | None = None, *,
         madx.input(f"beam, sequence={seq}, particle=electron, energy={float(energy)!r};")
     if not madx.sequence[seq].is_expanded:   # USE again would drop the file's EALIGN errors
         madx.use(sequence=seq)
+    _CACHE.clear()
     beam = madx.sequence[seq].beam
     if energy is None:
         energy = float(beam["energy"])
@@ -448,7 +459,10 @@ def ring_from_madx(path_or_madx, sequence: str, energy: float | None = None, *,
         tw = madx.twiss(sequence=seq)
         # TWISS rows are element exits, one per expanded element: entrance of i = row i - 1
         orbit = np.roll(np.column_stack([tw.x, tw.px, tw.y, tw.py]), 1, axis=0)
-    elements, _ = madx_elements(madx, seq, orbit=orbit)
+    try:
+        elements, _ = madx_elements(madx, seq, orbit=orbit)
+    finally:
+        _CACHE.clear()
     if not face_radiation:
         from coupled_beam.interop._common import no_face_radiation
 
