@@ -55,7 +55,13 @@ LNF-64/55 (C. Bernardini, C. Pellegrini, 1964), all sections.
 from __future__ import annotations
 
 import importlib
+import os
+import pickle
 import re
+import select
+import signal
+import threading
+import time
 from dataclasses import dataclass
 
 import sympy as sp
@@ -287,8 +293,13 @@ def verify_checks(checks: list[Check], module: str = "", **equal_kw) -> list[Row
     return rows
 
 
+#: modules checked in a forked child while the parent checks the rest (two cores: the
+#: sympy derivations of §3 and the appendix share their Gaussian lemmas; §4 balances §1, §5)
+CHILD_MODULES = ("derivations.distribution", "derivations.beam_spot", "derivations.equilibrium")
+
+
 def verify_paper(modules: list[str] | None = None, section: str | None = None,
-                 **equal_kw) -> list[Row]:
+                 workers: int | None = None, **equal_kw) -> list[Row]:
     """Every check of every section module, with its verdict, in the paper's order.
 
     Parameters
@@ -298,6 +309,11 @@ def verify_paper(modules: list[str] | None = None, section: str | None = None,
         :data:`~derivations.registry.EXTRA_CHECK_MODULES`.
     section : str, optional
         Keep only checks of this section (``"§5"``, ``"5"``, ``"appendix"``).
+    workers : int, optional
+        2: the modules of :data:`CHILD_MODULES` are derived and checked in a
+        forked child process meanwhile (the rows come back pickled); 1: all
+        in this process. Default: 2 where ``os.fork`` exists and there are
+        two or more CPUs. Any failure of the child falls back to 1.
     **equal_kw
         Passed to :func:`derivations.verify.equal`.
 
@@ -307,9 +323,31 @@ def verify_paper(modules: list[str] | None = None, section: str | None = None,
         Rows printed in the paper and beyond it, in collection order (split
         them with ``row.printed_in_paper``).
     """
+    names = list(modules or (SECTION_MODULES + EXTRA_CHECK_MODULES))
+    if workers is None:  # fork only a single-threaded process (no lock held by another thread)
+        workers = 2 if (hasattr(os, "fork") and (os.cpu_count() or 1) >= 2
+                        and threading.active_count() == 1) else 1
+    child = [n for n in names if n in CHILD_MODULES] if workers >= 2 else []
+    by_module: dict[str, list[Row]] = {}
+    if child and len(child) < len(names):
+        job = _fork(child, section, equal_kw)
+        for name in names:
+            if name not in child:
+                by_module[name] = _verify_modules([name], section, equal_kw)
+        got = _join(job)
+        if got is None:  # the child failed: do its share here
+            got = {n: _verify_modules([n], section, equal_kw) for n in child}
+        by_module.update(got)
+    else:
+        for name in names:
+            by_module[name] = _verify_modules([name], section, equal_kw)
+    return [row for name in names for row in by_module.get(name, [])]
+
+
+def _verify_modules(names: list[str], section: str | None, equal_kw: dict) -> list[Row]:
     want = None if section is None else section.lstrip("§").lower()
     rows = []
-    for name, check, err in collect_checks(modules):
+    for name, check, err in collect_checks(names):
         if check is None:
             rows.append(Row(Check(f"<{name.rsplit('.', 1)[-1]}>", "?", sp.nan, sp.nan, err),
                             None, name, err))
@@ -318,6 +356,55 @@ def verify_paper(modules: list[str] | None = None, section: str | None = None,
             continue
         rows.extend(verify_checks([check], name, **equal_kw))
     return rows
+
+
+def _fork(names: list[str], section: str | None, equal_kw: dict):
+    """Start a child that checks ``names`` and pickles ``{module: rows}`` into a pipe."""
+    try:
+        r, w = os.pipe()
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # child: never return into the caller's code
+        status = 1
+        try:
+            os.close(r)
+            payload = pickle.dumps({n: _verify_modules([n], section, equal_kw) for n in names})
+            with os.fdopen(w, "wb") as fh:
+                fh.write(payload)
+            status = 0
+        except BaseException:  # noqa: BLE001 -- the parent redoes the work
+            pass
+        finally:
+            os._exit(status)
+    os.close(w)
+    return pid, r
+
+
+def _join(job, timeout: float = 600.0) -> dict | None:
+    """The child's rows, or None (failed, or silent for ``timeout`` s: then it is killed)."""
+    if job is None:
+        return None
+    pid, r = job
+    chunks, deadline = [], time.monotonic() + timeout
+    try:
+        with os.fdopen(r, "rb") as fh:
+            while True:
+                ready, _, _ = select.select([fh], [], [], max(deadline - time.monotonic(), 0))
+                if not ready:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    return None
+                chunk = os.read(fh.fileno(), 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        _, status = os.waitpid(pid, 0)
+        if status != 0 or not chunks:
+            return None
+        return pickle.loads(b"".join(chunks))
+    except Exception:  # noqa: BLE001 -- fall back to checking here
+        return None
 
 
 def counts(rows: list[Row]) -> dict:

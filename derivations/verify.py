@@ -775,12 +775,13 @@ def _freeze_functions(exprs: list[sp.Basic]) -> list[sp.Basic]:
     reps: dict = {}
     for e in exprs:
         for d in sorted(e.atoms(sp.Derivative), key=sp.count_ops, reverse=True):
-            reps.setdefault(d, sp.Dummy(f"d_{d.expr.func}", real=True))
+            wrt = "".join(str(v) * int(k) for v, k in d.variable_count)
+            reps.setdefault(d, sp.Dummy(f"d{wrt}_{d.expr}", real=True))
     exprs = [e.xreplace(reps) for e in exprs]
     reps2: dict = {}
     for e in exprs:
         for f in e.atoms(sp.core.function.AppliedUndef):
-            reps2.setdefault(f, sp.Dummy(str(f.func), real=True))
+            reps2.setdefault(f, sp.Dummy(str(f), real=True))
     return [e.xreplace(reps2) for e in exprs]
 
 
@@ -1227,9 +1228,14 @@ def _rebind(x, syms_by_name):
     return x.xreplace(reps)
 
 
+def _symbol_order(sym: sp.Symbol) -> tuple:
+    """Sort key: by name, plain symbols before frozen functions (reproducible in any process)."""
+    return (sym.name, isinstance(sym, sp.Dummy), str(sym.assumptions0))
+
+
 def _numeric(ra, rb, labels, *, domain, points, dps, seed, max_tries,
              clock: _Clock | None = None) -> Verdict:
-    syms = sorted(set().union(*(e.free_symbols for e in ra + rb)), key=lambda s: s.name)
+    syms = sorted(set().union(*(e.free_symbols for e in ra + rb)), key=_symbol_order)
     fa, fb = _compile(ra, syms), _compile(rb, syms)
     rng = random.Random(seed)
     done = skipped = cplx = 0
@@ -1298,7 +1304,7 @@ def _proportional(ra, rb, **kw) -> Verdict | None:
     for x, y in zip(ra, rb):
         if clock is not None:
             clock.check()
-        syms = sorted((x / y).free_symbols, key=lambda s: s.name)
+        syms = sorted((x / y).free_symbols, key=_symbol_order)
         (f,) = _compile([x / y], syms)
         rng = random.Random(kw["seed"])
         first, done = None, 0

@@ -282,3 +282,16 @@ def test_latex_table_no_double_superscripts(paper_rows):
     """The generated table has no a^b^c sequence."""
     tex = errata.to_latex(paper_rows)
     assert not re.search(r"\^(\{[^{}]*\}|[^{}\\])\^", tex)
+
+
+def test_forked_half_gives_the_same_rows(monkeypatch):
+    """verify_paper with the child process (workers=2), serially (workers=1) and with a failing
+    child (fallback) gives the same rows in the same order."""
+    mods = ["derivations.equations_of_motion", "derivations.distribution"]
+    two = errata.verify_paper(mods, workers=2)
+    one = errata.verify_paper(mods, workers=1)
+    monkeypatch.setattr(errata, "_fork", lambda *a: None)
+    fallback = errata.verify_paper(mods, workers=2)
+    key = [(r.check.equation, r.status, r.verdict_text) for r in one]
+    assert [(r.check.equation, r.status, r.verdict_text) for r in two] == key
+    assert [(r.check.equation, r.status, r.verdict_text) for r in fallback] == key
