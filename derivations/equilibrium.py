@@ -300,8 +300,13 @@ def _inverse_lemma(A: sp.Matrix) -> tuple[sp.Matrix, sp.Matrix]:
     """``A A^-1`` and ``A^-1 A`` for A^-1 = adj(A)/det(A), reduced by expand and cancel."""
     det = A.det(method="berkowitz").expand()
     adj = A.adjugate(method="berkowitz")
-    return (((A * adj).applyfunc(sp.expand) / det).applyfunc(sp.cancel),
-            ((adj * A).applyfunc(sp.expand) / det).applyfunc(sp.cancel))
+    n = A.rows
+
+    def reduce(P):  # P = det I exactly (expand) -> I; otherwise leave P/det as it is
+        P = P.applyfunc(sp.expand)
+        return sp.eye(n) if P == det * sp.eye(n) else P / det
+
+    return reduce(A * adj), reduce(adj * A)
 
 
 @lru_cache(maxsize=None)
