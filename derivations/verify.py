@@ -446,12 +446,19 @@ def parse_assumptions(items: Iterable[str] | Mapping | None):
     return {n: sp.Symbol(n, **kw) for n, kw in facts.items()}, domain
 
 
-def _number(text: str, whole: str) -> float:
+def _number(text, whole) -> float:
+    """A finite real bound, from text through the guarded :func:`parse` (never ``sympify``)."""
     try:
-        return float(sp.sympify(text, locals={"pi": sp.pi}).evalf())
-    except (sp.SympifyError, TypeError, ValueError):
-        raise InputError(f"bad bound {text!r} in assumption {whole!r}: use a number "
-                         "such as 0, 2*pi or 1e-3", value=whole) from None
+        value = parse(text) if isinstance(text, str) else _to_sympy(text, "bound", DEFAULT_BUDGET)
+        value = float(sp.sympify(value).evalf())
+    except InputError:
+        raise
+    except (sp.SympifyError, TypeError, ValueError, AttributeError):
+        value = math.nan
+    if not math.isfinite(value):
+        raise InputError(f"bad bound {text!r} in {whole!r}: use a finite number "
+                         "such as 0, 2*pi or 1e-3", value=str(whole)) from None
+    return value
 
 
 def _parse_one_assumption(raw: str, facts: dict, domain: dict) -> None:
@@ -875,7 +882,7 @@ def _huge_power(e: sp.Basic, limit: int = 200) -> bool:
 def _sample(sym: sp.Symbol, domain: Mapping, rng: random.Random) -> mpmath.mpf:
     for key in (sym, sym.name):
         if key in domain:
-            lo, hi = (float(sp.sympify(v)) for v in domain[key])
+            lo, hi = domain[key]
             return mpmath.mpf(rng.uniform(lo, hi))
     if sym.is_integer:
         lo, hi = (1, 6) if sym.is_positive else (0, 6) if sym.is_nonnegative else \
@@ -1149,7 +1156,15 @@ def _equal(lhs, rhs, assumptions, domain, *, points, dps, seed, prove, max_ops, 
     syms_by_name, dom_from_text = parse_assumptions(assumptions)
     dom = dict(dom_from_text)
     for k, v in (domain or {}).items():
-        dom[k.name if isinstance(k, sp.Symbol) else str(k)] = v
+        name = k.name if isinstance(k, sp.Symbol) else str(k)
+        if not (isinstance(v, (tuple, list)) and len(v) == 2):
+            raise InputError(f"domain of {name}: need (low, high), got {v!r}", field="domain",
+                             value=repr(v))
+        lo, hi = (_number(b, f"domain of {name}") for b in v)
+        if not lo < hi:
+            raise InputError(f"domain of {name}: empty interval ({lo}, {hi})", field="domain",
+                             value=repr(v))
+        dom[name] = (lo, hi)
     a, b = (parse(x, syms_by_name, budget) if isinstance(x, str) else _to_sympy(x, side, budget)
             for x, side in ((lhs, "lhs"), (rhs, "rhs")))
     if syms_by_name:

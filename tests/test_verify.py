@@ -291,3 +291,16 @@ def test_cli_check_hostile_inputs_answered(capsys, argv, code, needle):
     assert got == code, (out, err)
     assert needle in out + err
     assert "Traceback" not in out + err and "internal error" not in err
+
+
+@pytest.mark.parametrize("assume, domain", [
+    (["x > 2**(10**10)"], None),
+    (["0 < x < __import__('os')"], None),
+    (None, {"x": ("__import__('os').system('true')", 1)}),
+    (None, {"x": (1, 0)}),
+    (None, {"x": 3}),
+])
+def test_bounds_parsed_safely_and_bounded(assume, domain):
+    """Assumption bounds and domain limits go through the guarded parser: no eval, no hang."""
+    with pytest.raises(InputError):
+        equal("sin(x)", "sin(x)", assumptions=assume, domain=domain)
