@@ -393,7 +393,12 @@ def _ring_part(p: dict, m: float, energy: float) -> dict:
         sec5["moments"] = None
         sec5["moments_missing"] = _missing(exc)
     eq = ring.equilibrium()
-    return {"ring0": ring0, "ring": ring, "sec5": sec5, "eq": eq, "rad": rad}
+    from coupled_beam.sixd import decorrelation_summary   # beyond the paper: its §2 b error
+
+    # ADONE: h = 18; Q_s = 0.01 assumed (the paper gives no RF)
+    decorrelation = decorrelation_summary(ring, 0.01, harmonic=18)
+    return {"ring0": ring0, "ring": ring, "sec5": sec5, "eq": eq, "rad": rad,
+            "decorrelation": decorrelation}
 
 
 def _scan(p: dict, energy: float, m_values: np.ndarray) -> dict:
@@ -735,6 +740,9 @@ def _report_text(p, m, part, scan, rows, figs, missing, min_split) -> str:
               f"σ_z from {1e3 * eq.sigma_z.min():.4f} to {1e3 * eq.sigma_z.max():.4f} mm",
               f"- tilt from {math.degrees(eq.tilt.min()):.3f}° to {math.degrees(eq.tilt.max()):.3f}°",
               f"- 1/S from {1e-6 * eq.inv_area.min():.4f} to {1e-6 * eq.inv_area.max():.4f} mm⁻²", ""]
+        if part.get("decorrelation"):
+            L += ["Beyond the paper (exact 6-D equilibrium with an RF cavity, h = 18, Q_s = 0.01 "
+                  "assumed): " + part["decorrelation"] + ".", ""]
     if scan is not None:
         ok = np.isfinite(scan["tilt"])
         ms, tilt_deg = scan["m"], np.degrees(scan["tilt"])

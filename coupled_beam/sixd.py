@@ -38,7 +38,7 @@ Examples
 >>> ring = Ring([RFCavity(voltage=3e5, harmonic=50)] + cell * 8, energy=1.0)
 >>> eq = ring_equilibrium6(ring)
 >>> eq.moments.shape, bool(eq.q_s > 0)
-((42, 6, 6), True)
+((66, 6, 6), True)
 """
 
 from __future__ import annotations
@@ -591,3 +591,71 @@ def decorrelation_correction(ring, *, order: int = 2) -> DecorrelationCorrection
     return DecorrelationCorrection(s=np.asarray(ring.s, dtype=float), sigma_paper=paper,
                                    sigma_corrected=S_corr[xz], sigma_exact=S_exact[xz],
                                    q_s=float(np.sort(np.abs(np.angle(dec.Delta)))[0] / (2 * np.pi)))
+
+
+def with_cavity(ring, q_s: float, *, harmonic: int = 100):
+    """``ring`` with a thin RF cavity at s = 0 whose voltage gives (about) the synchrotron tune ``q_s``.
+
+    The voltage follows the small-amplitude relation
+    Q_s^2 = h alpha_c sqrt(V^2 - U0^2) / (2 pi E) (the 6-D result reports the
+    exact Q_s).
+
+    Parameters
+    ----------
+    ring : coupled_beam.lattice.Ring
+        Radiating.
+    q_s : float
+        Wanted synchrotron tune.
+    harmonic : int
+        Harmonic number of the cavity.
+
+    Returns
+    -------
+    coupled_beam.lattice.Ring
+
+    Examples
+    --------
+    >>> from coupled_beam.lattice import Bend, Drift, Quadrupole, Ring
+    >>> cell = [Quadrupole(0.2, 1.2), Drift(0.5), Bend(1.0, K=2 * np.pi / 16), Drift(0.5),
+    ...         Quadrupole(0.2, -1.2), Drift(0.5), Bend(1.0, K=2 * np.pi / 16), Drift(0.5)]
+    >>> r = with_cavity(Ring(cell * 8, energy=1.0), 0.01, harmonic=50)
+    >>> round(ring_equilibrium6(r).q_s, 4)
+    0.01
+    """
+    from coupled_beam import longitudinal as lo
+    from coupled_beam.lattice import RFCavity
+
+    if ring.energy is None:
+        from coupled_beam.errors import InputError
+
+        raise InputError("with_cavity needs a radiating ring (energy=... GeV)", field="energy")
+    P = np.eye(6)
+    for m in np.asarray(ring.element_maps6):
+        P = m @ P
+    periods = int(getattr(ring, "periodicity", 1) or 1)
+    alpha_c = lo.momentum_compaction(np.linalg.matrix_power(P, periods), ring.circumference)
+    u0 = float(np.sum(lo.element_energy_loss(ring.elements, ring.energy))) * periods * ring.energy * 1e9
+    v_eff = 2 * np.pi * ring.energy * 1e9 * q_s**2 / (harmonic * abs(alpha_c))
+    cav = RFCavity(voltage=float(np.hypot(u0, v_eff)) / periods, harmonic=harmonic)
+    return type(ring)([cav, *ring.elements], energy=ring.energy, periodicity=periods)
+
+
+def decorrelation_summary(ring, q_s: float = 0.01, *, harmonic: int = 100) -> str:
+    """One report line: the paper's decorrelation error on ``ring`` (a cavity at s = 0 if it has none).
+
+    Examples
+    --------
+    >>> from coupled_beam.lattice import Bend, Drift, Quadrupole, Ring, ThinSkewQuadrupole
+    >>> cell = [Quadrupole(0.2, 1.2), Drift(0.5), Bend(1.0, K=2 * np.pi / 16), Drift(0.5),
+    ...         Quadrupole(0.2, -1.2), Drift(0.5), Bend(1.0, K=2 * np.pi / 16), Drift(0.5)]
+    >>> line = decorrelation_summary(Ring([ThinSkewQuadrupole(0.02)] + cell * 8, energy=1.0))
+    >>> line.startswith("paper's decorrelation")
+    True
+    """
+    from coupled_beam.lattice import RFCavity
+
+    if not any(isinstance(el, RFCavity) for el in ring.elements):
+        ring = with_cavity(ring, q_s, harmonic=harmonic)
+    eq4 = ring.equilibrium(model="4d")
+    me = model_error(eq4, ring, warn=False)
+    return me.summary() + f" (Q_s = {me.equilibrium6.q_s:.4g}, RF cavity at s = 0)"
