@@ -49,8 +49,14 @@ R1 (orbit + T1) at the entrance and R2^-1 (orbit - T2) at the exit; their mean
 w0 = x0 + i z0 gives the feed-down c1 = sum_n n (b_n + i a_n) w0^(n-1)
 (:mod:`coupled_beam.interop._common`): a sextupole adds k1 = 2 b2 x0 and the
 skew k1s = 2 b2 z0. Not linearised: the bends' own second-order (curvature)
-terms at the orbit (orbit x tunes: 6e-5 per mm on a 1 GeV FODO ring, see the
-MAD-X tests) and the skew feed-down inside a bend (refused when nonzero).
+terms at the orbit and the chromatic part of the orbit kick in a bend's
+gradient (orbit x tunes: 6e-5 per mm on a 1 GeV FODO ring, see the MAD-X
+tests; 0.4 % in eps_y on hmba with 20 um sextupole offsets), and the skew
+feed-down inside a bend (no skew gradient in a Bend: integrated k1s L below
+1e-5 /m is dropped with a PhysicsWarning naming the largest, above it refused).
+The chromatic part of every other orbit kick theta is kept (x' = px/(1 + delta):
+the map gains the delta column -theta; an orbit through quadrupoles makes
+dispersion).
 
 Pole faces and radiation
 ------------------------
@@ -68,10 +74,11 @@ LNF-64/55 eq. (1).
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
-from coupled_beam.errors import InputError
+from coupled_beam.errors import InputError, PhysicsWarning
 from coupled_beam.interop._common import (Offenders, feed_down, kicked_quadrupole, no_face_radiation,
                                           quadrupole)
 
@@ -128,6 +135,9 @@ ATTRIBUTES: dict[str, tuple[str, str]] = {
     "EdgeEffect2": ("ignored", "as EdgeEffect1"),
     "ByError": ("ignored", "not read by any pass method here (legacy field)"),
 }
+
+#: largest integrated skew gradient (1/m) of a bend that is dropped with a PhysicsWarning
+_BEND_SKEW_LIMIT = 1e-5
 
 _MULTIPOLE = {"StrMPoleSymplectic4Pass", "StrMPoleSymplectic4RadPass", "StrMPoleSymplectic4QuantPass",
               "ExactMultipolePass", "ExactMultipoleRadPass", "QuadLinearPass"}
@@ -252,6 +262,7 @@ def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
 
     bad = Offenders("pyAT lattice")
     out = []
+    dropped = []
     zero = np.zeros(4)
     for i, el in enumerate(at_ring):
         cls = type(el).__name__
@@ -334,10 +345,12 @@ def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
                                 "follows the magnet (a different machine: vertical dispersion 2e-3 m "
                                 "apart on hmba at 0.3 mrad); remove R1/R2 from bends")
                         continue
-                    if k1s and abs(k1s) * L > 1e-12:
+                    if abs(k1s) * L > _BEND_SKEW_LIMIT:
                         bad.add(i, name, kind, f"skew gradient {k1s:.3g} /m^2 in a bend (PolynomA[1] or "
                                 "skew feed-down): no counterpart; split the bend")
                         continue
+                    if k1s:
+                        dropped.append((name, k1s * L))
                     K = angle / L
                     fb1 = int(getattr(el, "FringeBendEntrance", 1))
                     fb2 = int(getattr(el, "FringeBendExit", 1))
@@ -360,6 +373,13 @@ def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
         except (ValueError, ArithmeticError) as exc:
             bad.add(i, name, kind, str(exc))
     bad.raise_if_any()
+    if dropped:
+        worst = max(dropped, key=lambda d: abs(d[1]))
+        warnings.warn(
+            f"{len(dropped)} bend(s) have a skew gradient (skew feed-down of their multipoles at the "
+            f"orbit) that a Bend cannot carry; dropped, the largest integrated k1s L = {worst[1]:.3g} /m "
+            f"in {worst[0]!r} (below {_BEND_SKEW_LIMIT:g} /m; larger ones are refused)",
+            PhysicsWarning, stacklevel=3)
     return out
 
 
