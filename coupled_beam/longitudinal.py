@@ -494,17 +494,20 @@ def energy_sawtooth(maps6: np.ndarray, loss: np.ndarray, rf: RFSystem) -> np.nda
             c[i] = -0.5 * loss[i] * (maps6[i] @ e + e)
     for j, i in enumerate(rf.index):
         c[i] += rf.gain[j] * e
-    P = np.eye(6)
-    b = np.zeros(6)
-    for i in range(n):
-        P = maps6[i] @ P
-        b = maps6[i] @ b + c[i]
-    X0 = np.linalg.solve(np.eye(6) - P, b)
-    X = np.empty((n + 1, 6))
-    X[0] = X0
-    for i in range(n):
-        X[i + 1] = maps6[i] @ X[i] + c[i]
-    return X
+    aug = np.zeros((n, 7, 7))            # affine maps [[M_i, c_i], [0, 1]], one stacked scan
+    aug[:, :6, :6] = maps6
+    aug[:, :6, 6] = c
+    aug[:, 6, 6] = 1.0
+    try:
+        from coupled_beam.lattice.maps import prefix_products
+        C = prefix_products(aug)
+    except ImportError:   # pragma: no cover
+        C = np.empty((n + 1, 7, 7))
+        C[0] = np.eye(7)
+        for i in range(n):
+            C[i + 1] = aug[i] @ C[i]
+    X0 = np.linalg.solve(np.eye(6) - C[-1, :6, :6], C[-1, :6, 6])
+    return C[:, :6, :6] @ X0 + C[:, :6, 6]
 
 
 def chromatic_elements(elements: Sequence, delta, *, tapered: bool = False) -> list:
@@ -538,8 +541,13 @@ def chromatic_elements(elements: Sequence, delta, *, tapered: bool = False) -> l
     out = list(elements)
     if tapered:
         return out
+    done: dict = {}
     for i, (el, d) in enumerate(zip(elements, np.asarray(delta, dtype=float))):
         if d == 0.0:
+            continue
+        key = (el, float(d))
+        if key in done:           # equal elements at equal delta: one new value
+            out[i] = done[key]
             continue
         s = 1.0 / (1.0 + d)
         if isinstance(el, lat.Bend):
@@ -555,4 +563,5 @@ def chromatic_elements(elements: Sequence, delta, *, tapered: bool = False) -> l
             out[i] = el.replace(m=el.m * s)
         elif isinstance(el, getattr(lat, "ThinQuadrupole", ())):
             out[i] = el.replace(k1l=el.k1l * s, k1sl=el.k1sl * s)
+        done[key] = out[i]
     return out
