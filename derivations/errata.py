@@ -138,13 +138,12 @@ class Row:
             return _kind_of_ok(self.verdict, self._general())
         r = getattr(self.check, "reading", None)
         if st == "misprint":
-            return (f"misprint ({r.source}): '{r.printed_as}' read '{r.read_as}' -> "
-                    f"{_kind_of_ok(self.reading_verdict, self._general(), 'holds')}; "
-                    f"as printed {self.verdict.summary()}")
+            return (f"{_kind_of_ok(self.reading_verdict, self._general(), 'holds')} reading "
+                    f"'{r.read_as}' for '{r.printed_as}' ({r.source}); as printed "
+                    f"{self.verdict.summary()}")
         if st == "convention":
-            return (f"convention: {r.read_as} instead of {r.printed_as} -> "
-                    f"{_kind_of_ok(self.reading_verdict, self._general(), 'holds')}; "
-                    f"in {r.printed_as} {self.verdict.summary()}")
+            return (f"{_kind_of_ok(self.reading_verdict, self._general(), 'holds')} with "
+                    f"{r.read_as}; with {r.printed_as} {self.verdict.summary()}")
         text = self.verdict.summary()
         if st == "erratum" and r is not None and self.reading_verdict is not None:
             text += f"; reading '{r.read_as}' for '{r.printed_as}' also {self.reading_verdict.summary()}"
@@ -445,7 +444,7 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _table(rows: list[Row], verbose: bool, width: int = 60) -> list[str]:
+def _table(rows: list[Row], verbose: bool, width: int = 64) -> list[str]:
     head = ("equation", "section", "status", "verdict", "note")
     body = []
     for r in rows:

@@ -3,10 +3,12 @@
 :func:`equal` answers with a :class:`Verdict`, never a bare bool:
 
 ``proved``
-    sympy reduced ``lhs - rhs`` to zero (``expand``, ``cancel``,
-    ``trigsimp``, ``simplify``; matrices elementwise; an ``Eq`` is taken as
-    ``lhs - rhs``, two equations also match when one is a constant multiple
-    of the other).
+    sympy reduced ``lhs - rhs`` to zero (``expand``, cancellation within
+    each denominator, ``cancel``, ``trigsimp``, ``simplify``; matrices
+    elementwise; an ``Eq`` is taken as ``lhs - rhs``, two equations also
+    match when one is a constant multiple of the other). ``Verdict.general``
+    says whether the compared forms had free symbols (a proof for all their
+    values) or were numbers only (exact arithmetic on one instance).
 ``numerically equal (k points, 50 digits)``
     sympy could not decide, but both sides agree at ``k`` random points of
     the domain, evaluated by mpmath at 50 significant digits.
@@ -56,6 +58,10 @@ agree when ``|l - r| <= 10**(-dps) * max(|l|, |r|)`` (both evaluated with
 10 guard digits); a point that fails is re-evaluated at ``2 * dps`` digits,
 and it is a counterexample only if the difference does not shrink (a true
 difference, not rounding noise from cancellation inside one side).
+
+Order of work: three points first (a difference is found without any
+rewriting), then the proof, and the full numeric test only when no proof is
+found.
 
 Examples
 --------
