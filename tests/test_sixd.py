@@ -307,3 +307,32 @@ def test_tapered_is_the_ring_without_sawtooth_optics(ring012):
     assert np.ptp(a.delta0) > 0 and np.all(b.delta0 == 0)
     # the untapered sawtooth changes the sizes at O(U0/E) (2e-5 .. 1e-4 measured here)
     assert 1e-6 < np.max(np.abs(c.sigma_x / a.sigma_x - 1)) < 1e-3
+
+
+# ----------------------------------------------------------------------------- derivation (C1), (C2)
+def test_cavity_in_dispersion_frame_symbolic_and_numeric(ring012):
+    """(C1): D^-1 K D = 1 + k b c^T symbolically; the numeric frame of sixd is the same D."""
+    sp = pytest.importorskip("sympy")
+    from coupled_beam.sixd import _dispersion_frame
+    from derivations import synchrotron_coupling as sc
+
+    derived, claimed = sc.cavity_in_dispersion_frame()
+    assert sp.simplify(derived - claimed) == sp.zeros(6, 6)
+    P = np.linalg.multi_dot(list(ring012.element_maps6[::-1]))
+    D = _dispersion_frame(P)
+    eta = D[:4, 4]
+    sym = np.array(sc.dispersion_frame().subs(dict(zip(sc.eta, eta))), dtype=float)
+    assert np.allclose(D, sym, rtol=1e-15, atol=0)
+    J = np.kron(np.eye(3), [[0.0, 1.0], [-1.0, 0.0]])
+    assert np.allclose(D.T @ J @ D, J, rtol=0, atol=1e-13)
+
+
+@pytest.mark.slow
+def test_synchro_betatron_series_is_second_order_exact():
+    """(C2): Q0 + eps Q1 + eps^2 Q2 solves the perturbed Lyapunov equation to O(eps^3), 3 x 3 exact."""
+    sp = pytest.importorskip("sympy")
+    from derivations import synchrotron_coupling as sc
+
+    c0, c1, c2, c3 = sc.series_residual(3)
+    assert c0 == c1 == c2 == sp.zeros(3, 3)
+    assert c3 != sp.zeros(3, 3)      # a genuine remainder: the series is not exact
