@@ -568,15 +568,37 @@ def parse(text: str, symbols: Mapping[str, sp.Symbol] | None = None,
     parts = re.split(r"(?<![<>=!])=(?!=)", text)
     try:
         if len(parts) == 2:
-            return sp.Eq(*(_parse_one(q, original, local, glob, budget) for q in parts),
-                         evaluate=False)
-        return _parse_one(text, original, local, glob, budget)
-    except (SyntaxError, TypeError, NameError, AttributeError, ValueError, sp.SympifyError,
-            tokenize.TokenError, RecursionError) as exc:
-        if isinstance(exc, InputError):
-            raise
+            sides = [_expression(_parse_one(q, original, local, glob, budget), original)
+                     for q in parts]
+            if any(isinstance(e, (sp.MatrixBase, tuple)) for e in sides):
+                raise InputError(f"{_clip_text(original)!r}: an equation A = B needs scalar "
+                                 "sides", value=_clip_text(original))
+            return sp.Eq(*sides, evaluate=False)
+        return _expression(_parse_one(text, original, local, glob, budget), original)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- sympy's parser raises many kinds; all mean "cannot parse"
         raise InputError(f"cannot parse {_clip_text(original)!r}: {type(exc).__name__}: "
                          f"{_clip_text(str(exc), 200)}", value=_clip_text(original)) from None
+
+
+def _expression(obj, original: str):
+    """The parsed object if it can be compared (expression, Eq, matrix, tuple of these)."""
+    if isinstance(obj, sp.Tuple):
+        obj = tuple(obj)
+    if isinstance(obj, tuple):
+        if not obj:
+            raise InputError(f"{_clip_text(original)!r} is empty", value=_clip_text(original))
+        return tuple(_expression(o, original) for o in obj)
+    if isinstance(obj, (sp.Expr, sp.Equality, sp.MatrixBase)):
+        return obj
+    if isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        return sp.sympify(obj)
+    kind = type(obj).__name__
+    hint = ("a relation such as x > 0 belongs in --assume" if isinstance(obj, sp.core.relational.Relational)
+            else "write an expression, or an equation A = B")
+    raise InputError(f"{_clip_text(original)!r} is a {kind}, not an expression: {hint}",
+                     value=_clip_text(original))
 
 
 def _parse_one(text: str, original: str, local: dict, glob: dict, budget: Budget):
@@ -1128,6 +1150,14 @@ def equal(lhs, rhs, assumptions=None, domain: Mapping | None = None, *, points: 
                           max_tries=max_tries, budget=budget, clock=clock)
     except _OutOfBudget as exc:
         return _out_of_budget(clock, str(exc.args[0]) if exc.args else clock.phase, dps)
+    except InputError:
+        raise
+    except (TypeError, ValueError, AttributeError, NotImplementedError, IndexError, KeyError,
+            ArithmeticError, sp.SympifyError) as exc:
+        # sympy itself failed on this input (not a verdict either way): say so
+        return Verdict("undecided", method="error", dps=dps,
+                       detail=f"sympy failed while {clock.phase}: {type(exc).__name__}: "
+                              f"{_clip_text(str(exc), 160)}")
     except RecursionError:
         raise InputError(f"sympy hit its recursion limit while {clock.phase}: the expression "
                          "is too large or too deeply nested; split it into smaller steps",

@@ -304,3 +304,35 @@ def test_bounds_parsed_safely_and_bounded(assume, domain):
     """Assumption bounds and domain limits go through the guarded parser: no eval, no hang."""
     with pytest.raises(InputError):
         equal("sin(x)", "sin(x)", assumptions=assume, domain=domain)
+
+
+@pytest.mark.parametrize("text", ["x > 3", "grIi5!=l/i", ", (n, 1, oo))Integral(lambda",
+                                  "q)18soe3(ga6se", "2<460", "x, y = 1", "None", "True"])
+def test_fuzz_findings_are_named_errors(text):
+    """Relations, booleans and parser IndexErrors found by fuzzing: an InputError, no TypeError."""
+    with pytest.raises(InputError):
+        equal(text, "x")
+
+
+def test_random_text_never_raises_anything_but_input_error():
+    """600 random token strings: each a verdict or an InputError, each within 3 s (seeded)."""
+    import random
+    import time
+
+    from derivations.verify import Budget
+
+    rng = random.Random(2026)
+    atoms = ["x", "y", "sin(", "exp(", "log(", "sqrt(", ")", "(", "**", "*", "+", "-", "/", "1",
+             "0", "2.5", "1e-3", "10**", "factorial(", "I", "pi", "oo", "zoo", "nan", "Integral(",
+             ", (x, 0, 1))", "diff(", ", x)", "Matrix([[", "]])", "=", "lambda", "Eq(", "Sum(",
+             ", (n, 1, oo))", "f(s)", "[", "]", "'", "\\\\", "#", "@", "%", "&", "|", "~", ":",
+             ";", "x>0", "True", "None", ","]
+    for _ in range(600):
+        text = "".join(rng.choice(atoms) for _ in range(rng.randint(1, 12)))
+        t0 = time.perf_counter()
+        try:
+            v = equal(text, rng.choice(["x", "0", text]), budget=Budget(seconds=2))
+            assert v.status in ("proved", "numerically equal", "different", "undecided")
+        except InputError:
+            pass
+        assert time.perf_counter() - t0 < 3.0, text
