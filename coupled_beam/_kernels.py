@@ -887,39 +887,35 @@ def damping6_bend(L, K, k1):
     Backend: numpy float64, broadcasting.
     Reference: M. Sands SLAC-121 ch. 4; LNF-64/55 eq. (3).
     """
-    _x0 = K**2
-    _x1 = L**2
-    _x2 = _x0 + k1
-    _x3 = _x1*_x2
-    _x4 = stumpff_c2(_x3)[0]
-    _x5 = _x0*_x4
-    _x6 = stumpff_c3(_x3)[0]
-    _x7 = _x0*_x6
-    _x8 = _x2*_x6
-    _x9 = (1/2)*L**3
-    _x10 = _x0*_x9
-    _x11 = stumpff_c1(_x3)[0]
-    _x12 = (1/2)*_x11
-    _x13 = _x1*_x7
-    _x14 = stumpff_c4(_x3)[0]
-    _x15 = _x0*_x14
-    _x16 = _x1*_x15
-    _x17 = _x12 + (1/2)*_x13 - _x16
-    _x18 = _x0*_x1
-    _x19 = _x18*stumpff_c5(_x3)[0]
-    _x20 = _x16 - 3*_x19 + _x4
-    _x21 = K**3
-    _x22 = _x21*_x9
-    _x23 = _x1*k1
-    _x24 = _x0*_x23
-    _x25 = L*_x0
-    _x26 = (1/2)*_x25
-    _x27 = -_x23
-    _x28 = stumpff_c1(_x27)[0]
-    _x29 = (1/2)*_x28
-    _x30 = K*(-_x0 - 2*k1)
-    _x31 = L**4
-    return (_x10*(-_x2*_x4 + _x5 - _x7 + _x8), _x18*(_x17 - 2*_x4), 0, 0, _x22*(_x20 - 9*_x6), 0, -_x12*_x24, _x26*(_x1*_x5 - 3*_x11 - _x13 + stumpff_c0(_x3)[0]), 0, 0, _x1*_x21*(_x17 - 4*_x4), 0, 0, 0, _x10*k1*(-stumpff_c2(_x27)[0] + stumpff_c3(_x27)[0]), -_x18*_x29, 0, 0, 0, 0, -_x24*_x29, -_x26*(_x28 + stumpff_c0(_x27)[0]), 0, 0, L*_x11*_x30, _x1*_x30*_x4, 0, 0, _x25*(2*_x11 + _x13 - 4), 0, _x21*_x31*(_x14*_x2 - _x15 + (1/2)*_x7 - 1/2*_x8), _x22*(_x20 - 5*_x6), 0, 0, K**4*_x31*(-5*_x14 - 2*_x18*stumpff_c6(_x3)[0] + (1/2)*_x19 + (1/2)*_x6), 0,)
+    _x0 = L**2
+    _x1 = K**2
+    _x2 = _x0*(_x1 + k1)
+    _x3 = stumpff_c2(_x2)[0]
+    _x4 = stumpff_c3(_x2)[0]
+    _x5 = (1/2)*L**3
+    _x6 = _x1*_x5*k1
+    _x7 = stumpff_c1(_x2)[0]
+    _x8 = (1/2)*_x7
+    _x9 = (1/2)*_x4
+    _x10 = _x0*_x1
+    _x11 = stumpff_c4(_x2)[0]
+    _x12 = _x10*_x11
+    _x13 = _x10*_x9 - _x12 + _x8
+    _x14 = _x10*stumpff_c5(_x2)[0]
+    _x15 = _x12 - 3*_x14 + _x3
+    _x16 = K**3
+    _x17 = _x16*_x5
+    _x18 = _x0*k1
+    _x19 = _x1*_x18
+    _x20 = _x10*_x4
+    _x21 = L*_x1
+    _x22 = (1/2)*_x21
+    _x23 = -_x18
+    _x24 = stumpff_c1(_x23)[0]
+    _x25 = (1/2)*_x24
+    _x26 = K*(_x1 + 2*k1)
+    _x27 = L**4
+    return (_x6*(-_x3 + _x4), _x10*(_x13 - 2*_x3), 0, 0, _x17*(_x15 - 9*_x4), 0, -_x19*_x8, _x22*(_x10*_x3 - _x20 - 3*_x7 + stumpff_c0(_x2)[0]), 0, 0, _x0*_x16*(_x13 - 4*_x3), 0, 0, 0, _x6*(-stumpff_c2(_x23)[0] + stumpff_c3(_x23)[0]), -_x10*_x25, 0, 0, 0, 0, -_x19*_x25, -_x22*(_x24 + stumpff_c0(_x23)[0]), 0, 0, -L*_x26*_x7, -_x0*_x26*_x3, 0, 0, _x21*(_x20 + 2*_x7 - 4), 0, _x16*_x27*k1*(_x11 - _x9), _x17*(_x15 - 5*_x4), 0, 0, K**4*_x27*(-2*_x10*stumpff_c6(_x2)[0] - 5*_x11 + (1/2)*_x14 + _x9), 0,)
 
 
 def damping6_bend_mp(L, K, k1):
@@ -937,39 +933,35 @@ def damping6_bend_mp(L, K, k1):
     Reference: M. Sands SLAC-121 ch. 4; LNF-64/55 eq. (3).
     """
     import mpmath
-    _x0 = K**2
-    _x1 = L**2
-    _x2 = _x0 + k1
-    _x3 = _x1*_x2
-    _x4 = stumpff_c2_mp(_x3)[0]
-    _x5 = _x0*_x4
-    _x6 = stumpff_c3_mp(_x3)[0]
-    _x7 = _x0*_x6
-    _x8 = _x2*_x6
-    _x9 = (mpmath.mpf(1)/mpmath.mpf(2))*L**3
-    _x10 = _x0*_x9
-    _x11 = stumpff_c1_mp(_x3)[0]
-    _x12 = (mpmath.mpf(1)/mpmath.mpf(2))*_x11
-    _x13 = _x1*_x7
-    _x14 = stumpff_c4_mp(_x3)[0]
-    _x15 = _x0*_x14
-    _x16 = _x1*_x15
-    _x17 = _x12 + (mpmath.mpf(1)/mpmath.mpf(2))*_x13 - _x16
-    _x18 = _x0*_x1
-    _x19 = _x18*stumpff_c5_mp(_x3)[0]
-    _x20 = _x16 - 3*_x19 + _x4
-    _x21 = K**3
-    _x22 = _x21*_x9
-    _x23 = _x1*k1
-    _x24 = _x0*_x23
-    _x25 = L*_x0
-    _x26 = (mpmath.mpf(1)/mpmath.mpf(2))*_x25
-    _x27 = -_x23
-    _x28 = stumpff_c1_mp(_x27)[0]
-    _x29 = (mpmath.mpf(1)/mpmath.mpf(2))*_x28
-    _x30 = K*(-_x0 - 2*k1)
-    _x31 = L**4
-    return (_x10*(-_x2*_x4 + _x5 - _x7 + _x8), _x18*(_x17 - 2*_x4), 0, 0, _x22*(_x20 - 9*_x6), 0, -_x12*_x24, _x26*(_x1*_x5 - 3*_x11 - _x13 + stumpff_c0_mp(_x3)[0]), 0, 0, _x1*_x21*(_x17 - 4*_x4), 0, 0, 0, _x10*k1*(-stumpff_c2_mp(_x27)[0] + stumpff_c3_mp(_x27)[0]), -_x18*_x29, 0, 0, 0, 0, -_x24*_x29, -_x26*(_x28 + stumpff_c0_mp(_x27)[0]), 0, 0, L*_x11*_x30, _x1*_x30*_x4, 0, 0, _x25*(2*_x11 + _x13 - 4), 0, _x21*_x31*(_x14*_x2 - _x15 + (mpmath.mpf(1)/mpmath.mpf(2))*_x7 - mpmath.mpf(1)/mpmath.mpf(2)*_x8), _x22*(_x20 - 5*_x6), 0, 0, K**4*_x31*(-5*_x14 - 2*_x18*stumpff_c6_mp(_x3)[0] + (mpmath.mpf(1)/mpmath.mpf(2))*_x19 + (mpmath.mpf(1)/mpmath.mpf(2))*_x6), 0,)
+    _x0 = L**2
+    _x1 = K**2
+    _x2 = _x0*(_x1 + k1)
+    _x3 = stumpff_c2_mp(_x2)[0]
+    _x4 = stumpff_c3_mp(_x2)[0]
+    _x5 = (mpmath.mpf(1)/mpmath.mpf(2))*L**3
+    _x6 = _x1*_x5*k1
+    _x7 = stumpff_c1_mp(_x2)[0]
+    _x8 = (mpmath.mpf(1)/mpmath.mpf(2))*_x7
+    _x9 = (mpmath.mpf(1)/mpmath.mpf(2))*_x4
+    _x10 = _x0*_x1
+    _x11 = stumpff_c4_mp(_x2)[0]
+    _x12 = _x10*_x11
+    _x13 = _x10*_x9 - _x12 + _x8
+    _x14 = _x10*stumpff_c5_mp(_x2)[0]
+    _x15 = _x12 - 3*_x14 + _x3
+    _x16 = K**3
+    _x17 = _x16*_x5
+    _x18 = _x0*k1
+    _x19 = _x1*_x18
+    _x20 = _x10*_x4
+    _x21 = L*_x1
+    _x22 = (mpmath.mpf(1)/mpmath.mpf(2))*_x21
+    _x23 = -_x18
+    _x24 = stumpff_c1_mp(_x23)[0]
+    _x25 = (mpmath.mpf(1)/mpmath.mpf(2))*_x24
+    _x26 = K*(_x1 + 2*k1)
+    _x27 = L**4
+    return (_x6*(-_x3 + _x4), _x10*(_x13 - 2*_x3), 0, 0, _x17*(_x15 - 9*_x4), 0, -_x19*_x8, _x22*(_x10*_x3 - _x20 - 3*_x7 + stumpff_c0_mp(_x2)[0]), 0, 0, _x0*_x16*(_x13 - 4*_x3), 0, 0, 0, _x6*(-stumpff_c2_mp(_x23)[0] + stumpff_c3_mp(_x23)[0]), -_x10*_x25, 0, 0, 0, 0, -_x19*_x25, -_x22*(_x24 + stumpff_c0_mp(_x23)[0]), 0, 0, -L*_x26*_x7, -_x0*_x26*_x3, 0, 0, _x21*(_x20 + 2*_x7 - 4), 0, _x16*_x27*k1*(_x11 - _x9), _x17*(_x15 - 5*_x4), 0, 0, K**4*_x27*(-2*_x10*stumpff_c6_mp(_x2)[0] - 5*_x11 + (mpmath.mpf(1)/mpmath.mpf(2))*_x14 + _x9), 0,)
 
 
 def damping6_edge(K, e):
@@ -1077,25 +1069,21 @@ def radiation_integrals_bend(L, K, k1, e1, e2, beta0, alpha0, eta0, etap0):
     _x8 = _x7*eta0
     _x9 = K*_x8 + etap0
     _x10 = L*_x9
-    _x11 = _x10*_x6
-    _x12 = _x11 + _x3*eta0 + _x5
-    _x13 = L*_x1
-    _x14 = _x13*abs(K)
-    _x15 = beta0**(-1.0)
-    _x16 = _x15*eta0**2
-    _x17 = K*beta0
-    _x18 = _x17*_x7 - alpha0
-    _x19 = _x18**2
-    _x20 = 2*_x18
-    _x21 = _x20*eta0
-    _x22 = 4*_x2
-    _x23 = 2*_x1
-    _x24 = 2*_x15*_x5*eta0
-    _x25 = L**4*_x15
-    _x26 = _x23*_x25*stumpff_c5(_x2)[0]
-    _x27 = 8*_x1*_x25*stumpff_c5(_x22)[0]
-    _x28 = L**3*_x1
-    return (K*L*_x12, _x13, _x14, K*(-K*(_x8 + (_x10*_x3 + _x4*_x6 + eta0*stumpff_c0(_x2)[0])*numpy.tan(e2)) + L*_x12*(_x1 + 2*k1)), _x14*(-K*L*_x21*_x6 + _x0*_x23*beta0*stumpff_c3(_x22)[0] + 2*_x11*_x17 + _x16*_x19 + _x16 + 8*_x18*_x28*stumpff_c4(_x22)[0] - _x19*_x24 - _x19*_x26 + _x19*_x27 - _x20*_x28*stumpff_c4(_x2)[0] + _x20*_x5*_x9 - _x21*_x9 - _x24 - _x26 + _x27 + _x9**2*beta0),)
+    _x11 = _x10*_x6 + _x3*eta0 + _x5
+    _x12 = L*_x1
+    _x13 = _x12*abs(K)
+    _x14 = 4*_x2
+    _x15 = 2*_x1
+    _x16 = K*_x7*beta0 - alpha0
+    _x17 = L**3*_x16
+    _x18 = 8*_x1
+    _x19 = beta0**(-1.0)
+    _x20 = _x16**2
+    _x21 = L**4*_x19*(_x20 + 1)
+    _x22 = _x9*beta0
+    _x23 = _x16*eta0
+    _x24 = eta0**2
+    return (K*L*_x11, _x12, _x13, K*(-K*(_x8 + (_x10*_x3 + _x4*_x6 + eta0*stumpff_c0(_x2)[0])*numpy.tan(e2)) + L*_x11*(_x1 + 2*k1)), _x13*(2*K*L*_x6*(_x22 - _x23) + _x0*_x15*beta0*stumpff_c3(_x14)[0] - _x15*_x17*stumpff_c4(_x2)[0] - _x15*_x21*stumpff_c5(_x2)[0] + _x17*_x18*stumpff_c4(_x14)[0] + _x18*_x21*stumpff_c5(_x14)[0] - 2*_x19*_x5*(-_x16*_x22 + _x20*eta0 + eta0) + _x19*(_x20*_x24 - 2*_x22*_x23 + _x24 + _x9**2*beta0**2)),)
 
 
 def radiation_integrals_bend_mp(L, K, k1, e1, e2, beta0, alpha0, eta0, etap0):
@@ -1120,25 +1108,21 @@ def radiation_integrals_bend_mp(L, K, k1, e1, e2, beta0, alpha0, eta0, etap0):
     _x8 = _x7*eta0
     _x9 = K*_x8 + etap0
     _x10 = L*_x9
-    _x11 = _x10*_x6
-    _x12 = _x11 + _x3*eta0 + _x5
-    _x13 = L*_x1
-    _x14 = _x13*abs(K)
-    _x15 = 1/beta0
-    _x16 = _x15*eta0**2
-    _x17 = K*beta0
-    _x18 = _x17*_x7 - alpha0
-    _x19 = _x18**2
-    _x20 = 2*_x18
-    _x21 = _x20*eta0
-    _x22 = 4*_x2
-    _x23 = 2*_x1
-    _x24 = 2*_x15*_x5*eta0
-    _x25 = L**4*_x15
-    _x26 = _x23*_x25*stumpff_c5_mp(_x2)[0]
-    _x27 = 8*_x1*_x25*stumpff_c5_mp(_x22)[0]
-    _x28 = L**3*_x1
-    return (K*L*_x12, _x13, _x14, K*(-K*(_x8 + (_x10*_x3 + _x4*_x6 + eta0*stumpff_c0_mp(_x2)[0])*mpmath.tan(e2)) + L*_x12*(_x1 + 2*k1)), _x14*(-K*L*_x21*_x6 + _x0*_x23*beta0*stumpff_c3_mp(_x22)[0] + 2*_x11*_x17 + _x16*_x19 + _x16 + 8*_x18*_x28*stumpff_c4_mp(_x22)[0] - _x19*_x24 - _x19*_x26 + _x19*_x27 - _x20*_x28*stumpff_c4_mp(_x2)[0] + _x20*_x5*_x9 - _x21*_x9 - _x24 - _x26 + _x27 + _x9**2*beta0),)
+    _x11 = _x10*_x6 + _x3*eta0 + _x5
+    _x12 = L*_x1
+    _x13 = _x12*abs(K)
+    _x14 = 4*_x2
+    _x15 = 2*_x1
+    _x16 = K*_x7*beta0 - alpha0
+    _x17 = L**3*_x16
+    _x18 = 8*_x1
+    _x19 = 1/beta0
+    _x20 = _x16**2
+    _x21 = L**4*_x19*(_x20 + 1)
+    _x22 = _x9*beta0
+    _x23 = _x16*eta0
+    _x24 = eta0**2
+    return (K*L*_x11, _x12, _x13, K*(-K*(_x8 + (_x10*_x3 + _x4*_x6 + eta0*stumpff_c0_mp(_x2)[0])*mpmath.tan(e2)) + L*_x11*(_x1 + 2*k1)), _x13*(2*K*L*_x6*(_x22 - _x23) + _x0*_x15*beta0*stumpff_c3_mp(_x14)[0] - _x15*_x17*stumpff_c4_mp(_x2)[0] - _x15*_x21*stumpff_c5_mp(_x2)[0] + _x17*_x18*stumpff_c4_mp(_x14)[0] + _x18*_x21*stumpff_c5_mp(_x14)[0] - 2*_x19*_x5*(-_x16*_x22 + _x20*eta0 + eta0) + _x19*(_x20*_x24 - 2*_x22*_x23 + _x24 + _x9**2*beta0**2)),)
 
 
 def radiation_integrals_bend_no_faces(L, K, k1, e1, e2, beta0, alpha0, eta0, etap0):
@@ -1158,24 +1142,21 @@ def radiation_integrals_bend_no_faces(L, K, k1, e1, e2, beta0, alpha0, eta0, eta
     _x4 = K*numpy.tan(e1)
     _x5 = _x4*eta0 + etap0
     _x6 = L*stumpff_c2(_x2)[0]
-    _x7 = _x5*_x6
-    _x8 = K*L*(_x3 + _x7 + eta0*stumpff_c1(_x2)[0])
-    _x9 = L*_x1
-    _x10 = _x9*abs(K)
-    _x11 = beta0**(-1.0)
-    _x12 = _x11*eta0**2
-    _x13 = _x4*beta0 - alpha0
-    _x14 = _x13**2
-    _x15 = 2*_x13
-    _x16 = _x15*eta0
-    _x17 = 4*_x2
-    _x18 = 2*_x1
-    _x19 = 2*_x11*_x3*eta0
-    _x20 = L**4*_x11
-    _x21 = _x18*_x20*stumpff_c5(_x2)[0]
-    _x22 = 8*_x1*_x20*stumpff_c5(_x17)[0]
-    _x23 = L**3*_x1
-    return (_x8, _x9, _x10, _x8*(_x1 + 2*k1), _x10*(-K*_x16*_x6 + 2*K*_x7*beta0 + _x0*_x18*beta0*stumpff_c3(_x17)[0] + _x12*_x14 + _x12 + 8*_x13*_x23*stumpff_c4(_x17)[0] - _x14*_x19 - _x14*_x21 + _x14*_x22 - _x15*_x23*stumpff_c4(_x2)[0] + _x15*_x3*_x5 - _x16*_x5 - _x19 - _x21 + _x22 + _x5**2*beta0),)
+    _x7 = K*L*(_x3 + _x5*_x6 + eta0*stumpff_c1(_x2)[0])
+    _x8 = L*_x1
+    _x9 = _x8*abs(K)
+    _x10 = 4*_x2
+    _x11 = 2*_x1
+    _x12 = _x4*beta0 - alpha0
+    _x13 = L**3*_x12
+    _x14 = 8*_x1
+    _x15 = beta0**(-1.0)
+    _x16 = _x12**2
+    _x17 = L**4*_x15*(_x16 + 1)
+    _x18 = _x5*beta0
+    _x19 = _x12*eta0
+    _x20 = eta0**2
+    return (_x7, _x8, _x9, _x7*(_x1 + 2*k1), _x9*(2*K*_x6*(_x18 - _x19) + _x0*_x11*beta0*stumpff_c3(_x10)[0] - _x11*_x13*stumpff_c4(_x2)[0] - _x11*_x17*stumpff_c5(_x2)[0] + _x13*_x14*stumpff_c4(_x10)[0] + _x14*_x17*stumpff_c5(_x10)[0] - 2*_x15*_x3*(-_x12*_x18 + _x16*eta0 + eta0) + _x15*(_x16*_x20 - 2*_x18*_x19 + _x20 + _x5**2*beta0**2)),)
 
 
 def radiation_integrals_bend_no_faces_mp(L, K, k1, e1, e2, beta0, alpha0, eta0, etap0):
@@ -1196,24 +1177,21 @@ def radiation_integrals_bend_no_faces_mp(L, K, k1, e1, e2, beta0, alpha0, eta0, 
     _x4 = K*mpmath.tan(e1)
     _x5 = _x4*eta0 + etap0
     _x6 = L*stumpff_c2_mp(_x2)[0]
-    _x7 = _x5*_x6
-    _x8 = K*L*(_x3 + _x7 + eta0*stumpff_c1_mp(_x2)[0])
-    _x9 = L*_x1
-    _x10 = _x9*abs(K)
-    _x11 = 1/beta0
-    _x12 = _x11*eta0**2
-    _x13 = _x4*beta0 - alpha0
-    _x14 = _x13**2
-    _x15 = 2*_x13
-    _x16 = _x15*eta0
-    _x17 = 4*_x2
-    _x18 = 2*_x1
-    _x19 = 2*_x11*_x3*eta0
-    _x20 = L**4*_x11
-    _x21 = _x18*_x20*stumpff_c5_mp(_x2)[0]
-    _x22 = 8*_x1*_x20*stumpff_c5_mp(_x17)[0]
-    _x23 = L**3*_x1
-    return (_x8, _x9, _x10, _x8*(_x1 + 2*k1), _x10*(-K*_x16*_x6 + 2*K*_x7*beta0 + _x0*_x18*beta0*stumpff_c3_mp(_x17)[0] + _x12*_x14 + _x12 + 8*_x13*_x23*stumpff_c4_mp(_x17)[0] - _x14*_x19 - _x14*_x21 + _x14*_x22 - _x15*_x23*stumpff_c4_mp(_x2)[0] + _x15*_x3*_x5 - _x16*_x5 - _x19 - _x21 + _x22 + _x5**2*beta0),)
+    _x7 = K*L*(_x3 + _x5*_x6 + eta0*stumpff_c1_mp(_x2)[0])
+    _x8 = L*_x1
+    _x9 = _x8*abs(K)
+    _x10 = 4*_x2
+    _x11 = 2*_x1
+    _x12 = _x4*beta0 - alpha0
+    _x13 = L**3*_x12
+    _x14 = 8*_x1
+    _x15 = 1/beta0
+    _x16 = _x12**2
+    _x17 = L**4*_x15*(_x16 + 1)
+    _x18 = _x5*beta0
+    _x19 = _x12*eta0
+    _x20 = eta0**2
+    return (_x7, _x8, _x9, _x7*(_x1 + 2*k1), _x9*(2*K*_x6*(_x18 - _x19) + _x0*_x11*beta0*stumpff_c3_mp(_x10)[0] - _x11*_x13*stumpff_c4_mp(_x2)[0] - _x11*_x17*stumpff_c5_mp(_x2)[0] + _x13*_x14*stumpff_c4_mp(_x10)[0] + _x14*_x17*stumpff_c5_mp(_x10)[0] - 2*_x15*_x3*(-_x12*_x18 + _x16*eta0 + eta0) + _x15*(_x16*_x20 - 2*_x18*_x19 + _x20 + _x5**2*beta0**2)),)
 
 
 def resonance_denominator(Delta_r, Delta_s):

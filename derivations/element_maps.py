@@ -303,8 +303,24 @@ def map6_drift() -> sp.Matrix:
 
 
 def _tidy(x: sp.Expr) -> sp.Expr:
-    """Factor the Stumpff arguments (K^2 L^2 + L^2 k1 -> L^2 (K^2 + k1)) for shorter printing."""
-    return x.replace(stumpff, lambda n, a: stumpff(n, sp.factor(a)))
+    """Factored Stumpff arguments and, per product of Stumpff functions, a factored coefficient.
+
+    The second step is a cancellation-removing rewrite: K^4 c - K^2 (K^2 + k1) c
+    becomes -K^2 k1 c (exact where the entry vanishes with k1 - e.g. dM[0, 0] of a
+    bend - instead of two O(1) terms cancelling).
+    """
+    x = sp.expand(x)
+    atoms = sorted(x.atoms(stumpff, stumpff_d), key=str)
+    if not atoms:
+        return sp.factor(x) if x != 0 else x
+    poly = sp.Poly(x, *atoms)
+    out = sp.S.Zero
+    for monom, coeff in poly.terms():
+        term = sp.factor(coeff)
+        for a, p in zip(atoms, monom):
+            term *= a**p
+        out += term
+    return out.replace(stumpff, lambda n, a: stumpff(n, sp.factor(a)))
 
 
 def _rotation_generator() -> sp.Matrix:
@@ -564,7 +580,7 @@ def _back(expr, w, plane_k):
         expr = expr.subs(k1, -_omega_z**2)
         kk = -k1
     th = sp.Symbol("_th", positive=True)
-    return _tidy(to_stumpff(sp.expand(expr.subs(w, th / L)), th, kk, L))
+    return to_stumpff(sp.expand(expr.subs(w, th / L)), th, kk, L)
 
 
 @lru_cache(maxsize=None)
@@ -593,7 +609,7 @@ def damping6_bend() -> sp.Matrix:
             for b, j in enumerate(idx):
                 val = integrate_trig(integrand[a, b], s, L, w) if integrand[a, b] != 0 else 0
                 out[i, j] = _back(val, w, plane) if val != 0 else 0
-    return out
+    return out.applyfunc(_tidy)
 
 
 @lru_cache(maxsize=None)
@@ -622,6 +638,8 @@ def noise6_bend() -> sp.Matrix:
     orbit are neglected, first order); w is the delta column of the map from the
     emission point to the exit, so the exact in-bend dispersion (x, x', l) enters.
     One-turn noise: (4/3) C_q r_e gamma^5 times the sum of the propagated G.
+    A bend with faces: G lives at the body's exit, so the element's noise is
+    E2 G E2^T with E2 = map6_edge(K, e2, fint_gap2) (the faces emit nothing).
 
     Examples
     --------
@@ -637,7 +655,7 @@ def noise6_bend() -> sp.Matrix:
                 continue
             integrand = sp.expand(col[a] * col[b])
             val = integrate_trig(integrand, _tau, L, w)
-            out[i, j] = out[j, i] = sp.Abs(K)**3 * _back(val, w, "x")
+            out[i, j] = out[j, i] = sp.Abs(K)**3 * _tidy(_back(val, w, "x"))
     return out
 
 
@@ -671,9 +689,9 @@ def radiation_integrals_bend(faces: bool = True) -> tuple:
     Binv = sp.Matrix([[(1 + ai**2) / bi, ai], [ai, bi]])
     curly = sp.expand((q.T * Binv * q)[0, 0])
     I5 = sp.Abs(K)**3 * integrate_trig(curly, s, L, w)
-    I1 = _back(sp.expand(I1), w, "x")
+    I1 = _tidy(_back(sp.expand(I1), w, "x"))
     I4 = (K**2 + 2 * k1) * I1                 # int eta K (K^2 + 2 k1) = (K^2 + 2 k1) I1
-    I5 = sp.Abs(K)**3 * _back(sp.expand(I5 / sp.Abs(K)**3), w, "x")
+    I5 = sp.Abs(K)**3 * _tidy(_back(sp.expand(I5 / sp.Abs(K)**3), w, "x"))
     if faces:
         eta_out = map6_bend()[0, 0] * ei + map6_bend()[0, 1] * epi + map6_bend()[0, 4]
         I4 = I4 - K**2 * (sp.tan(e1) * ei + sp.tan(e2) * eta_out)
@@ -799,4 +817,16 @@ def results() -> list[Result]:
         Result("map6-thin", map6_thin(), "thin normal + skew quadrupole kick", ref),
         Result("map6-edge", map6_edge(), "pole-face edge (MAD-X/pyAT model)", "Brown SLAC-75"),
         Result("rotation6", rotation6(), "roll of the frame about s (pyAT R1)", ref),
+        Result("damping-generator", damping_generator(),
+               "D6 per c_d = C_gamma E^3/(2 pi): linearised radiation reaction (x', z' = p/p0)",
+               "Sands SLAC-121 ch. 4; LNF-64/55 eq. (3)"),
+        Result("damping6-bend", damping6_bend(),
+               "first-order radiation change dM of a bend map: M_rad = M + c_d dM",
+               "Sands SLAC-121 ch. 4; LNF-64/55 §4"),
+        Result("noise6-bend", noise6_bend(),
+               "bend noise integral G = int |K|^3 w w^T ds, w = delta column of M(L <- s)",
+               "Sands SLAC-121 ch. 5; LNF-64/55 eq. (5), §4"),
+        Result("radiation-integrals-bend", radiation_integrals_bend(True),
+               "(I1, I2, I3, I4, I5) of one bend from the entrance optics (before the face)",
+               "Sands SLAC-121 ch. 4-5"),
     ]
