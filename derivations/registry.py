@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 #: section modules, in the paper's order (consumers iterate over these)
 SECTION_MODULES = [
     "derivations.equations_of_motion",
+    "derivations.element_maps",
     "derivations.distribution",
     "derivations.equilibrium",
     "derivations.skew_quadrupole",
