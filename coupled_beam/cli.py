@@ -179,6 +179,10 @@ def _add_derive(p: argparse.ArgumentParser) -> None:
                    help="with --lattice: a domain, 'beta_x>0', '0<mu_x<pi', 'm real' (repeatable)")
     p.add_argument("--at", type=int, default=0, metavar="I",
                    help="with --lattice: observation boundary (entrance of element I; default 0)")
+    p.add_argument("--budget-seconds", type=float, default=120.0, metavar="S",
+                   help="with --lattice: give up a derivation after S seconds (default 120)")
+    p.add_argument("--budget-nodes", type=int, default=400_000, metavar="N",
+                   help="with --lattice: give up when an expression exceeds N tree nodes (default 400000)")
 
 
 def _run_derive(args: argparse.Namespace) -> int:
@@ -213,7 +217,8 @@ def _run_derive_lattice(args: argparse.Namespace, derive) -> int:
             for k, (d, r) in names.items():
                 print(f"{k.ljust(width)}  {d} [{r}]")
         return 0
-    res = derive.lattice_result(args.lattice, args.name, symbols=symbols, assume=args.assume, at=args.at)
+    res = derive.lattice_result(args.lattice, args.name, symbols=symbols, assume=args.assume, at=args.at,
+                                budget=(args.budget_seconds, args.budget_nodes))
     print(derive.render(res, "json" if args.json else args.format, simplify=not args.no_simplify), end="")
     return 0
 

@@ -112,16 +112,20 @@ def get_result(name: str, modules: list[str] | None = None) -> Result:
     raise InputError(f"unknown result {name!r}; available: {names}", value=name)
 
 
-def lattice_result(path, name: str, symbols=None, assume=(), at: int = 0) -> Result:
+def lattice_result(path, name: str, symbols=None, assume=(), at: int = 0,
+                   budget: tuple[float, int] | None = None) -> Result:
     """Result ``name`` for the user's symbolic lattice file ``path`` (``derive --lattice``).
 
     See :mod:`derivations.symbolic_lattice.results` for the names and
-    :mod:`derivations.symbolic_lattice.reader` for the file format.
+    :mod:`derivations.symbolic_lattice.reader` for the file format; ``budget``
+    is (seconds, max tree nodes) of the derivation.
     """
+    from derivations.symbolic_lattice import Budget
     from derivations.symbolic_lattice.reader import read_symbolic_lattice
     from derivations.symbolic_lattice.results import lattice_result as build
 
-    return build(read_symbolic_lattice(path, assumptions=assume, symbols=symbols), name, at)
+    lim = Budget(*budget) if budget else None
+    return build(read_symbolic_lattice(path, assumptions=assume, symbols=symbols, budget=lim), name, at)
 
 
 def lattice_result_names() -> dict:

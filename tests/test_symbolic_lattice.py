@@ -435,3 +435,16 @@ def test_cli_derive_lattice_bad_symbols_exit_2(tmp_path, capsys):
     assert "symbol m" in capsys.readouterr().err
     assert _cli("derive", "a-b", "--lattice", str(path), "--symbols", "mu,b,m,q") == 2
     assert "'q'" in capsys.readouterr().err
+
+
+def test_cli_derive_lattice_budget_and_non_symplectic_exit_2(tmp_path, capsys):
+    """--budget-nodes 100 stops the derivation with the fix named; a non-symplectic matrix is named by line."""
+    path = tmp_path / "ring.lat"
+    path.write_text(LAT)
+    assert _cli("derive", "a-b", "--lattice", str(path), "--budget-nodes", "5") == 2
+    assert "--budget-nodes" in capsys.readouterr().err
+    bad = tmp_path / "bad.lat"
+    bad.write_text("assume 0.2<mu<3\narc mu_x=mu beta_x=5 alpha_x=0 mu_z=2 beta_z=3 alpha_z=0\nmatrix m11=2 name=kick\n")
+    assert _cli("derive", "eigentunes", "--lattice", str(bad)) == 2
+    assert "matrix 'kick' (line 3)) is not symplectic" in capsys.readouterr().err
+    assert _cli("derive", "char-poly", "--lattice", str(bad)) == 0
