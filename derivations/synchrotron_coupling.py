@@ -62,7 +62,7 @@ __all__ = ["dispersion_frame", "cavity_in_dispersion_frame", "series_terms", "se
            "results", "equation_checks"]
 
 k = sp.Symbol("k_rf", real=True)
-eta = sp.Matrix(sp.symbols("xi_c xi'_c zeta_c zeta'_c", real=True))
+eta = sp.Matrix(sp.symbols("xi_c xip_c zeta_c zetap_c", real=True))   # (xi, xi', zeta, zeta') at the cavity
 _J2 = sp.Matrix([[0, 1], [-1, 0]])
 J4 = sp.diag(_J2, _J2)
 J6 = sp.diag(_J2, _J2, _J2)
@@ -197,9 +197,7 @@ def results() -> list[Result]:
     derived, _ = cavity_in_dispersion_frame()
     i, j = sp.symbols("i j", integer=True)
     Q = [sp.IndexedBase(f"Q{p}") for p in range(3)]
-    F1, F2, Rx, L = (sp.IndexedBase(n) for n in ("(V Q0 Lambda + Lambda Q0 V^T)",
-                                                 "(V Q1 Lambda + Lambda Q1 V^T + V Q0 V^T)",
-                                                 "R", "lambda"))
+    F1, F2, Rx, L = (sp.IndexedBase(n) for n in ("F1", "F2", "R", "lambda"))
     den = 1 - L[i] * L[j]
     series = (sp.Eq(Q[0][i, j], Rx[i, j] / den), sp.Eq(Q[1][i, j], F1[i, j] / den),
               sp.Eq(Q[2][i, j], F2[i, j] / den))
@@ -209,7 +207,9 @@ def results() -> list[Result]:
                "1 + k b c^T, b = (-eta_c, 1, 0), c = (J4 eta_c, 0, 1)", "beyond LNF-64/55 §2 b"),
         Result("synchrotron-coupling-series", series,
                "formula (10) in the eigenbasis of the decoupled map, to second order in the "
-               "synchro-betatron coupling V (C2): first order in the cavity kick, remainder O(Q_s^4)",
+               "synchro-betatron coupling V (C2), F1 = V Q0 Lambda + Lambda Q0 V^T, "
+               "F2 = V Q1 Lambda + Lambda Q1 V^T + V Q0 V^T: first order in the cavity kick, "
+               "remainder O(Q_s^4)",
                "beyond LNF-64/55 §2 b, eq. (10)"),
     ]
 
