@@ -59,6 +59,7 @@ SECTION_MODULES = [
     "derivations.skew_quadrupole",
     "derivations.skew_equilibrium",
     "derivations.beam_spot",
+    "derivations.synchrotron_coupling",   # beyond the paper (§2 b): the 6-D correction
 ]
 
 #: further modules whose ``equation_checks()`` ``coupled-beam verify`` collects
