@@ -148,3 +148,15 @@ def test_momentum_compaction_matches_pyat():
     # pyAT: finite differences of 10-step tracking (3e-7 measured)
     assert math.isclose(lo.momentum_compaction(P, ring.circumference),
                         float(at_ring.disable_6d(copy=True).get_mcf()), rel_tol=1e-5)
+
+
+def test_rf_error_pickles_with_its_numbers():
+    """RFError crosses processes (Dask) with message and attributes."""
+    import pickle
+
+    try:
+        lo.synchronous_phase(1e3, 2e3)
+    except RFError as exc:
+        back = pickle.loads(pickle.dumps(exc))
+        assert isinstance(back, RFError) and isinstance(back, ValueError)
+        assert back.voltage == 1e3 and back.energy_loss == 2e3 and str(back) == str(exc)
