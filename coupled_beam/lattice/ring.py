@@ -511,16 +511,26 @@ class Ring:
         eta.flags.writeable = False
         return eta
 
-    def equilibrium(self, *, warn_below: float = 1e-8, precision: int | None = None, **kwargs):
+    def equilibrium(self, model: str = "4d", *, warn_below: float = 1e-8,
+                    precision: int | None = None, **kwargs):
         """Equilibrium moments around the ring: formula (10) at s_0, then propagation.
+
+        The implementation is :func:`coupled_beam.equilibrium.ring_equilibrium`
+        (its docstring lists every option and field).
 
         Parameters
         ----------
+        model : {"4d", "6d"}
+            ``"4d"``: the paper, (10) on the betatron maps and folding (8);
+            ``"6d"``: (10) on the 6x6 one-turn map with the cavity and the
+            correlated noise (:mod:`coupled_beam.sixd`).
         warn_below : float
             Warn (:class:`~coupled_beam.errors.ResonanceWarning`) when some
             abs(1 - Delta_r Delta_s) is below this.
         precision : int or None
             Solve formula (10) with that many digits (mpmath); None = float64.
+        **kwargs
+            Further options of ``ring_equilibrium`` (e.g. ``sawtooth``, ``tapered`` of the 6-D model).
 
         Returns
         -------
@@ -545,4 +555,5 @@ class Ring:
         """
         from coupled_beam.equilibrium import ring_equilibrium
 
-        return ring_equilibrium(self, warn_below=warn_below, precision=precision, **kwargs)
+        return ring_equilibrium(self, model=model, warn_below=warn_below, precision=precision,
+                                **kwargs)
