@@ -51,8 +51,8 @@ def two_skew_quadrupoles() -> dict:
          ThinSkewQuadrupole(m2, name="SQ2")],
         domains={n: PHASES for n in ("mu1x", "mu1z", "dphi_x", "dphi_z")} | {
             "m1": (-0.05, 0.05), "m2": (-0.05, 0.05), "beta_x": (1, 20), "beta_z": (1, 20)})
-    dq = tidy(lat.delta_qmin())
     _, _, re_m, im_m = lat.coupling_coefficients()
+    dq = sp.sqrt(sp.factor(sp.trigsimp(sp.expand(re_m**2 + im_m**2))))
     # |C−|² ∝ m1² + 2 m1 m2 cos(Δφx − Δφz) + m2²: zero iff m2 = −m1 e^{−iΔ}, i.e. real m2 = ∓ m1 at Δ = 0, π
     sol = sp.solve([sp.expand_trig(re_m), sp.expand_trig(im_m)], [m2], dict=True)
     return {"lattice": lat, "delta_qmin": dq, "re_c_minus": tidy(re_m), "im_c_minus": tidy(im_m),
