@@ -16,12 +16,10 @@ check report).
 
 Examples
 --------
->>> import os, tempfile
+>>> import tempfile
 >>> with tempfile.TemporaryDirectory() as d:
-...     os.environ["COUPLED_BEAM_CACHE"] = d
-...     print(cache_dir().name, load("0123456789abcdef") is None)
+...     print(cache_dir(d).name, load("0123456789abcdef", d) is None)
 kernels True
->>> del os.environ["COUPLED_BEAM_CACHE"]
 """
 
 from __future__ import annotations
