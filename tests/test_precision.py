@@ -253,7 +253,9 @@ def test_cli_tunes_dps_prints_digits_and_rejects_bad_dps(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["g_plus"] == 1e-9 and out["precision"] == 40  # uncoupled: g+ = mu_x exactly
     assert mpmath.mpf(out["digits"]["g_minus"]) == mpmath.mpf(2)
-    assert cli.main(argv + ["--dps", "3"]) == 2
+    with pytest.raises(SystemExit) as exit_:   # a usage error of --dps (16 to 1000 on the CLI)
+        cli.main(argv + ["--dps", "3"])
+    assert exit_.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "precision" in err[0] and "Traceback" not in err[0]
 
