@@ -448,3 +448,17 @@ def test_cli_derive_lattice_budget_and_non_symplectic_exit_2(tmp_path, capsys):
     assert _cli("derive", "eigentunes", "--lattice", str(bad)) == 2
     assert "matrix 'kick' (line 3)) is not symplectic" in capsys.readouterr().err
     assert _cli("derive", "char-poly", "--lattice", str(bad)) == 0
+
+
+def test_cache_dir_env_var_and_corrupt_entry_regenerated(tmp_path, monkeypatch):
+    """$COUPLED_BEAM_CACHE sets the folder; a corrupt cached module is regenerated, not trusted."""
+    from coupled_beam import generated_kernels as gk
+
+    monkeypatch.setenv(gk.ENV_VAR, str(tmp_path))
+    assert gk.cache_dir() == tmp_path / "kernels"
+    lat = section5_lattice()
+    k = K.lattice_kernels(lat)                       # default folder: the env var's
+    assert k.path.parent == tmp_path / "kernels"
+    k.path.write_text("this is not python")
+    again = K.lattice_kernels(lat)
+    assert not again.from_cache and again.report["eigentunes"]["error"] < 1e-9
