@@ -388,9 +388,6 @@ def map6_solenoid() -> sp.Matrix:
     edge = eom.solenoid_edge_kick()
     dH = eom.SYMBOLS["dH"]
 
-    def R4(phi):
-        return _rotation_generator()[:4, :4] * phi
-
     F = sp.Matrix([[0, 1], [-H**2 / 4, 0]])
     target = sp.diag(F, F)
     for sigma in (1, -1):
@@ -398,12 +395,18 @@ def map6_solenoid() -> sp.Matrix:
         Rm = sp.Matrix(4, 4, lambda i, j: sp.cos(phi) if i == j else 0)
         Rm += _rotation_generator()[:4, :4] * sp.sin(phi)
         T = Rm * edge.subs(dH, -H)
-        B = ((T.diff(s) + T * A4) * T.inv()).applyfunc(sp.trigsimp).applyfunc(sp.expand)
+        # T^-1 = Edge(H) R(-phi): edges of opposite steps cancel, a roll's inverse is the back roll
+        T_inv = edge.subs(dH, H) * Rm.subs(s, -s)
+
+        def pyth(x, phi=phi):      # degree <= 2 in cos, sin: sin^2 = 1 - cos^2 suffices
+            return sp.expand(sp.expand(x).subs(sp.sin(phi)**2, 1 - sp.cos(phi)**2))
+        if (T * T_inv).applyfunc(pyth) != sp.eye(4):
+            raise ValueError("T^-1 is not Edge(H) R(-phi)")
+        B = ((T.diff(s) + T * A4) * T_inv).applyfunc(pyth)
         if B == target:
             break
     else:
         raise ValueError("no rotating frame decouples the solenoid")
-    del R4
     u = H**2 * L**2 / 4
     c0, c1 = stumpff(0, u), stumpff(1, u)
     Fmap = sp.Matrix([[c0, L * c1], [-H**2 / 4 * L * c1, c0]])

@@ -472,6 +472,26 @@ class _maximum(sp.Function):
         return f"fmax({printer._print(self.args[0])}, {printer._print(self.args[1])})"
 
 
+class _clip(sp.Function):
+    """Printing-only clip of u to [-T, T] (keeps the unused series branch finite for huge u)."""
+
+    nargs = 2
+
+    def _numpycode(self, printer):
+        u, t = printer._print(self.args[0]), printer._print(self.args[1])
+        return f"numpy.clip({u}, -{t}, {t})"
+
+    def _mpmathcode(self, printer):
+        u, t = printer._print(self.args[0]), printer._print(self.args[1])
+        return f"max(min({u}, {t}), -{t})"
+
+    _pythoncode = _mpmathcode
+
+    def _ccode(self, printer):
+        u, t = printer._print(self.args[0]), printer._print(self.args[1])
+        return f"fmax(fmin({u}, {t}), -{t})"
+
+
 class _Impl(sp.Function):
     """Printing-only: the numeric body of a helper (numpy) or its exact mpmath form."""
 
@@ -498,13 +518,14 @@ def _numeric_body(kind: int, n: int, u: sp.Symbol) -> sp.Expr:
             return sp.Piecewise((sp.cos(sp.sqrt(_maximum(u, 0))), u >= 0),
                                 (sp.cosh(sp.sqrt(_maximum(-u, 0))), True))
         tf = sp.Float(T)
-        return sp.Piecewise((_series(n, u, False, T), sp.Abs(u) < tf),
+        return sp.Piecewise((_series(n, _clip(u, tf), False, T), sp.Abs(u) < tf),
                             (_closed_pos(n, _maximum(u, tf)), u > 0),
                             (_closed_neg(n, _maximum(-u, tf)), True))
     tf = sp.Float(D_THRESHOLD)
     a = _maximum(sp.Abs(u), tf)
     closed = (_closed_neg(n, a) - _closed_pos(n, a)) / (2 * a)
-    return sp.Piecewise((_series(n, u, True, D_THRESHOLD), sp.Abs(u) < tf), (closed, True))
+    return sp.Piecewise((_series(n, _clip(u, tf), True, D_THRESHOLD), sp.Abs(u) < tf),
+                        (closed, True))
 
 
 def helper_specs(KernelSpec) -> list:
