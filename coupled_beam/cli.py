@@ -482,7 +482,8 @@ def _run_equilibrium(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "demo": (_add_demo, _run_demo, "the paper's results on the built-in example ring"),
     "tunes": (_add_tunes, _run_tunes, "§5 eigentunes g±, stability and damping ω± of a thin skew quad"),
-    "verify": (_add_verify, _run_verify, "the paper equation by equation: printed vs derived, ok / erratum"),
+    "verify": (_add_verify, _run_verify,
+               "the paper equation by equation: printed vs derived, ok / misprint / convention / erratum"),
     "derive": (_add_derive, _run_derive, "a derived closed form by name, as text, LaTeX, Python, C or JSON"),
     "check": (_add_check, _run_check, "is EXPR1 == EXPR2? proof, else 50-digit test (exit 1 unless equal)"),
     "scan": (_add_scan, _run_scan, "parameter grids or random points of a kernel, numpy or dask; .npz and PNG"),
