@@ -40,9 +40,12 @@ modes, s, from the damped one-turn map), ``J1 J2`` (partition numbers
 2 E T0 / (tau U0)), ``TAUS JS`` (longitudinal, radiation integrals), ``EX1 EX2``
 (betatron mode emittances E_k^† J Sigma J^T E_k at s = 0, m rad), ``SIGE``
 (sigma_delta = sqrt(<p^2>)), ``U0`` (GeV), ``ENERGY`` (GeV), ``LENGTH`` (m),
-``ALFA`` (momentum compaction I1/C). Damping and radiation fields only when
-the ring radiates (``Ring(..., energy=...)``); 6-D fields of the equilibrium
-(``EMIT6_*``, ``TAU6_*``, ...) are added when the equilibrium object has them.
+``ALFA`` (momentum compaction I1/C), ``MODEL`` (4d / 6d). Damping and
+radiation fields only when the ring radiates (``Ring(..., energy=...)``). For
+a 6-D equilibrium (:class:`coupled_beam.sixd.RingEquilibrium6`, pass
+``ring=``) the emittances, damping times, partition numbers, sigma_delta are
+its own (modes matched to ours by tune), plus ``EXS`` (longitudinal
+emittance), ``SIGL`` (bunch length, m), ``QS``.
 
 References
 ----------
@@ -263,19 +266,33 @@ def _build(eq, ring=None):
     # per-cell rows; tunes of the whole ring = periodicity x cell phase
     q_cell = mu[-1]
     tunes = periodicity * q_cell
-    # mode emittances at s = 0: E_k^† J Sigma J^T E_k with E_k from B (Sigma = sum eps_k B^k)
-    J = np.kron(np.eye(2), np.array([[0.0, 1.0], [-1.0, 0.0]]))
-    S0 = np.asarray(eq.moments[0], dtype=float)
-    # eps_k = tr(B^k J^T Sigma J) / 2 (Sigma = sum eps_j B^j, tr(B^k J^T B^j J) = 2 delta_kj)
-    eps = np.array([0.5 * np.trace(B[0, k] @ J.T @ S0 @ J) for k in range(2)])
+    six = getattr(eq, "model", "4d") == "6d" and hasattr(eq, "emittances")
     header: dict = {"NAME": "OPTICS", "TYPE": "TWISS", "ORIGIN": "coupled_beam",
-                    "OPTICS": "Mais-Ripken", "LENGTH": float(ring.circumference),
+                    "OPTICS": "Mais-Ripken", "MODEL": "6d" if six else "4d",
+                    "LENGTH": float(ring.circumference),
                     "PERIODICITY": periodicity, "ELEMENTS": n_el,
-                    "Q1": float(tunes[0]), "Q2": float(tunes[1]),
-                    "EX1": float(eps[0]), "EX2": float(eps[1]),
-                    "SIGE": float(math.sqrt(max(eq.p2, 0.0)))}
+                    "Q1": float(tunes[0]), "Q2": float(tunes[1])}
     energy = getattr(ring, "energy", None)
-    if energy is not None:
+    if six:   # coupled_beam.sixd.RingEquilibrium6: its modes, matched to ours by tune
+        folded = np.minimum(frac, 1 - frac)
+        order = [int(np.argmin(np.abs(np.asarray(eq.tunes[:2]) - q))) for q in folded]
+        em, tau, jj = (np.asarray(getattr(eq, a), dtype=float)
+                       for a in ("emittances", "damping_times", "partition_numbers"))
+        header.update({"EX1": float(em[order[0]]), "EX2": float(em[order[1]]), "EXS": float(em[2]),
+                       "SIGE": float(np.asarray(eq.sigma_delta).ravel()[0]),
+                       "SIGL": float(np.asarray(eq.sigma_l).ravel()[0]), "QS": float(eq.tunes[2]),
+                       "TAU1": float(tau[order[0]]), "TAU2": float(tau[order[1]]),
+                       "TAUS": float(tau[2]), "J1": float(jj[order[0]]), "J2": float(jj[order[1]]),
+                       "JS": float(jj[2])})
+    else:
+        # mode emittances at s = 0: eps_k = tr(B^k J^T Sigma J) / 2 (Sigma = sum_j eps_j B^j,
+        # tr(B^k J^T B^j J) = 2 delta_kj), i.e. E_k^† J Sigma J^T E_k
+        J = np.kron(np.eye(2), np.array([[0.0, 1.0], [-1.0, 0.0]]))
+        S0 = np.asarray(eq.moments[0], dtype=float)[:4, :4]
+        eps = np.array([0.5 * np.trace(B[0, k] @ J.T @ S0 @ J) for k in range(2)])
+        header.update({"EX1": float(eps[0]), "EX2": float(eps[1]),
+                       "SIGE": float(math.sqrt(max(eq.p2, 0.0)))})
+    if energy is not None and not six:
         from coupled_beam.radiation import radiation_parameters
 
         rp = radiation_parameters(lossless, energy)
@@ -293,11 +310,13 @@ def _build(eq, ring=None):
             "J2": float(2 * energy * T0 / (taus[1] * rp.U0)),
             "JS": float(rp.J_s), "ALFA": float(rp.I1 / ring.circumference),
             "I1": rp.I1, "I2": rp.I2, "I3": rp.I3, "I4": rp.I4, "I5": rp.I5})
-    for attr in ("mode_emittances6", "damping_times6", "partition_numbers6", "tunes6"):
-        val = getattr(eq, attr, None)
-        if val is not None:
-            for k, v in enumerate(np.ravel(np.asarray(val, dtype=float))):
-                header[f"{attr.upper().replace('6', '')}6_{k + 1}"] = float(v)
+    if energy is not None and six:
+        from coupled_beam.radiation import radiation_parameters
+
+        rp = radiation_parameters(lossless, energy)
+        header.update({"ENERGY": float(energy), "U0": float(rp.U0),
+                       "ALFA": float(rp.I1 / ring.circumference),
+                       "I1": rp.I1, "I2": rp.I2, "I3": rp.I3, "I4": rp.I4, "I5": rp.I5})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PhysicsWarning)
         orbit = np.asarray(distribution.closed_orbit_functions(ring), dtype=float)

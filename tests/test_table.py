@@ -166,3 +166,26 @@ def test_equilibrium_without_ring_is_refused(flat):
 
     with pytest.raises(InputError, match="ring"):
         replace(flat, ring=None).table()
+
+
+def test_six_d_equilibrium_header():
+    """A 6-D equilibrium (coupled_beam.sixd): its emittances, damping, J, Q_s, sigma_l in the header;
+    at small Q_s they approach the 4-D ones as Q_s^2 (9e-4 at Q_s 0.0077, 1.2e-2 at 0.030)."""
+    sixd = pytest.importorskip("coupled_beam.sixd")
+    from coupled_beam.lattice import RFCavity
+
+    out = {}
+    for volt in (4e4, 3e5):
+        ring = Ring([RFCavity(voltage=volt, harmonic=50), ThinSkewQuadrupole(0.05)] + _cell() * 8,
+                    energy=1.0)
+        h4 = _eq(ring).table().attrs
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            h6 = optics_table(sixd.ring_equilibrium6(ring), ring=ring).attrs
+        assert h6["MODEL"] == "6d" and h6["QS"] > 0 and h6["SIGL"] > 0 and h6["EXS"] > 0
+        # Robinson's sum on the 6-D map alone
+        assert np.isclose(h6["J1"] + h6["J2"] + h6["JS"], 4.0, rtol=1e-4)
+        out[volt] = (h6["QS"], max(abs(h6[k] / h4[k] - 1) for k in ("EX1", "EX2", "TAU1", "J1")))
+    (qa, da), (qb, db) = out[4e4], out[3e5]
+    assert da < 2e-3 and db > 3 * da
+    assert 0.5 < (db / da) / (qb / qa) ** 2 < 2.0, out
