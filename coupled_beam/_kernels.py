@@ -878,7 +878,8 @@ def damping6_bend(L, K, k1):
     M_rad = M + (C_gamma E^3 / (2 pi)) dM (E in GeV, C_gamma in m/GeV^3), from
     d delta/ds = -c_d K^2 (1 + delta)^2 (1 + (2 k1/K + K) x) and p_x, p_z shrinking
     by the same fraction (x', z' are p/p0: see derivations.element_maps.damping_generator).
-    Faces: add map6_edge(K,e2,.) @ M @ damping6_edge(K,e1) + damping6_edge(K,e2) @ M @ ...
+    Bend with faces E1, E2 (map6_edge): d(E2 M E1) = E2 dM E1 + dE2 M E1 + E2 M dE1,
+    dE = damping6_edge(K, e) (order with E irrelevant: dE reads x, writes delta).
     
     36 entries, row-major, of the 6x6 map on (x, x', z, z', delta, l) (x outward,
     l = path lengthening, dl/ds = K x); constant entries are ints.
@@ -923,7 +924,8 @@ def damping6_bend_mp(L, K, k1):
     M_rad = M + (C_gamma E^3 / (2 pi)) dM (E in GeV, C_gamma in m/GeV^3), from
     d delta/ds = -c_d K^2 (1 + delta)^2 (1 + (2 k1/K + K) x) and p_x, p_z shrinking
     by the same fraction (x', z' are p/p0: see derivations.element_maps.damping_generator).
-    Faces: add map6_edge(K,e2,.) @ M @ damping6_edge(K,e1) + damping6_edge(K,e2) @ M @ ...
+    Bend with faces E1, E2 (map6_edge): d(E2 M E1) = E2 dM E1 + dE2 M E1 + E2 M dE1,
+    dE = damping6_edge(K, e) (order with E irrelevant: dE reads x, writes delta).
     
     36 entries, row-major, of the 6x6 map on (x, x', z, z', delta, l) (x outward,
     l = path lengthening, dl/ds = K x); constant entries are ints.

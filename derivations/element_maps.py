@@ -30,7 +30,8 @@ Closed forms (no expm, no branch that loses digits, no complex numbers):
 * **solenoid** (edges included, as :class:`coupled_beam.elements.Solenoid`): in the
   frame rotating with the Larmor angle H s/2 (rotated *after* the exit-type edge
   kick) the motion is two uncoupled planes of focusing H^2/4; the map is
-  R(HL/2)^(-1)-type rotation times diag(F, F) - the sign is derived, not assumed;
+  rotation6(H L / 2) diag(F, F), F the 2x2 map of focusing H^2/4 (the sign of the
+  frame's rotation is derived, not assumed: sigma = -1 in :func:`map6_solenoid`);
 * **thin kicks**: the limit L -> 0 of L A6 at fixed k1 L, M L (nilpotent, exp = 1 + N).
 
 Radiation (first order in C_gamma E^3, the standard linear model; see
@@ -436,18 +437,16 @@ def map6_skew_quadrupole() -> sp.Matrix:
     if any(B[i, j] != 0 for i in (0, 1) for j in (2, 3)) or any(
             B[i, j] != 0 for i in (2, 3) for j in (0, 1)):
         raise ValueError("the pi/4 roll does not decouple the skew quadrupole")
-    Mb = sp.Symbol("_Mb", real=True)
     blocks = []
     for idx in ([0, 1], [2, 3]):
         G = B.extract(idx, idx)
-        E, k = _cayley_hamilton_exp(G, L)
+        E, _ = _cayley_hamilton_exp(G, L)
         blocks.append(E)
     M4 = (T.inv() * sp.diag(*blocks) * T).applyfunc(sp.expand)
     u = sp.expand(M * L**2)
     M4 = M4.applyfunc(lambda x: _pair_rewrite(x, u))
     out = sp.eye(6)
     out[:4, :4] = M4
-    del Mb
     return out
 
 
@@ -765,7 +764,8 @@ def radiation_specs() -> list[KernelSpec]:
               "M_rad = M + (C_gamma E^3 / (2 pi)) dM (E in GeV, C_gamma in m/GeV^3), from\n"
               "d delta/ds = -c_d K^2 (1 + delta)^2 (1 + (2 k1/K + K) x) and p_x, p_z shrinking\n"
               "by the same fraction (x', z' are p/p0: see derivations.element_maps.damping_generator).\n"
-              "Faces: add map6_edge(K,e2,.) @ M @ damping6_edge(K,e1) + damping6_edge(K,e2) @ M @ ...\n"
+              "Bend with faces E1, E2 (map6_edge): d(E2 M E1) = E2 dM E1 + dE2 M E1 + E2 M dE1,\n"
+              "dE = damping6_edge(K, e) (order with E irrelevant: dE reads x, writes delta).\n"
               + _MAPDOC, "M. Sands SLAC-121 ch. 4; LNF-64/55 eq. (3)"),
         _spec("damping6_edge", (K, e), damping6_edge(),
               "First-order radiation dM of a pole face of angle e: delta += c_d K^2 tan(e) x\n"

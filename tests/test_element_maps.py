@@ -14,6 +14,8 @@ from __future__ import annotations
 import mpmath as mp
 import numpy as np
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from scipy.linalg import expm
 
 from coupled_beam import _kernels as kk
@@ -205,13 +207,11 @@ def test_thin_is_limit_of_thick():
     k1l, k1sl = 0.7, -0.3
     errs = []
     for L in (1e-3, 1e-4, 1e-5):
-        thick = m6(kk.map6_quadrupole, L, k1l / L) @ m6(kk.map6_skew_quadrupole, 0.0, 0.0)
         thick_q = m6(kk.map6_quadrupole, L, k1l / L)
         thick_s = m6(kk.map6_skew_quadrupole, L, k1sl / L)
         thin_q = m6(kk.map6_thin, k1l, 0.0)
         thin_s = m6(kk.map6_thin, 0.0, k1sl)
         errs.append(max(np.abs(thick_q - thin_q).max(), np.abs(thick_s - thin_s).max()))
-        del thick
     assert errs[0] < 2e-3 and 8 < errs[0] / errs[1] < 12 and 8 < errs[1] / errs[2] < 12, errs
 
 
@@ -441,3 +441,18 @@ def test_radiation_integrals_isomagnetic_ring_pinned():
 def test_loss_bend_is_i2():
     """loss_bend = int K^2 ds = K^2 L."""
     assert float(kk.loss_bend(2.0, 0.3, 1.0)[0]) == pytest.approx(0.18, rel=1e-15)
+
+
+@given(L=st.floats(1e-9, 100.0), u=st.floats(-60.0, 60.0), K_L=st.floats(-3.0, 3.0))
+@example(L=1.0, u=0.0, K_L=0.0)
+@example(L=1e-9, u=1e-12, K_L=1e-9)
+@example(L=100.0, u=-1e-12, K_L=0.5)
+@example(L=2.0, u=-60.0, K_L=3.0)
+def test_bend_property_any_strength(L, u, K_L):
+    """map6_bend = exp(A6 L) (30 digits) for any length, focusing u = (K^2 + k1) L^2 and K L."""
+    K = K_L / L
+    k1 = u / L**2 - K**2
+    if not np.isfinite(k1):
+        return
+    assert_map(m6(kk.map6_bend, L, K, k1), expm_mp((K, k1), length=L),
+               f"bend L={L}, K={K}, k1={k1}")
