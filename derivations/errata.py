@@ -331,9 +331,13 @@ def verify_paper(modules: list[str] | None = None, section: str | None = None,
     by_module: dict[str, list[Row]] = {}
     if child and len(child) < len(names):
         job = _fork(child, section, equal_kw)
-        for name in names:
-            if name not in child:
-                by_module[name] = _verify_modules([name], section, equal_kw)
+        try:
+            for name in names:
+                if name not in child:
+                    by_module[name] = _verify_modules([name], section, equal_kw)
+        except BaseException:  # Ctrl-C or a bug here: do not leave the child behind
+            _kill(job)
+            raise
         got = _join(job)
         if got is None:  # the child failed: do its share here
             got = {n: _verify_modules([n], section, equal_kw) for n in child}
@@ -379,6 +383,17 @@ def _fork(names: list[str], section: str | None, equal_kw: dict):
             os._exit(status)
     os.close(w)
     return pid, r
+
+
+def _kill(job) -> None:
+    if job is not None:
+        pid, r = job
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(r)
+        except OSError:
+            pass
 
 
 def _join(job, timeout: float = 600.0) -> dict | None:
