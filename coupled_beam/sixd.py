@@ -233,6 +233,8 @@ class RingEquilibrium6:
         Formula (10) at s = 0 on the 6x6 one-turn map.
     model : str
         "6d".
+    ring : coupled_beam.lattice.Ring or None
+        The ring solved (for :meth:`table`).
     """
 
     s: np.ndarray
@@ -252,6 +254,13 @@ class RingEquilibrium6:
     rf: object
     decomposition: Decomposition
     model: str = "6d"
+    ring: object = field(default=None, repr=False, compare=False)
+
+    def table(self, *, backend: str = "auto"):
+        """Optics table along the ring (:func:`coupled_beam.table.optics_table`)."""
+        from coupled_beam.table import optics_table
+
+        return optics_table(self, backend=backend)
 
     @property
     def q_s(self) -> float:
@@ -376,7 +385,7 @@ def ring_equilibrium6(ring, *, sawtooth: bool = True, tapered: bool = False,
         sigma_delta=np.sqrt(np.clip(S[:, 4, 4], 0, None)), sigma_l=np.sqrt(np.clip(S[:, 5, 5], 0, None)),
         emittances=eps, tunes=tunes, damping_times=T0 / decr,
         partition_numbers=2 * decr / u0 if u0 > 0 else np.full(3, np.nan),
-        delta0=delta0, rf=rf, decomposition=dec)
+        delta0=delta0, rf=rf, decomposition=dec, ring=ring)
 
 
 @dataclass(frozen=True)
