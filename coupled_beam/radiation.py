@@ -264,8 +264,7 @@ def _entrance_twiss(lat: _Lattice) -> tuple[np.ndarray, ...]:
 
 def _integrals(lat: _Lattice) -> tuple[float, float, float, float, float]:
     """I1...I5 of the whole ring (P cells), exact per bend (generated closed forms when present)."""
-    inv, index = lat.inv, lat.index
-    if index.size == 0:
+    if lat.index.size == 0:
         raise InputError("no bending element (K != 0, length > 0): nothing radiates; "
                          "give the ring its bends")
     if hasattr(_kernels, "radiation_integrals_bend") and all(

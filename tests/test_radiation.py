@@ -76,7 +76,7 @@ def test_emittance_engine_reproduces_sands_formula_with_four_thirds_diffusion():
 
 def test_energy_spread_weak_focusing_matches_closed_form():
     """<p^2> = C_q gamma^2 I3 / (J_s I2) for the weak-focusing ring."""
-    p2 = Ring(weak_focusing(), energy=ENERGY).p2
+    p2 = with_radiation(Ring(weak_focusing()), ENERGY).p2
     # exact integrals: rounding only
     assert np.isclose(p2, weak_focusing_expected()["p2"], rtol=1e-10, atol=0.0)
 

@@ -87,6 +87,7 @@ def test_element_bad_values_raise_input_error_naming_field(make, field):
     Drift(1.3), Quadrupole(0.4, 1.7), Quadrupole(0.4, -2.2), Quadrupole(0.4, 1e-9),
     Bend(1.1, K=0.3, n=0.7), Bend(2.0, K=-0.2, n=-3.0), SkewQuadrupole(0.3, M=0.8),
     Solenoid(0.9, H=0.6), Bend(1e-6, K=0.3), Bend(30.0, K=0.05, n=0.5),
+    Bend(1.1, K=0.3, n=0.7, e1=0.2, e2=-0.1, fint_gap1=0.05, fint_gap2=0.02),
 ])
 def test_element_map6_equals_scipy_expm_and_is_symplectic(el):
     """The stacked exponential of the 6x6 generator equals scipy's expm; M^T J M = J."""
