@@ -261,3 +261,20 @@ def test_each_core_module_imports_alone_without_scipy(module):
             "sys.exit(1 if bad else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, f"{module}: {res.stderr[-2000:]}"
+
+
+def test_machine_rolled_by_quarter_turn_swaps_planes_with_radiation():
+    """Rolling every element by pi/2 makes a vertically bending ring: eps_z, zeta equal eps_x, xi of the flat one."""
+    h = 2 * np.pi / 16
+    cell = [Quadrupole(0.2, 1.2), Drift(0.5), Bend(1.0, K=h, e1=0.05, e2=0.05), Drift(0.5),
+            Quadrupole(0.2, -1.2), Drift(0.5), Bend(1.0, K=h), Drift(0.5)]
+    flat = Ring(cell, energy=1.0, periodicity=8)
+    rolled = Ring([el.replace(tilt=np.pi / 2) for el in cell], energy=1.0, periodicity=8)
+    S1, S2 = flat.moments(), rolled.moments()
+    eps_x = np.sqrt(np.linalg.det(S1[:, :2, :2]))
+    eps_z = np.sqrt(np.linalg.det(S2[:, 2:, 2:]))
+    # the same machine in rotated coordinates: cos(pi/2) = 6e-17 and (10) rounding (1e-10)
+    np.testing.assert_allclose(eps_z, eps_x, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(rolled.closed_orbit_functions()[:, 2:], flat.closed_orbit_functions()[:, :2],
+                               rtol=1e-12, atol=1e-14)
+    assert rolled.p2 == pytest.approx(flat.p2, rel=1e-14)
