@@ -383,3 +383,12 @@ def test_madx_emit_thick_bend_error_goes_away_when_bends_are_cut():
         finally:
             close()
     assert result[1] > 2e-3 and result[16] < 1e-4, result
+
+
+@pytest.mark.parametrize("argv, said", [(["--peer-cells", "x"], "integers separated by commas"),
+                                        (["--repeat", "3"], "--repeat >= 5")])
+def test_bench_peers_bad_options_are_one_line_errors(capsys, argv, said):
+    """Bad --peer-cells / --repeat: exit 2 with one line naming the option, before any peer runs."""
+    assert main(["bench", "--peers-only", *argv]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
