@@ -27,7 +27,18 @@ type           required                            optional
 ``thin_skew``  ``m``                               ``name`` only
 ``solenoid``   ``L``, ``H``
 ``generic``    ``L``, ``K11``, ``K22``             ``K12``, ``K21``, ``b1`` ... ``b4``
+``rfcavity``   ``voltage`` (V), one of             ``L`` (default 0: thin),
+               ``frequency`` (Hz), ``harmonic``    ``phase`` (rad; default the
+                                                   synchronous phase from the
+                                                   energy loss), ``name`` only
 =============  ==================================  ============================
+
+An ``rfcavity`` is what the 6-D equilibrium (``Ring.equilibrium(model="6d")``,
+``coupled-beam equilibrium FILE --model 6d``) needs besides ``ring energy=``;
+the paper's 4-D model sees it as a drift of length ``L``::
+
+    ring energy=1.0
+    rfcavity voltage=3e5 harmonic=50
 
 Damping ``D11 D12 D21 D22`` (1/m) and noise ``phiIJ`` (per m, 1 <= I <= J <= 4,
 e.g. ``phi22 phi24 phi44``; phi_hat is symmetric) may be given on any thick
@@ -78,7 +89,11 @@ ELEMENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "thin_skew": (("m",), ()),
     "solenoid": (("L", "H"), ()),
     "generic": (("L", "K11", "K22"), ("K12", "K21", "b1", "b2", "b3", "b4")),
+    "rfcavity": (("voltage",), ("L", "frequency", "harmonic", "phase")),
 }
+
+#: kinds that take no damping/noise fields (only ``name`` besides their own)
+_BARE = ("thin_skew", "rfcavity")
 
 _RING_FIELDS = ("p2", "energy")
 
@@ -125,7 +140,7 @@ def _build(kind: str, fields: dict, where: str, *, strict: bool = False) -> lat.
             f"{where}: unknown element type {kind!r}; known: {', '.join(ELEMENT_FIELDS)}",
             field="type", value=kind)
     required, optional = ELEMENT_FIELDS[kind]
-    allowed = set(required) | set(optional) | (_COMMON if kind != "thin_skew" else {"name"})
+    allowed = set(required) | set(optional) | (_COMMON if kind not in _BARE else {"name"})
     for key in fields:
         if key not in allowed:
             raise LatticeFileError(f"{where}: field {key!r} is not valid for {kind}; "
@@ -133,13 +148,17 @@ def _build(kind: str, fields: dict, where: str, *, strict: bool = False) -> lat.
     for key in required:
         if key not in fields:
             raise LatticeFileError(f"{where}: {kind} needs field {key!r}", field=key)
+    if kind == "rfcavity" and ("frequency" in fields) == ("harmonic" in fields):
+        raise LatticeFileError(f"{where}: rfcavity needs exactly one of 'frequency' (Hz) and 'harmonic' "
+                               f"(number), got {'both' if 'frequency' in fields else 'neither'}; "
+                               "e.g. rfcavity voltage=1e6 harmonic=400", field="frequency")
     name = fields.get("name")
     if strict and name is not None and not isinstance(name, str):
         raise LatticeFileError(f"{where}: field 'name' must be a JSON string, got {_json_type(name)}",
                                field="name")
     num = {k: _number(v, where, k, strict=strict) for k, v in fields.items() if k != "name"}
     kw: dict = {"name": None if name is None else str(name)}
-    if kind != "thin_skew":
+    if kind not in _BARE:
         D = np.array([[num.get("D11", 0.0), num.get("D12", 0.0)],
                       [num.get("D21", 0.0), num.get("D22", 0.0)]])
         phi = np.zeros((4, 4))
@@ -160,6 +179,9 @@ def _build(kind: str, fields: dict, where: str, *, strict: bool = False) -> lat.
             return lat.ThinSkewQuadrupole(num["m"], **kw)
         if kind == "solenoid":
             return lat.Solenoid(num["L"], num["H"], **kw)
+        if kind == "rfcavity":
+            return lat.RFCavity(num.get("L", 0.0), voltage=num["voltage"], frequency=num.get("frequency"),
+                                harmonic=num.get("harmonic"), phase=num.get("phase"), **kw)
         K = [[num["K11"], num.get("K12", 0.0)], [num.get("K21", 0.0), num["K22"]]]
         b = [num.get(f"b{i}", 0.0) for i in range(1, 5)]
         return lat.Generic(num["L"], K, b=b, **kw)
