@@ -435,13 +435,74 @@ def _add_equilibrium(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="tfs", choices=("tfs", "csv", "json"),
                    help="format of --table (default tfs, as MAD-X writes it)")
     p.add_argument("--out", default=None, metavar="FILE", help="write --table to FILE instead of stdout")
+    p.add_argument("--model", default="4d", choices=("4d", "6d"),
+                   help="4d (default): the paper's model, (10) on the betatron maps and folding (8); "
+                        "6d: (10) on the 6x6 one-turn map with the RF cavity (needs 'ring energy=' and an "
+                        "'rfcavity' line): adds sigma_delta, sigma_l, mode emittances, damping times, "
+                        "partition numbers, Q_s")
+    p.add_argument("--tapered", action="store_true",
+                   help="6d: magnets scaled to the local energy of the sawtooth (as pyAT's tapering())")
+    p.add_argument("--no-sawtooth", action="store_true",
+                   help="6d: ignore the energy sawtooth's chromatic effect")
+
+
+def _run_equilibrium6(args: argparse.Namespace, ring) -> int:
+    """``--model 6d`` without ``--table``: the 6-D fields (coupled_beam.sixd.RingEquilibrium6)."""
+    eq = ring.equilibrium(model="6d", sawtooth=not args.no_sawtooth, tapered=args.tapered)
+    idx = list(range(0, len(eq.s), args.every))
+    if idx[-1] != len(eq.s) - 1:
+        idx.append(len(eq.s) - 1)
+    names = ["start"] + [el.name for el in ring.elements]
+    rows = [{"index": i, "after": names[i], "s": eq.s[i], "sigma_x": eq.sigma_x[i],
+             "sigma_z": eq.sigma_z[i], "tilt": eq.tilt[i], "inv_area": eq.inv_area[i],
+             "sigma_delta": eq.sigma_delta[i], "sigma_l": eq.sigma_l[i], "delta0": eq.delta0[i]}
+            for i in idx]
+    summary = {"model": "6d", "elements": len(ring), "circumference": ring.circumference,
+               "energy_GeV": eq.rf.energy, "energy_loss_eV": eq.rf.energy_loss,
+               "synchronous_phase": eq.rf.synchronous_phase, "alpha_c": eq.rf.alpha_c,
+               "sigma_delta": eq.sigma_delta[0], "sigma_l": eq.sigma_l[0],
+               "emittances": eq.emittances, "tunes": eq.tunes, "q_s": eq.q_s,
+               "damping_times": eq.damping_times, "partition_numbers": eq.partition_numbers,
+               "sawtooth": not args.no_sawtooth, "tapered": args.tapered}
+    if args.json:
+        _print_json({"summary": summary, "boundaries": rows})
+        return 0
+    e, t, j = eq.emittances, eq.damping_times, eq.partition_numbers
+    print(f"{len(ring)} elements, s0 = {ring.circumference:.6g} m, E = {eq.rf.energy:.6g} GeV, "
+          f"U0 = {eq.rf.energy_loss:.6g} eV, phi_s = {summary['synchronous_phase']:.6f} rad, "
+          f"alpha_c = {eq.rf.alpha_c:.4e} (6-D model)")
+    print(f"mode emittances (1, 2, long.) = ({e[0]:.5e}, {e[1]:.5e}, {e[2]:.5e}) m; "
+          f"tunes = ({eq.tunes[0]:.6f}, {eq.tunes[1]:.6f}), Q_s = {eq.q_s:.6f}")
+    print(f"damping times = ({t[0]:.5e}, {t[1]:.5e}, {t[2]:.5e}) s; "
+          f"partition numbers = ({j[0]:.5f}, {j[1]:.5f}, {j[2]:.5f}); "
+          f"sigma_delta = {eq.sigma_delta[0]:.5e}, sigma_l = {eq.sigma_l[0]:.5e} m")
+    print(f"{'i':>5s} {'after':>10s} {'s (m)':>10s} {'sigma_x (m)':>12s} {'sigma_z (m)':>12s} "
+          f"{'tilt (rad)':>11s} {'1/S (1/m^2)':>12s} {'sigma_delta':>12s} {'sigma_l (m)':>12s}")
+    for r in rows:
+        print(f"{r['index']:5d} {r['after'][:10]:>10s} {r['s']:10.4f} {r['sigma_x']:12.5e} "
+              f"{r['sigma_z']:12.5e} {r['tilt']:11.5f} {r['inv_area']:12.5e} {r['sigma_delta']:12.5e} "
+              f"{r['sigma_l']:12.5e}")
+    return 0
 
 
 def _run_equilibrium(args: argparse.Namespace) -> int:
     from coupled_beam.lattice_file import example_lattice_path, read_lattice
 
+    if args.model == "4d" and (args.tapered or args.no_sawtooth):
+        from coupled_beam.errors import InputError
+
+        raise InputError("--tapered and --no-sawtooth are options of --model 6d (the paper's 4-D "
+                         "model has no energy sawtooth); add --model 6d", field="model")
+    if args.model == "6d" and args.dps is not None:
+        from coupled_beam.errors import InputError
+
+        raise InputError(f"--dps {args.dps} is for the 4-D route only; drop --dps with --model 6d",
+                         field="dps", value=args.dps)
     ring = read_lattice(example_lattice_path() if args.lattice == "example" else args.lattice)
-    eq = ring.equilibrium(precision=args.dps)
+    if args.model == "6d" and not args.table:
+        return _run_equilibrium6(args, ring)
+    eq = (ring.equilibrium(model="6d", sawtooth=not args.no_sawtooth, tapered=args.tapered)
+          if args.model == "6d" else ring.equilibrium(precision=args.dps))
     if args.table:
         from coupled_beam.table import format_table
 
