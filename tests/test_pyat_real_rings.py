@@ -29,9 +29,10 @@ effect in the rolled quadrupoles and bends (vertical dispersion), which the line
 pyAT is the right side here; the untapered ESRF comparison is an expected failure (strict) until
 the sawtooth model carries the closed-orbit feed-down.
 
-Tapered, the steps do not matter either (2.5e-4 -> 2.4e-4 / 3.2e-4): the residual is pyAT's
-tapering, which scales each magnet to its local energy iteratively and leaves a few % of the
-sawtooth's optics (notes/peers.md: "removes 96 %"), while ``tapered=True`` removes all of it.
+Tapered, the steps do not matter either (2.5e-4 -> 2.4e-4 / 3.2e-4); the residual is of the order
+of delta0 itself. Not separated here: the 6-D route evaluates every element's radiation damping
+and diffusion at the nominal energy, pyAT at the local E (1 + delta0), and pyAT's iterative
+tapering leaves a little of the sawtooth orbit (x peak-to-peak 1.8e-6 m after it).
 
 CPU: ohmi_envelope 0.05 s (dba) / 0.15 s (dba x10) / 0.5-0.9 s (esrf) / 5 s (esrf x10); pyAT's
 tapering of esrf about 4 s (9 s at x10), so the esrf cases run with pyAT's default steps only
