@@ -38,7 +38,12 @@ An ``rfcavity`` is what the 6-D equilibrium (``Ring.equilibrium(model="6d")``,
 the paper's 4-D model sees it as a drift of length ``L``::
 
     ring energy=1.0
-    rfcavity voltage=3e5 harmonic=50
+    rfcavity voltage=3e5 harmonic=50          # JSON: {"type": "rfcavity", "voltage": 3e5, "harmonic": 50}
+
+Exactly one of ``frequency`` and ``harmonic`` (both, or neither, is an error
+naming the line); a given ``phase`` must restore the energy loss on the stable
+side of transition, else the 6-D equilibrium raises
+:class:`~coupled_beam.errors.RFError` with the numbers.
 
 Damping ``D11 D12 D21 D22`` (1/m) and noise ``phiIJ`` (per m, 1 <= I <= J <= 4,
 e.g. ``phi22 phi24 phi44``; phi_hat is symmetric) may be given on any thick
