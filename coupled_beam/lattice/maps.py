@@ -12,15 +12,22 @@ b delta (eq. (2)) and its symplectic partner l' = (J4 b) . y. Edges
 (solenoid edge kicks, pole faces) multiply on either side; a roll ``tilt``
 gives rotation6(-tilt) @ M @ rotation6(tilt).
 
-Evaluation is stacked: identical elements (equal values, hashed) are mapped
-once, and the distinct ones are exponentiated in one stacked call (no Python
-call per element, no scipy). TEMPORARY: until the closed-form kernels
-``map6_*`` of :mod:`derivations.element_maps` are generated into
-``coupled_beam/_kernels.py``, the body exponential is a stacked Padé(13)
-scaling-and-squaring exponential in numpy (:func:`expm_stacked`, Higham 2005),
-accurate to a few ulp of the map.
+Evaluation is stacked: identical elements (equal values without the name,
+hashed once per element) are mapped once, and the distinct ones of each kind
+go through one generated closed-form kernel call (``map6_drift``,
+``map6_quadrupole``, ``map6_bend`` with ``map6_edge`` faces, ``map6_solenoid``,
+``map6_skew_quadrupole``, ``map6_thin``, ``rotation6`` of
+:mod:`derivations.element_maps`, printed into ``coupled_beam/_kernels.py``):
+no Python call per element, no scipy. Pieces without a closed form (the
+paper's general ``Element`` and ``Generic``, any element with an explicit
+damping D, Van Loan noise integrals of phi_hat, partial elements) use a
+stacked Padé(13) scaling-and-squaring exponential in numpy
+(:func:`expm_stacked`, Higham 2005; a few ulp of the map). Cumulative
+products are a two-level blocked scan (:func:`prefix_affine`, about
+2 sqrt(n) stacked steps).
 
-Products of small matrices are stacked numpy matmuls (:func:`mm`), never a Python call per element.
+Products of small matrices are stacked numpy matmuls (:func:`mm`): no BLAS
+threads are involved (results bitwise equal at 1 and 2 threads, measured).
 
 References
 ----------
