@@ -362,7 +362,7 @@ def _add_bench(p: argparse.ArgumentParser) -> None:
 
 def _run_bench(args: argparse.Namespace) -> int:
     if args.accuracy:
-        from coupled_beam.precision import accuracy_report, format_accuracy_table
+        from coupled_beam.accuracy import accuracy_report, format_accuracy_table
 
         if args.n is not None and args.n > ACCURACY_MAX_N:
             from coupled_beam.errors import InputError

@@ -9,6 +9,7 @@ import pytest
 import sympy as sp
 
 import coupled_beam as cb
+from coupled_beam import accuracy as acc
 from coupled_beam import precision as pr
 from coupled_beam.errors import InputError, UnstableError
 from coupled_beam.skew_quadrupole import eigentune_report
@@ -120,7 +121,7 @@ def test_stable_mask_near_boundaries_agrees_with_50_digit_reference():
 
 def test_accuracy_report_kernel_error_within_bounds_and_not_worse_than_eigvals():
     """Float64 g± are within 1e-14 in the bulk, within 1e-15/sqrt(δ) near boundaries, and never worse than eigvals."""
-    rep = pr.accuracy_report(n=1800, seed=42)
+    rep = acc.accuracy_report(n=1800, seed=42)
     assert rep["n"] >= 1700
     rows = {r["category"]: r for r in rep["rows"]}
     # bulk: a few ulp of π
@@ -140,7 +141,7 @@ def test_accuracy_report_kernel_error_within_bounds_and_not_worse_than_eigvals()
         else:
             # b² = δ is a difference of O(1) terms: relative error ~1e-16/δ (measured 1.1e-3 at 1e-12)
             assert r["omega_rel"] < 1e-14 / delta, f"{r['category']}: omega error {r['omega_rel']:.2e}"
-    assert "g kernel abs" in pr.format_accuracy_table(rep)
+    assert "g kernel abs" in acc.format_accuracy_table(rep)
 
 
 def test_eigentune_report_precision_matches_float64_and_keeps_digits():
