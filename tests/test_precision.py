@@ -85,7 +85,7 @@ def test_eigentunes_small_phase_advance_keep_full_relative_precision(mu):
 def test_eigentunes_mp_equal_independent_mpmath_eig_phases():
     """The 50-digit kernel twin gives the phases of mpmath.eig of a hand-built map, also near boundaries."""
     rng = np.random.default_rng(3)
-    pts = [pr._boundary_points(rng, k, 1e-12, 3) for k in ("plus", "minus", "b2", "mu0", "diag")]
+    pts = [acc._boundary_points(rng, k, 1e-12, 3) for k in ("plus", "minus", "b2", "mu0", "diag")]
     pts.append(np.array([[1.0, 1.3, 10.0, 8.0, 0.01], [2.5, 0.4, 3.0, 20.0, -0.1]]))
     checked = 0
     for p in np.concatenate(pts):
@@ -111,7 +111,7 @@ def test_stable_mask_near_boundaries_agrees_with_50_digit_reference():
     """cb.stable and the NaN pattern of cb.eigentunes agree with 50-digit stability within 1e-12 of every boundary."""
     rng = np.random.default_rng(5)
     for kind in ("plus", "minus", "b2", "mu0", "mupi"):
-        P = pr._boundary_points(rng, kind, 1e-12, 40)
+        P = acc._boundary_points(rng, kind, 1e-12, 40)
         ok = cb.stable(*P.T)
         g = np.column_stack(cb.eigentunes(*P.T))
         ref = np.array([pr.stable_modes_mp(*p) for p in P])
@@ -266,7 +266,7 @@ def test_eigentune_report_float64_near_boundary_warns_and_precision_does_not():
     import warnings
 
     rng = np.random.default_rng(8)
-    p = pr._boundary_points(rng, "plus", 1e-12, 1)[0]
+    p = acc._boundary_points(rng, "plus", 1e-12, 1)[0]
     with pytest.warns(cb.ResonanceWarning, match="precision=50"):
         f = eigentune_report(*p)
     with warnings.catch_warnings():
@@ -283,7 +283,7 @@ def test_float64_digits_estimate_tracks_measured_error():
     """The digit estimate is within 1.5 digits of the measured error of g+ near the a+b = 2 boundary."""
     rng = np.random.default_rng(9)
     for delta in (1e-6, 1e-10):
-        for p in pr._boundary_points(rng, "plus", delta, 5):
+        for p in acc._boundary_points(rng, "plus", delta, 5):
             g = float(cb.eigentunes(*p)[0])
             ref = float(pr.eigentunes_mp(*p)[0])
             measured = -math.log10(max(abs(g - ref) / ref, 1e-17))
