@@ -26,6 +26,9 @@ Tapered on both sides (pyAT ``tapering()``, ``tapered=True`` here) the two agree
 quadrupoles. Giving the converter pyAT's 6-D orbit (sextupole feed-down at x = eta delta0) brings
 sigma_x from 1.2e-2 to 4.7e-3 but leaves sigma_z (1.6e-2) and tilt (5e-3): the rest is the orbit's
 effect in the rolled quadrupoles and bends (vertical dispersion), which the linear model lacks.
+The tunes show it: pyAT 0.44054 / 0.39002, here 0.44019 / 0.38996 (sawtooth by scaling), 0.44048 /
+0.38998 with the feed-down; the vertical size is the roll-driven coupled mode, whose emittance
+goes as 1 / (Q1 - Q2)^2 at a split of 0.050, so 1e-4 in the split is already 4e-3 in eps_2.
 pyAT is the right side here; the untapered ESRF comparison is an expected failure (strict) until
 the sawtooth model carries the closed-orbit feed-down.
 
