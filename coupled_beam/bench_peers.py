@@ -43,15 +43,15 @@ is opt-in (``coupled-beam bench --peers``, or ``--peers-only``; about 3
 minutes), so the plain ``coupled-beam bench`` stays as fast as before.
 
 Measured (``coupled-beam bench --peers-only``, 2 shared cores, load average
-5-6, 1 Dec 2026; medians of 5, ms; ratio = peer / ours 4-D):
+2.5, 1 Dec 2026 23:12 UTC; medians of 5, ms; ratio = peer / ours 4-D):
 
 =====  =======  =====  ======  ============  ===========  =============
 size   threads  ours   ours6d  pyAT (ratio)  MAD-X        xtrack
 =====  =======  =====  ======  ============  ===========  =============
-442    default  29.2   151     344 (11.8)    82.6 (2.83)  939 (32.2)
-442    1        23.4   137     287 (12.3)    82.4 (3.52)  1032 (44.1)
-4402   default  75.5   1205    2629 (34.8)   585 (7.74)   5654 (74.9)
-4402   1        44.2   1024    1872 (42.4)   372 (8.42)   3970 (89.9)
+442    default  10.4   58.1    177 (17.1)    36.5 (3.53)  375 (36.2)
+442    1        11.9   74.7    126 (10.6)    25.1 (2.11)  411 (34.6)
+4402   default  27.9   535     1040 (37.3)   219 (7.86)   2146 (77.0)
+4402   1        18.6   356     757 (40.7)    159 (8.54)   1722 (92.6)
 =====  =======  =====  ======  ============  ===========  =============
 
 Agreement with ours 4-D (max relative sigma_x / sigma_z, tilt rad), both
@@ -61,8 +61,10 @@ sizes: pyAT 3e-5 / 9e-5 / 3e-5, MAD-X 3e-4 / 2e-4 / 3e-4 (with the bends cut
 3e-3 / 1e-3 at 4402 (its damping constants drift with the number of slices
 on 2e4 elements: 16 slices per bend give a sum of damping rates 8 % below
 Robinson's 2 U0/E, 1 slice gives it exactly). Ours 6-D vs pyAT: 3e-5 / 1e-5.
-Periodic (442-element cell, P = 10): ours 22.6 ms vs one cell 16.1 ms
-(1.41x), tiled 41.5 ms; periodic vs tiled 5e-9; pyAT periodic 250 ms.
+Periodic (442-element cell, P = 10): ours 6.9 ms vs one cell 8.5 ms
+(0.82x), tiled 18.6 ms; periodic vs tiled 5e-9; pyAT periodic 123 ms.
+Times on a shared machine move by 2-3x with its load; the interleaved
+ratios less so.
 
 References
 ----------
