@@ -157,7 +157,7 @@ def stumpff_c0(u):
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    return (numpy.select([numpy.greater_equal(u, 0),True], [numpy.cos(numpy.sqrt(numpy.maximum(u, 0))),numpy.cosh(numpy.sqrt(numpy.maximum(-u, 0)))], default=numpy.nan),)
+    return (numpy.where(numpy.greater_equal(u, 0), numpy.cos(numpy.sqrt(numpy.maximum(u, 0))), numpy.cosh(numpy.sqrt(numpy.maximum(-u, 0)))),)
 
 
 def stumpff_c0_mp(u):
@@ -184,7 +184,10 @@ def stumpff_c1(u):
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    return (numpy.select([numpy.less(abs(u), 0.01),numpy.greater(u, 0),True], [-(-(-(-(-(1/39916800 - 1/6227020800*numpy.clip(u, -0.01, 0.01))*numpy.clip(u, -0.01, 0.01) + 1/362880)*numpy.clip(u, -0.01, 0.01) + 1/5040)*numpy.clip(u, -0.01, 0.01) + 1/120)*numpy.clip(u, -0.01, 0.01) + 1/6)*numpy.clip(u, -0.01, 0.01) + 1,numpy.sin(numpy.sqrt(numpy.maximum(u, 0.01)))/numpy.sqrt(numpy.maximum(u, 0.01)),numpy.sinh(numpy.sqrt(numpy.maximum(-u, 0.01)))/numpy.sqrt(numpy.maximum(-u, 0.01))], default=numpy.nan),)
+    _x0 = numpy.clip(u, -0.01, 0.01)
+    _x1 = numpy.sqrt(numpy.maximum(u, 0.01))
+    _x2 = numpy.sqrt(numpy.maximum(-u, 0.01))
+    return (numpy.where(numpy.less(abs(u), 0.01), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/39916800 - 1/6227020800*_x0) + 1/362880) + 1/5040) + 1/120) + 1/6) + 1, numpy.where(numpy.greater(u, 0), numpy.sin(_x1)/_x1, numpy.sinh(_x2)/_x2)),)
 
 
 def stumpff_c1_mp(u):
@@ -211,7 +214,10 @@ def stumpff_c2(u):
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    return (numpy.select([numpy.less(abs(u), 4.0),numpy.greater(u, 0),True], [-(-(-(-(-(-(-(-(-(-(-(1/620448401733239439360000 - 1/403291461126605635584000000*numpy.clip(u, -4.0, 4.0))*numpy.clip(u, -4.0, 4.0) + 1/1124000727777607680000)*numpy.clip(u, -4.0, 4.0) + 1/2432902008176640000)*numpy.clip(u, -4.0, 4.0) + 1/6402373705728000)*numpy.clip(u, -4.0, 4.0) + 1/20922789888000)*numpy.clip(u, -4.0, 4.0) + 1/87178291200)*numpy.clip(u, -4.0, 4.0) + 1/479001600)*numpy.clip(u, -4.0, 4.0) + 1/3628800)*numpy.clip(u, -4.0, 4.0) + 1/40320)*numpy.clip(u, -4.0, 4.0) + 1/720)*numpy.clip(u, -4.0, 4.0) + 1/24)*numpy.clip(u, -4.0, 4.0) + 1/2,(1 - numpy.cos(numpy.sqrt(numpy.maximum(u, 4.0))))/numpy.maximum(u, 4.0),(numpy.cosh(numpy.sqrt(numpy.maximum(-u, 4.0))) - 1)/numpy.maximum(-u, 4.0)], default=numpy.nan),)
+    _x0 = numpy.clip(u, -4.0, 4.0)
+    _x1 = numpy.maximum(u, 4.0)
+    _x2 = numpy.maximum(-u, 4.0)
+    return (numpy.where(numpy.less(abs(u), 4.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/620448401733239439360000 - 1/403291461126605635584000000*_x0) + 1/1124000727777607680000) + 1/2432902008176640000) + 1/6402373705728000) + 1/20922789888000) + 1/87178291200) + 1/479001600) + 1/3628800) + 1/40320) + 1/720) + 1/24) + 1/2, numpy.where(numpy.greater(u, 0), (1 - numpy.cos(numpy.sqrt(_x1)))/_x1, (numpy.cosh(numpy.sqrt(_x2)) - 1)/_x2)),)
 
 
 def stumpff_c2_mp(u):
@@ -238,7 +244,12 @@ def stumpff_c3(u):
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    return (numpy.select([numpy.less(abs(u), 8.0),numpy.greater(u, 0),True], [-(-(-(-(-(-(-(-(-(-(-(-(-(1/8841761993739701954543616000000 - 1/8222838654177922817725562880000000*numpy.clip(u, -8.0, 8.0))*numpy.clip(u, -8.0, 8.0) + 1/10888869450418352160768000000)*numpy.clip(u, -8.0, 8.0) + 1/15511210043330985984000000)*numpy.clip(u, -8.0, 8.0) + 1/25852016738884976640000)*numpy.clip(u, -8.0, 8.0) + 1/51090942171709440000)*numpy.clip(u, -8.0, 8.0) + 1/121645100408832000)*numpy.clip(u, -8.0, 8.0) + 1/355687428096000)*numpy.clip(u, -8.0, 8.0) + 1/1307674368000)*numpy.clip(u, -8.0, 8.0) + 1/6227020800)*numpy.clip(u, -8.0, 8.0) + 1/39916800)*numpy.clip(u, -8.0, 8.0) + 1/362880)*numpy.clip(u, -8.0, 8.0) + 1/5040)*numpy.clip(u, -8.0, 8.0) + 1/120)*numpy.clip(u, -8.0, 8.0) + 1/6,(-numpy.sin(numpy.sqrt(numpy.maximum(u, 8.0)))/numpy.sqrt(numpy.maximum(u, 8.0)) + 1)/numpy.maximum(u, 8.0),(numpy.sinh(numpy.sqrt(numpy.maximum(-u, 8.0)))/numpy.sqrt(numpy.maximum(-u, 8.0)) - 1)/numpy.maximum(-u, 8.0)], default=numpy.nan),)
+    _x0 = numpy.clip(u, -8.0, 8.0)
+    _x1 = numpy.maximum(u, 8.0)
+    _x2 = numpy.sqrt(_x1)
+    _x3 = numpy.maximum(-u, 8.0)
+    _x4 = numpy.sqrt(_x3)
+    return (numpy.where(numpy.less(abs(u), 8.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/8841761993739701954543616000000 - 1/8222838654177922817725562880000000*_x0) + 1/10888869450418352160768000000) + 1/15511210043330985984000000) + 1/25852016738884976640000) + 1/51090942171709440000) + 1/121645100408832000) + 1/355687428096000) + 1/1307674368000) + 1/6227020800) + 1/39916800) + 1/362880) + 1/5040) + 1/120) + 1/6, numpy.where(numpy.greater(u, 0), (1 - numpy.sin(_x2)/_x2)/_x1, (-1 + numpy.sinh(_x4)/_x4)/_x3)),)
 
 
 def stumpff_c3_mp(u):
@@ -265,7 +276,12 @@ def stumpff_c4(u):
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    return (numpy.select([numpy.less(abs(u), 8.0),numpy.greater(u, 0),True], [-(-(-(-(-(-(-(-(-(-(-(-(1/304888344611713860501504000000 - 1/265252859812191058636308480000000*numpy.clip(u, -8.0, 8.0))*numpy.clip(u, -8.0, 8.0) + 1/403291461126605635584000000)*numpy.clip(u, -8.0, 8.0) + 1/620448401733239439360000)*numpy.clip(u, -8.0, 8.0) + 1/1124000727777607680000)*numpy.clip(u, -8.0, 8.0) + 1/2432902008176640000)*numpy.clip(u, -8.0, 8.0) + 1/6402373705728000)*numpy.clip(u, -8.0, 8.0) + 1/20922789888000)*numpy.clip(u, -8.0, 8.0) + 1/87178291200)*numpy.clip(u, -8.0, 8.0) + 1/479001600)*numpy.clip(u, -8.0, 8.0) + 1/3628800)*numpy.clip(u, -8.0, 8.0) + 1/40320)*numpy.clip(u, -8.0, 8.0) + 1/720)*numpy.clip(u, -8.0, 8.0) + 1/24,(-(1 - numpy.cos(numpy.sqrt(numpy.maximum(u, 8.0))))/numpy.maximum(u, 8.0) + 1/2)/numpy.maximum(u, 8.0),((numpy.cosh(numpy.sqrt(numpy.maximum(-u, 8.0))) - 1)/numpy.maximum(-u, 8.0) - 1/2)/numpy.maximum(-u, 8.0)], default=numpy.nan),)
+    _x0 = numpy.clip(u, -8.0, 8.0)
+    _x1 = numpy.maximum(u, 8.0)
+    _x2 = _x1**(-1.0)
+    _x3 = numpy.maximum(-u, 8.0)
+    _x4 = _x3**(-1.0)
+    return (numpy.where(numpy.less(abs(u), 8.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/304888344611713860501504000000 - 1/265252859812191058636308480000000*_x0) + 1/403291461126605635584000000) + 1/620448401733239439360000) + 1/1124000727777607680000) + 1/2432902008176640000) + 1/6402373705728000) + 1/20922789888000) + 1/87178291200) + 1/479001600) + 1/3628800) + 1/40320) + 1/720) + 1/24, numpy.where(numpy.greater(u, 0), _x2*(-_x2*(1 - numpy.cos(numpy.sqrt(_x1))) + 1/2), _x4*(_x4*(numpy.cosh(numpy.sqrt(_x3)) - 1) - 1/2))),)
 
 
 def stumpff_c4_mp(u):
@@ -292,7 +308,14 @@ def stumpff_c5(u):
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    return (numpy.select([numpy.less(abs(u), 8.0),numpy.greater(u, 0),True], [-(-(-(-(-(-(-(-(-(-(-(-(1/8841761993739701954543616000000 - 1/8222838654177922817725562880000000*numpy.clip(u, -8.0, 8.0))*numpy.clip(u, -8.0, 8.0) + 1/10888869450418352160768000000)*numpy.clip(u, -8.0, 8.0) + 1/15511210043330985984000000)*numpy.clip(u, -8.0, 8.0) + 1/25852016738884976640000)*numpy.clip(u, -8.0, 8.0) + 1/51090942171709440000)*numpy.clip(u, -8.0, 8.0) + 1/121645100408832000)*numpy.clip(u, -8.0, 8.0) + 1/355687428096000)*numpy.clip(u, -8.0, 8.0) + 1/1307674368000)*numpy.clip(u, -8.0, 8.0) + 1/6227020800)*numpy.clip(u, -8.0, 8.0) + 1/39916800)*numpy.clip(u, -8.0, 8.0) + 1/362880)*numpy.clip(u, -8.0, 8.0) + 1/5040)*numpy.clip(u, -8.0, 8.0) + 1/120,(-(-numpy.sin(numpy.sqrt(numpy.maximum(u, 8.0)))/numpy.sqrt(numpy.maximum(u, 8.0)) + 1)/numpy.maximum(u, 8.0) + 1/6)/numpy.maximum(u, 8.0),((numpy.sinh(numpy.sqrt(numpy.maximum(-u, 8.0)))/numpy.sqrt(numpy.maximum(-u, 8.0)) - 1)/numpy.maximum(-u, 8.0) - 1/6)/numpy.maximum(-u, 8.0)], default=numpy.nan),)
+    _x0 = numpy.clip(u, -8.0, 8.0)
+    _x1 = numpy.maximum(u, 8.0)
+    _x2 = _x1**(-1.0)
+    _x3 = numpy.sqrt(_x1)
+    _x4 = numpy.maximum(-u, 8.0)
+    _x5 = _x4**(-1.0)
+    _x6 = numpy.sqrt(_x4)
+    return (numpy.where(numpy.less(abs(u), 8.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/8841761993739701954543616000000 - 1/8222838654177922817725562880000000*_x0) + 1/10888869450418352160768000000) + 1/15511210043330985984000000) + 1/25852016738884976640000) + 1/51090942171709440000) + 1/121645100408832000) + 1/355687428096000) + 1/1307674368000) + 1/6227020800) + 1/39916800) + 1/362880) + 1/5040) + 1/120, numpy.where(numpy.greater(u, 0), _x2*(-_x2*(1 - numpy.sin(_x3)/_x3) + 1/6), _x5*(_x5*(-1 + numpy.sinh(_x6)/_x6) - 1/6))),)
 
 
 def stumpff_c5_mp(u):
@@ -319,7 +342,12 @@ def stumpff_c6(u):
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    return (numpy.select([numpy.less(abs(u), 16.0),numpy.greater(u, 0),True], [-(-(-(-(-(-(-(-(-(-(-(-(-(-(1/295232799039604140847618609643520000000 - 1/371993326789901217467999448150835200000000*numpy.clip(u, -16.0, 16.0))*numpy.clip(u, -16.0, 16.0) + 1/263130836933693530167218012160000000)*numpy.clip(u, -16.0, 16.0) + 1/265252859812191058636308480000000)*numpy.clip(u, -16.0, 16.0) + 1/304888344611713860501504000000)*numpy.clip(u, -16.0, 16.0) + 1/403291461126605635584000000)*numpy.clip(u, -16.0, 16.0) + 1/620448401733239439360000)*numpy.clip(u, -16.0, 16.0) + 1/1124000727777607680000)*numpy.clip(u, -16.0, 16.0) + 1/2432902008176640000)*numpy.clip(u, -16.0, 16.0) + 1/6402373705728000)*numpy.clip(u, -16.0, 16.0) + 1/20922789888000)*numpy.clip(u, -16.0, 16.0) + 1/87178291200)*numpy.clip(u, -16.0, 16.0) + 1/479001600)*numpy.clip(u, -16.0, 16.0) + 1/3628800)*numpy.clip(u, -16.0, 16.0) + 1/40320)*numpy.clip(u, -16.0, 16.0) + 1/720,(-(-(1 - numpy.cos(numpy.sqrt(numpy.maximum(u, 16.0))))/numpy.maximum(u, 16.0) + 1/2)/numpy.maximum(u, 16.0) + 1/24)/numpy.maximum(u, 16.0),(((numpy.cosh(numpy.sqrt(numpy.maximum(-u, 16.0))) - 1)/numpy.maximum(-u, 16.0) - 1/2)/numpy.maximum(-u, 16.0) - 1/24)/numpy.maximum(-u, 16.0)], default=numpy.nan),)
+    _x0 = numpy.clip(u, -16.0, 16.0)
+    _x1 = numpy.maximum(u, 16.0)
+    _x2 = _x1**(-1.0)
+    _x3 = numpy.maximum(-u, 16.0)
+    _x4 = _x3**(-1.0)
+    return (numpy.where(numpy.less(abs(u), 16.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/295232799039604140847618609643520000000 - 1/371993326789901217467999448150835200000000*_x0) + 1/263130836933693530167218012160000000) + 1/265252859812191058636308480000000) + 1/304888344611713860501504000000) + 1/403291461126605635584000000) + 1/620448401733239439360000) + 1/1124000727777607680000) + 1/2432902008176640000) + 1/6402373705728000) + 1/20922789888000) + 1/87178291200) + 1/479001600) + 1/3628800) + 1/40320) + 1/720, numpy.where(numpy.greater(u, 0), _x2*(-_x2*(-_x2*(1 - numpy.cos(numpy.sqrt(_x1))) + 1/2) + 1/24), _x4*(_x4*(_x4*(numpy.cosh(numpy.sqrt(_x3)) - 1) - 1/2) - 1/24))),)
 
 
 def stumpff_c6_mp(u):
@@ -346,7 +374,14 @@ def stumpff_c7(u):
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    return (numpy.select([numpy.less(abs(u), 16.0),numpy.greater(u, 0),True], [-(-(-(-(-(-(-(-(-(-(-(-(-(1/8683317618811886495518194401280000000 - 1/10333147966386144929666651337523200000000*numpy.clip(u, -16.0, 16.0))*numpy.clip(u, -16.0, 16.0) + 1/8222838654177922817725562880000000)*numpy.clip(u, -16.0, 16.0) + 1/8841761993739701954543616000000)*numpy.clip(u, -16.0, 16.0) + 1/10888869450418352160768000000)*numpy.clip(u, -16.0, 16.0) + 1/15511210043330985984000000)*numpy.clip(u, -16.0, 16.0) + 1/25852016738884976640000)*numpy.clip(u, -16.0, 16.0) + 1/51090942171709440000)*numpy.clip(u, -16.0, 16.0) + 1/121645100408832000)*numpy.clip(u, -16.0, 16.0) + 1/355687428096000)*numpy.clip(u, -16.0, 16.0) + 1/1307674368000)*numpy.clip(u, -16.0, 16.0) + 1/6227020800)*numpy.clip(u, -16.0, 16.0) + 1/39916800)*numpy.clip(u, -16.0, 16.0) + 1/362880)*numpy.clip(u, -16.0, 16.0) + 1/5040,(-(-(-numpy.sin(numpy.sqrt(numpy.maximum(u, 16.0)))/numpy.sqrt(numpy.maximum(u, 16.0)) + 1)/numpy.maximum(u, 16.0) + 1/6)/numpy.maximum(u, 16.0) + 1/120)/numpy.maximum(u, 16.0),(((numpy.sinh(numpy.sqrt(numpy.maximum(-u, 16.0)))/numpy.sqrt(numpy.maximum(-u, 16.0)) - 1)/numpy.maximum(-u, 16.0) - 1/6)/numpy.maximum(-u, 16.0) - 1/120)/numpy.maximum(-u, 16.0)], default=numpy.nan),)
+    _x0 = numpy.clip(u, -16.0, 16.0)
+    _x1 = numpy.maximum(u, 16.0)
+    _x2 = _x1**(-1.0)
+    _x3 = numpy.sqrt(_x1)
+    _x4 = numpy.maximum(-u, 16.0)
+    _x5 = _x4**(-1.0)
+    _x6 = numpy.sqrt(_x4)
+    return (numpy.where(numpy.less(abs(u), 16.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/8683317618811886495518194401280000000 - 1/10333147966386144929666651337523200000000*_x0) + 1/8222838654177922817725562880000000) + 1/8841761993739701954543616000000) + 1/10888869450418352160768000000) + 1/15511210043330985984000000) + 1/25852016738884976640000) + 1/51090942171709440000) + 1/121645100408832000) + 1/355687428096000) + 1/1307674368000) + 1/6227020800) + 1/39916800) + 1/362880) + 1/5040, numpy.where(numpy.greater(u, 0), _x2*(-_x2*(-_x2*(1 - numpy.sin(_x3)/_x3) + 1/6) + 1/120), _x5*(_x5*(_x5*(-1 + numpy.sinh(_x6)/_x6) - 1/6) - 1/120))),)
 
 
 def stumpff_c7_mp(u):
@@ -373,7 +408,12 @@ def stumpff_c8(u):
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    return (numpy.select([numpy.less(abs(u), 32.0),numpy.greater(u, 0),True], [-(-(-(-(-(-(-(-(-(-(-(-(-(-(-(1/523022617466601111760007224100074291200000000 - 1/815915283247897734345611269596115894272000000000*numpy.clip(u, -32.0, 32.0))*numpy.clip(u, -32.0, 32.0) + 1/371993326789901217467999448150835200000000)*numpy.clip(u, -32.0, 32.0) + 1/295232799039604140847618609643520000000)*numpy.clip(u, -32.0, 32.0) + 1/263130836933693530167218012160000000)*numpy.clip(u, -32.0, 32.0) + 1/265252859812191058636308480000000)*numpy.clip(u, -32.0, 32.0) + 1/304888344611713860501504000000)*numpy.clip(u, -32.0, 32.0) + 1/403291461126605635584000000)*numpy.clip(u, -32.0, 32.0) + 1/620448401733239439360000)*numpy.clip(u, -32.0, 32.0) + 1/1124000727777607680000)*numpy.clip(u, -32.0, 32.0) + 1/2432902008176640000)*numpy.clip(u, -32.0, 32.0) + 1/6402373705728000)*numpy.clip(u, -32.0, 32.0) + 1/20922789888000)*numpy.clip(u, -32.0, 32.0) + 1/87178291200)*numpy.clip(u, -32.0, 32.0) + 1/479001600)*numpy.clip(u, -32.0, 32.0) + 1/3628800)*numpy.clip(u, -32.0, 32.0) + 1/40320,(-(-(-(1 - numpy.cos(numpy.sqrt(numpy.maximum(u, 32.0))))/numpy.maximum(u, 32.0) + 1/2)/numpy.maximum(u, 32.0) + 1/24)/numpy.maximum(u, 32.0) + 1/720)/numpy.maximum(u, 32.0),((((numpy.cosh(numpy.sqrt(numpy.maximum(-u, 32.0))) - 1)/numpy.maximum(-u, 32.0) - 1/2)/numpy.maximum(-u, 32.0) - 1/24)/numpy.maximum(-u, 32.0) - 1/720)/numpy.maximum(-u, 32.0)], default=numpy.nan),)
+    _x0 = numpy.clip(u, -32.0, 32.0)
+    _x1 = numpy.maximum(u, 32.0)
+    _x2 = _x1**(-1.0)
+    _x3 = numpy.maximum(-u, 32.0)
+    _x4 = _x3**(-1.0)
+    return (numpy.where(numpy.less(abs(u), 32.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/523022617466601111760007224100074291200000000 - 1/815915283247897734345611269596115894272000000000*_x0) + 1/371993326789901217467999448150835200000000) + 1/295232799039604140847618609643520000000) + 1/263130836933693530167218012160000000) + 1/265252859812191058636308480000000) + 1/304888344611713860501504000000) + 1/403291461126605635584000000) + 1/620448401733239439360000) + 1/1124000727777607680000) + 1/2432902008176640000) + 1/6402373705728000) + 1/20922789888000) + 1/87178291200) + 1/479001600) + 1/3628800) + 1/40320, numpy.where(numpy.greater(u, 0), _x2*(-_x2*(-_x2*(-_x2*(1 - numpy.cos(numpy.sqrt(_x1))) + 1/2) + 1/24) + 1/720), _x4*(_x4*(_x4*(_x4*(numpy.cosh(numpy.sqrt(_x3)) - 1) - 1/2) - 1/24) - 1/720))),)
 
 
 def stumpff_c8_mp(u):
@@ -400,7 +440,14 @@ def stumpff_c9(u):
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    return (numpy.select([numpy.less(abs(u), 32.0),numpy.greater(u, 0),True], [-(-(-(-(-(-(-(-(-(-(-(-(-(-(-(1/20397882081197443358640281739902897356800000000 - 1/33452526613163807108170062053440751665152000000000*numpy.clip(u, -32.0, 32.0))*numpy.clip(u, -32.0, 32.0) + 1/13763753091226345046315979581580902400000000)*numpy.clip(u, -32.0, 32.0) + 1/10333147966386144929666651337523200000000)*numpy.clip(u, -32.0, 32.0) + 1/8683317618811886495518194401280000000)*numpy.clip(u, -32.0, 32.0) + 1/8222838654177922817725562880000000)*numpy.clip(u, -32.0, 32.0) + 1/8841761993739701954543616000000)*numpy.clip(u, -32.0, 32.0) + 1/10888869450418352160768000000)*numpy.clip(u, -32.0, 32.0) + 1/15511210043330985984000000)*numpy.clip(u, -32.0, 32.0) + 1/25852016738884976640000)*numpy.clip(u, -32.0, 32.0) + 1/51090942171709440000)*numpy.clip(u, -32.0, 32.0) + 1/121645100408832000)*numpy.clip(u, -32.0, 32.0) + 1/355687428096000)*numpy.clip(u, -32.0, 32.0) + 1/1307674368000)*numpy.clip(u, -32.0, 32.0) + 1/6227020800)*numpy.clip(u, -32.0, 32.0) + 1/39916800)*numpy.clip(u, -32.0, 32.0) + 1/362880,(-(-(-(-numpy.sin(numpy.sqrt(numpy.maximum(u, 32.0)))/numpy.sqrt(numpy.maximum(u, 32.0)) + 1)/numpy.maximum(u, 32.0) + 1/6)/numpy.maximum(u, 32.0) + 1/120)/numpy.maximum(u, 32.0) + 1/5040)/numpy.maximum(u, 32.0),((((numpy.sinh(numpy.sqrt(numpy.maximum(-u, 32.0)))/numpy.sqrt(numpy.maximum(-u, 32.0)) - 1)/numpy.maximum(-u, 32.0) - 1/6)/numpy.maximum(-u, 32.0) - 1/120)/numpy.maximum(-u, 32.0) - 1/5040)/numpy.maximum(-u, 32.0)], default=numpy.nan),)
+    _x0 = numpy.clip(u, -32.0, 32.0)
+    _x1 = numpy.maximum(u, 32.0)
+    _x2 = _x1**(-1.0)
+    _x3 = numpy.sqrt(_x1)
+    _x4 = numpy.maximum(-u, 32.0)
+    _x5 = _x4**(-1.0)
+    _x6 = numpy.sqrt(_x4)
+    return (numpy.where(numpy.less(abs(u), 32.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/20397882081197443358640281739902897356800000000 - 1/33452526613163807108170062053440751665152000000000*_x0) + 1/13763753091226345046315979581580902400000000) + 1/10333147966386144929666651337523200000000) + 1/8683317618811886495518194401280000000) + 1/8222838654177922817725562880000000) + 1/8841761993739701954543616000000) + 1/10888869450418352160768000000) + 1/15511210043330985984000000) + 1/25852016738884976640000) + 1/51090942171709440000) + 1/121645100408832000) + 1/355687428096000) + 1/1307674368000) + 1/6227020800) + 1/39916800) + 1/362880, numpy.where(numpy.greater(u, 0), _x2*(-_x2*(-_x2*(-_x2*(1 - numpy.sin(_x3)/_x3) + 1/6) + 1/120) + 1/5040), _x5*(_x5*(_x5*(_x5*(-1 + numpy.sinh(_x6)/_x6) - 1/6) - 1/120) - 1/5040))),)
 
 
 def stumpff_c9_mp(u):
@@ -427,7 +474,12 @@ def stumpff_c10(u):
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    return (numpy.select([numpy.less(abs(u), 32.0),numpy.greater(u, 0),True], [-(-(-(-(-(-(-(-(-(-(-(-(-(-(-(1/815915283247897734345611269596115894272000000000 - 1/1405006117752879898543142606244511569936384000000000*numpy.clip(u, -32.0, 32.0))*numpy.clip(u, -32.0, 32.0) + 1/523022617466601111760007224100074291200000000)*numpy.clip(u, -32.0, 32.0) + 1/371993326789901217467999448150835200000000)*numpy.clip(u, -32.0, 32.0) + 1/295232799039604140847618609643520000000)*numpy.clip(u, -32.0, 32.0) + 1/263130836933693530167218012160000000)*numpy.clip(u, -32.0, 32.0) + 1/265252859812191058636308480000000)*numpy.clip(u, -32.0, 32.0) + 1/304888344611713860501504000000)*numpy.clip(u, -32.0, 32.0) + 1/403291461126605635584000000)*numpy.clip(u, -32.0, 32.0) + 1/620448401733239439360000)*numpy.clip(u, -32.0, 32.0) + 1/1124000727777607680000)*numpy.clip(u, -32.0, 32.0) + 1/2432902008176640000)*numpy.clip(u, -32.0, 32.0) + 1/6402373705728000)*numpy.clip(u, -32.0, 32.0) + 1/20922789888000)*numpy.clip(u, -32.0, 32.0) + 1/87178291200)*numpy.clip(u, -32.0, 32.0) + 1/479001600)*numpy.clip(u, -32.0, 32.0) + 1/3628800,(-(-(-(-(1 - numpy.cos(numpy.sqrt(numpy.maximum(u, 32.0))))/numpy.maximum(u, 32.0) + 1/2)/numpy.maximum(u, 32.0) + 1/24)/numpy.maximum(u, 32.0) + 1/720)/numpy.maximum(u, 32.0) + 1/40320)/numpy.maximum(u, 32.0),(((((numpy.cosh(numpy.sqrt(numpy.maximum(-u, 32.0))) - 1)/numpy.maximum(-u, 32.0) - 1/2)/numpy.maximum(-u, 32.0) - 1/24)/numpy.maximum(-u, 32.0) - 1/720)/numpy.maximum(-u, 32.0) - 1/40320)/numpy.maximum(-u, 32.0)], default=numpy.nan),)
+    _x0 = numpy.clip(u, -32.0, 32.0)
+    _x1 = numpy.maximum(u, 32.0)
+    _x2 = _x1**(-1.0)
+    _x3 = numpy.maximum(-u, 32.0)
+    _x4 = _x3**(-1.0)
+    return (numpy.where(numpy.less(abs(u), 32.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/815915283247897734345611269596115894272000000000 - 1/1405006117752879898543142606244511569936384000000000*_x0) + 1/523022617466601111760007224100074291200000000) + 1/371993326789901217467999448150835200000000) + 1/295232799039604140847618609643520000000) + 1/263130836933693530167218012160000000) + 1/265252859812191058636308480000000) + 1/304888344611713860501504000000) + 1/403291461126605635584000000) + 1/620448401733239439360000) + 1/1124000727777607680000) + 1/2432902008176640000) + 1/6402373705728000) + 1/20922789888000) + 1/87178291200) + 1/479001600) + 1/3628800, numpy.where(numpy.greater(u, 0), _x2*(-_x2*(-_x2*(-_x2*(-_x2*(1 - numpy.cos(numpy.sqrt(_x1))) + 1/2) + 1/24) + 1/720) + 1/40320), _x4*(_x4*(_x4*(_x4*(_x4*(numpy.cosh(numpy.sqrt(_x3)) - 1) - 1/2) - 1/24) - 1/720) - 1/40320))),)
 
 
 def stumpff_c10_mp(u):
@@ -454,7 +506,14 @@ def stumpff_c11(u):
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    return (numpy.select([numpy.less(abs(u), 32.0),numpy.greater(u, 0),True], [-(-(-(-(-(-(-(-(-(-(-(-(-(-(1/20397882081197443358640281739902897356800000000 - 1/33452526613163807108170062053440751665152000000000*numpy.clip(u, -32.0, 32.0))*numpy.clip(u, -32.0, 32.0) + 1/13763753091226345046315979581580902400000000)*numpy.clip(u, -32.0, 32.0) + 1/10333147966386144929666651337523200000000)*numpy.clip(u, -32.0, 32.0) + 1/8683317618811886495518194401280000000)*numpy.clip(u, -32.0, 32.0) + 1/8222838654177922817725562880000000)*numpy.clip(u, -32.0, 32.0) + 1/8841761993739701954543616000000)*numpy.clip(u, -32.0, 32.0) + 1/10888869450418352160768000000)*numpy.clip(u, -32.0, 32.0) + 1/15511210043330985984000000)*numpy.clip(u, -32.0, 32.0) + 1/25852016738884976640000)*numpy.clip(u, -32.0, 32.0) + 1/51090942171709440000)*numpy.clip(u, -32.0, 32.0) + 1/121645100408832000)*numpy.clip(u, -32.0, 32.0) + 1/355687428096000)*numpy.clip(u, -32.0, 32.0) + 1/1307674368000)*numpy.clip(u, -32.0, 32.0) + 1/6227020800)*numpy.clip(u, -32.0, 32.0) + 1/39916800,(-(-(-(-(-numpy.sin(numpy.sqrt(numpy.maximum(u, 32.0)))/numpy.sqrt(numpy.maximum(u, 32.0)) + 1)/numpy.maximum(u, 32.0) + 1/6)/numpy.maximum(u, 32.0) + 1/120)/numpy.maximum(u, 32.0) + 1/5040)/numpy.maximum(u, 32.0) + 1/362880)/numpy.maximum(u, 32.0),(((((numpy.sinh(numpy.sqrt(numpy.maximum(-u, 32.0)))/numpy.sqrt(numpy.maximum(-u, 32.0)) - 1)/numpy.maximum(-u, 32.0) - 1/6)/numpy.maximum(-u, 32.0) - 1/120)/numpy.maximum(-u, 32.0) - 1/5040)/numpy.maximum(-u, 32.0) - 1/362880)/numpy.maximum(-u, 32.0)], default=numpy.nan),)
+    _x0 = numpy.clip(u, -32.0, 32.0)
+    _x1 = numpy.maximum(u, 32.0)
+    _x2 = _x1**(-1.0)
+    _x3 = numpy.sqrt(_x1)
+    _x4 = numpy.maximum(-u, 32.0)
+    _x5 = _x4**(-1.0)
+    _x6 = numpy.sqrt(_x4)
+    return (numpy.where(numpy.less(abs(u), 32.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/20397882081197443358640281739902897356800000000 - 1/33452526613163807108170062053440751665152000000000*_x0) + 1/13763753091226345046315979581580902400000000) + 1/10333147966386144929666651337523200000000) + 1/8683317618811886495518194401280000000) + 1/8222838654177922817725562880000000) + 1/8841761993739701954543616000000) + 1/10888869450418352160768000000) + 1/15511210043330985984000000) + 1/25852016738884976640000) + 1/51090942171709440000) + 1/121645100408832000) + 1/355687428096000) + 1/1307674368000) + 1/6227020800) + 1/39916800, numpy.where(numpy.greater(u, 0), _x2*(-_x2*(-_x2*(-_x2*(-_x2*(1 - numpy.sin(_x3)/_x3) + 1/6) + 1/120) + 1/5040) + 1/362880), _x5*(_x5*(_x5*(_x5*(_x5*(-1 + numpy.sinh(_x6)/_x6) - 1/6) - 1/120) - 1/5040) - 1/362880))),)
 
 
 def stumpff_c11_mp(u):
@@ -480,7 +539,11 @@ def skew_d0(u):
     Backend: numpy float64, broadcasting.
     Reference: derivations.stumpff; LNF-64/55 §1 (M term).
     """
-    return (numpy.select([numpy.less(abs(u), 1.0),True], [(((((1/1124000727777607680000)*numpy.clip(u, -1.0, 1.0)**2 + 1/6402373705728000)*numpy.clip(u, -1.0, 1.0)**2 + 1/87178291200)*numpy.clip(u, -1.0, 1.0)**2 + 1/3628800)*numpy.clip(u, -1.0, 1.0)**2 + 1/720)*numpy.clip(u, -1.0, 1.0)**2 + 1/2,(1/2)*(-numpy.cos(numpy.sqrt(numpy.maximum(abs(u), 1.0))) + numpy.cosh(numpy.sqrt(numpy.maximum(abs(u), 1.0))))/numpy.maximum(abs(u), 1.0)], default=numpy.nan),)
+    _x0 = numpy.clip(u, -1.0, 1.0)**2
+    _x1 = abs(u)
+    _x2 = numpy.maximum(_x1, 1.0)
+    _x3 = numpy.sqrt(_x2)
+    return (numpy.where(numpy.less(_x1, 1.0), _x0*(_x0*(_x0*(_x0*((1/1124000727777607680000)*_x0 + 1/6402373705728000) + 1/87178291200) + 1/3628800) + 1/720) + 1/2, (1/2)*(-numpy.cos(_x3) + numpy.cosh(_x3))/_x2),)
 
 
 def skew_d0_mp(u):
@@ -505,7 +568,12 @@ def skew_d1(u):
     Backend: numpy float64, broadcasting.
     Reference: derivations.stumpff; LNF-64/55 §1 (M term).
     """
-    return (numpy.select([numpy.less(abs(u), 1.0),True], [(((((1/25852016738884976640000)*numpy.clip(u, -1.0, 1.0)**2 + 1/121645100408832000)*numpy.clip(u, -1.0, 1.0)**2 + 1/1307674368000)*numpy.clip(u, -1.0, 1.0)**2 + 1/39916800)*numpy.clip(u, -1.0, 1.0)**2 + 1/5040)*numpy.clip(u, -1.0, 1.0)**2 + 1/6,(1/2)*(-numpy.sin(numpy.sqrt(numpy.maximum(abs(u), 1.0)))/numpy.sqrt(numpy.maximum(abs(u), 1.0)) + numpy.sinh(numpy.sqrt(numpy.maximum(abs(u), 1.0)))/numpy.sqrt(numpy.maximum(abs(u), 1.0)))/numpy.maximum(abs(u), 1.0)], default=numpy.nan),)
+    _x0 = numpy.clip(u, -1.0, 1.0)**2
+    _x1 = abs(u)
+    _x2 = numpy.maximum(_x1, 1.0)
+    _x3 = numpy.sqrt(_x2)
+    _x4 = _x3**(-1.0)
+    return (numpy.where(numpy.less(_x1, 1.0), _x0*(_x0*(_x0*(_x0*((1/25852016738884976640000)*_x0 + 1/121645100408832000) + 1/1307674368000) + 1/39916800) + 1/5040) + 1/6, (1/2)*(-_x4*numpy.sin(_x3) + _x4*numpy.sinh(_x3))/_x2),)
 
 
 def skew_d1_mp(u):
@@ -1571,7 +1639,7 @@ def skew_eigenvectors(mu_x, mu_z, beta_x, beta_z, m, alpha_x, alpha_z):
     _x20 = (_x10 + _x19)**(-1.0)
     _x21 = (1/2)*_x4
     _x22 = _x20*_x21
-    _x23 = numpy.select([_x18,True], [_x17,_x22], default=numpy.nan)
+    _x23 = numpy.where(_x18, _x17, _x22)
     _x24 = abs(_x2*_x23)
     _x25 = numpy.sqrt(_x24)
     _x26 = _x14*_x25
@@ -1580,7 +1648,7 @@ def skew_eigenvectors(mu_x, mu_z, beta_x, beta_z, m, alpha_x, alpha_z):
     _x29 = (_x10 - _x19)**(-1.0)
     _x30 = _x21*_x29
     _x31 = _x15 + _x16
-    _x32 = numpy.select([_x18,True], [_x30,_x31], default=numpy.nan)
+    _x32 = numpy.where(_x18, _x30, _x31)
     _x33 = _x8/_x0
     _x34 = _x26*_x33*(_x28*_x32 - alpha_x)
     _x35 = _x28*_x33
@@ -1590,7 +1658,7 @@ def skew_eigenvectors(mu_x, mu_z, beta_x, beta_z, m, alpha_x, alpha_z):
     _x39 = abs(_x1*_x32)
     _x40 = _x1*m
     _x41 = _x1**2*_x3*m**3
-    _x42 = numpy.sqrt(_x39)*numpy.select([numpy.logical_or.reduce((numpy.logical_and.reduce((_x18,numpy.less(_x17*_x40, 0))),numpy.logical_and.reduce((numpy.logical_not(_x18),numpy.less(_x20*_x41, 0))))),True], [-1,1], default=numpy.nan)
+    _x42 = numpy.sqrt(_x39)*numpy.where(numpy.where(_x18, numpy.less(_x17*_x40, 0), numpy.less(_x20*_x41, 0)), -1, 1)
     _x43 = _x14*_x42
     _x44 = _x38*_x43
     _x45 = _x1**(-1.0)
@@ -1602,16 +1670,16 @@ def skew_eigenvectors(mu_x, mu_z, beta_x, beta_z, m, alpha_x, alpha_z):
     _x51 = _x50**(1/4)
     _x52 = _x51**(-1.0)
     _x53 = numpy.greater_equal(_x15, 0)
-    _x54 = numpy.select([_x53,True], [-_x31,-_x30], default=numpy.nan)
+    _x54 = numpy.where(_x53, -_x31, -_x30)
     _x55 = abs(_x2*_x54)
     _x56 = numpy.sqrt(_x55)
     _x57 = _x52*_x56
     _x58 = _x57*_x9
     _x59 = -_x22
-    _x60 = _x33*_x57*(_x28*numpy.select([_x53,True], [_x59,-_x17], default=numpy.nan) - alpha_x)
+    _x60 = _x33*_x57*(_x28*numpy.where(_x53, _x59, -_x17) - alpha_x)
     _x61 = _x35*_x51*_x56
-    _x62 = abs(_x1*numpy.select([_x53,True], [_x59,-_x17], default=numpy.nan))
-    _x63 = numpy.sqrt(_x62)*numpy.select([numpy.logical_or.reduce((numpy.logical_and.reduce((_x53,numpy.greater(_x31*_x40, 0))),numpy.logical_and.reduce((numpy.logical_not(_x53),numpy.greater(_x29*_x41, 0))))),True], [-1,1], default=numpy.nan)
+    _x62 = abs(_x1*numpy.where(_x53, _x59, -_x17))
+    _x63 = numpy.sqrt(_x62)*numpy.where(numpy.where(_x53, numpy.greater(_x31*_x40, 0), numpy.greater(_x29*_x41, 0)), -1, 1)
     _x64 = _x52*_x63
     _x65 = _x38*_x64
     _x66 = _x46*_x64*(_x45*_x54 - alpha_z)
@@ -1745,7 +1813,7 @@ def skew_moments_far(mu_x, mu_z, beta_x, beta_z, m, alpha_x, alpha_z, d11_s0, d2
     _x25 = _x24**(-1.0)
     _x26 = (1/2)*_x5
     _x27 = _x25*_x26
-    _x28 = abs(_x3*numpy.select([_x23,True], [_x22,_x27], default=numpy.nan))
+    _x28 = abs(_x3*numpy.where(_x23, _x22, _x27))
     _x29 = _x20*_x28
     _x30 = beta_x*r22
     _x31 = 2*r12
@@ -1754,7 +1822,7 @@ def skew_moments_far(mu_x, mu_z, beta_x, beta_z, m, alpha_x, alpha_z, d11_s0, d2
     _x34 = _x33**(-1.0)
     _x35 = _x26*_x34
     _x36 = _x12 + _x21
-    _x37 = numpy.select([_x23,True], [_x35,_x36], default=numpy.nan)
+    _x37 = numpy.where(_x23, _x35, _x36)
     _x38 = abs(_x0*_x37)
     _x39 = _x2*r11
     _x40 = r11/beta_x
@@ -1771,10 +1839,10 @@ def skew_moments_far(mu_x, mu_z, beta_x, beta_z, m, alpha_x, alpha_z, d11_s0, d2
     _x51 = _x0**2
     _x52 = _x51*beta_z**2
     _x53 = (1/4)*_x42*_x52*beta_x**2*m**4
-    _x54 = numpy.select([_x23,True], [_x53/_x33**2,_x36**2], default=numpy.nan)
+    _x54 = numpy.where(_x23, _x53/_x33**2, _x36**2)
     _x55 = _x0*m
     _x56 = _x4*_x51*beta_z*m**3
-    _x57 = numpy.sqrt(_x28)*numpy.select([numpy.logical_or.reduce((numpy.logical_and.reduce((_x23,numpy.less(_x22*_x55, 0))),numpy.logical_and.reduce((numpy.logical_not(_x23),numpy.less(_x25*_x56, 0))))),True], [-1,1], default=numpy.nan)
+    _x57 = numpy.sqrt(_x28)*numpy.where(numpy.where(_x23, numpy.less(_x22*_x55, 0), numpy.less(_x25*_x56, 0)), -1, 1)
     _x58 = _x20*numpy.sqrt(_x38)*_x57
     _x59 = _x58*m
     _x60 = numpy.sqrt(beta_x)
@@ -1793,15 +1861,15 @@ def skew_moments_far(mu_x, mu_z, beta_x, beta_z, m, alpha_x, alpha_z, d11_s0, d2
     _x73 = numpy.sqrt(1 - 1/4*_x72)
     _x74 = _x73**(-1.0)
     _x75 = numpy.greater_equal(_x12, 0)
-    _x76 = abs(_x3*numpy.select([_x75,True], [-_x36,-_x35], default=numpy.nan))
+    _x76 = abs(_x3*numpy.where(_x75, -_x36, -_x35))
     _x77 = _x74*_x76
     _x78 = -_x27
-    _x79 = abs(_x0*numpy.select([_x75,True], [_x78,-_x22], default=numpy.nan))
+    _x79 = abs(_x0*numpy.where(_x75, _x78, -_x22))
     _x80 = _x43*_x76
-    _x81 = numpy.select([_x75,True], [_x78,-_x22], default=numpy.nan)
+    _x81 = numpy.where(_x75, _x78, -_x22)
     _x82 = _x77*_x81
-    _x83 = numpy.select([_x75,True], [_x53/_x24**2,_x22**2], default=numpy.nan)
-    _x84 = numpy.sqrt(_x76)*numpy.select([numpy.logical_or.reduce((numpy.logical_and.reduce((_x75,numpy.greater(_x36*_x55, 0))),numpy.logical_and.reduce((numpy.logical_not(_x75),numpy.greater(_x34*_x56, 0))))),True], [-1,1], default=numpy.nan)
+    _x83 = numpy.where(_x75, _x53/_x24**2, _x22**2)
+    _x84 = numpy.sqrt(_x76)*numpy.where(numpy.where(_x75, numpy.greater(_x36*_x55, 0), numpy.greater(_x34*_x56, 0)), -1, 1)
     _x85 = _x74*numpy.sqrt(_x79)*_x84
     _x86 = _x85*m
     _x87 = _x45*_x81

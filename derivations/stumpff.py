@@ -551,12 +551,14 @@ def helper_specs(KernelSpec) -> list:
             f"numpy: Taylor series (Horner) for abs(u) < {THRESHOLDS[n]}, else the closed form\n"
             "(cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);\n"
             "< 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).",
-            "K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff"))
+            "K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff",
+            numpy_exprs=(_numeric_body(0, n, u),)))
     for n in (0, 1):
         specs.append(KernelSpec(
             f"skew_d{n}", (u,), (_Impl(1, n, u),),
             f"d_{n}(u) = (c_{n}(-u) - c_{n}(u))/(2u) = sum_m u^(2m)/(4m+{n + 2})!, even and entire\n"
             f"(the cosh - cos combination of the skew quadrupole without cancellation);\n"
             f"series for abs(u) < {D_THRESHOLD}, closed form above. mpmath: exact (1F4).",
-            "derivations.stumpff; LNF-64/55 §1 (M term)"))
+            "derivations.stumpff; LNF-64/55 §1 (M term)",
+            numpy_exprs=(_numeric_body(1, n, u),)))
     return specs
