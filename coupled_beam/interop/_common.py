@@ -157,6 +157,73 @@ def no_face_radiation(bend):
     return cls(**fields)
 
 
+def _kicked_bend_class():
+    from dataclasses import dataclass, field
+
+    from coupled_beam.lattice import Bend
+
+    @dataclass(frozen=True, eq=False, repr=False)
+    class KickedBend(Bend):
+        """A :class:`~coupled_beam.lattice.Bend` on a closed orbit that its fields kick.
+
+        ``chromatic`` = (f_x, f_z) (1/m, magnet frame, before the roll) is added
+        to the delta forcing b: the chromatic part -F of the orbit force F per
+        metre (x' = px / (1 + delta), so every force is F / (1 + delta)).
+        Same map route as a bend with explicit D (generator, Padé exponential,
+        a few ulp) and the same radiation (generator route: the bend's h, k1,
+        faces; Van Loan noise on this map, so the vertical dispersion the
+        forcing makes feeds noise and damping). ``face_radiation`` as Bend.
+        """
+
+        chromatic: tuple = field(default=(0.0, 0.0), kw_only=True)
+
+        def __post_init__(self) -> None:
+            object.__setattr__(self, "chromatic", tuple(float(v) for v in self.chromatic))
+            super().__post_init__()
+            object.__setattr__(self, "_has_D", True)     # generator route (the forcing)
+
+        @property
+        def b(self) -> np.ndarray:
+            out = np.array(super().b, dtype=float)
+            out[1] += self.chromatic[0]
+            out[3] += self.chromatic[1]
+            return out
+
+    return KickedBend
+
+
+def kicked_bend(bend, f_x: float, f_z: float):
+    """``bend`` (a Bend or TrackingFaceBend) with the chromatic forcing (f_x, f_z) (1/m) of its orbit kicks.
+
+    Examples
+    --------
+    >>> from coupled_beam.lattice import Bend
+    >>> kb = kicked_bend(Bend(1.0, K=0.1), 0.0, 2e-5)
+    >>> round(float(kb.b[3]), 12), round(float(kb.b[1]), 12)
+    (2e-05, 0.1)
+    """
+    key = ("kicked", getattr(type(bend), "face_radiation", True))
+    cls = _CACHE.get(key)
+    if cls is None:
+        base = _kicked_bend_class()
+        if not key[1]:
+            from typing import ClassVar
+
+            from dataclasses import dataclass
+
+            @dataclass(frozen=True, eq=False, repr=False)
+            class KickedTrackingFaceBend(base):
+                """KickedBend whose pole faces add no radiation terms (pyAT's tracking)."""
+
+                face_radiation: ClassVar[bool] = False
+
+            base = KickedTrackingFaceBend
+        cls = _CACHE[key] = base
+    fields = {f: getattr(bend, f) for f in ("length", "K", "n", "e1", "e2", "fint_gap1", "fint_gap2",
+                                            "tilt", "name")}
+    return cls(**fields, chromatic=(f_x, f_z))
+
+
 def kicked_quadrupole(length: float, k1: float, k1s: float, tilt: float, kick_x: float,
                       kick_z: float, name: str):
     """A (thin or thick) quadrupole that also kicks the closed orbit by (kick_x, kick_z) (magnet frame).

@@ -25,8 +25,9 @@ ThinMultipole, ThinMPolePass           ThinQuadrupole(k1l, k1sl) (same, integrat
 Solenoid (SolenoidLinearPass, K)       Solenoid(L, H=K)
 RFCavity (Voltage, Frequency,          RFCavity(L, voltage, frequency); TimeLag only
 HarmNumber, TimeLag)                   moves the synchronous ct: phase=None
-R1, R2 (pure roll, as at.tilt_elem)    tilt = atan2(R1[0, 2], R1[0, 0]); refused on bends
-                                       (pyAT's frame stays, the roll kicks the orbit)
+R1, R2 (pure roll, as at.tilt_elem)    tilt = atan2(R1[0, 2], R1[0, 0])
+R1, R2, T1, T2 of at.tilt_elem(bend)   Bend(tilt = theta cos(angle / 2)) at pyAT's closed
+(roll about the centre, frame stays)   orbit, + chromatic forcing (see "Rolled bends")
 T1, T2 (offsets, at.shift_elem)        closed orbit, magnet-frame orbit for feed-down
 KickAngle, PolynomB[0], PolynomA[0]    closed orbit (find_orbit)
 =====================================  ==========================================
@@ -46,17 +47,18 @@ offset orbit kick again), which pyAT tracks and the linear engine here does
 not have, so pyAT's tracking is the right solver for it; the linear optics are
 then built around it. In each magnet the orbit in the magnet frame is
 R1 (orbit + T1) at the entrance and R2^-1 (orbit - T2) at the exit; their mean
-w0 = x0 + i z0 gives the feed-down c1 = sum_n n (b_n + i a_n) w0^(n-1)
+(of the cubic through both ends, see "Rolled bends") w0 = x0 + i z0 gives the
+feed-down c1 = sum_n n (b_n + i a_n) w0^(n-1)
 (:mod:`coupled_beam.interop._common`): a sextupole adds k1 = 2 b2 x0 and the
 skew k1s = 2 b2 z0. Not linearised: the bends' own second-order (curvature)
-terms at the orbit and the chromatic part of the orbit kick in a bend's
-gradient (orbit x tunes: 6e-5 per mm on a 1 GeV FODO ring, see the MAD-X
-tests; 0.4 % in eps_y on hmba with 20 um sextupole offsets), and the skew
-feed-down inside a bend (no skew gradient in a Bend: integrated k1s L below
-1e-5 /m is dropped with a PhysicsWarning naming the largest, above it refused).
-The chromatic part of every other orbit kick theta is kept (x' = px/(1 + delta):
+terms at the orbit (orbit x tunes: 6e-5 per mm on a 1 GeV FODO ring, see the
+MAD-X tests), the variation of the orbit (hence of the feed-down gradient and
+of the chromatic forcing) along a magnet, and the skew feed-down inside a bend
+(no skew gradient in a Bend: integrated k1s L below 1e-5 /m is dropped with a
+PhysicsWarning naming the largest, above it refused).
+The chromatic part of every orbit kick theta is kept (x' = px/(1 + delta):
 the map gains the delta column -theta; an orbit through quadrupoles makes
-dispersion).
+dispersion), in bends as a constant forcing (``kicked_bend``).
 
 Shipped lattices (``machine_data``; tests/test_interop_pyat.py)
 ----------------------------------------------------------------
@@ -68,11 +70,49 @@ NumIntSteps; 4.9e-7, 4.2e-7, 1.7e-8, 2.0e-8, 9.8e-9, 3.3e-9 with the steps x10:
 the difference is pyAT's 4th-order integrator (error ~ N^-4), not the
 conversion. Conversion 0.01-0.2 s (1636 elements: 0.17 s).
 With 0.3 mrad rms quadrupole rolls and 20 um rms sextupole offsets (hmba,
-steps x10): cell map at the orbit vs ``find_m44`` 3.9e-7, cell tunes vs
-``linopt6`` 1.4e-8, mode emittances vs the coupled radiation integrals of
+steps x10): cell map at the orbit vs ``find_m44`` 4.1e-8, cell tunes vs
+``linopt6`` 9.5e-10, mode emittances vs the coupled radiation integrals of
 pyAT's own optics (``linopt6`` normalising matrices and dispersion, bends cut
-32x) 2.3e-4 and 4.2e-3 (rolls alone: both < 1e-3), vs ``ohmi_envelope``
-5e-4 and 6.8e-3 (6-D model, pyAT's mode emittances); sigma_z / sigma_x 0.036.
+32x) 2.3e-4 and 1.3e-4 (rolls alone: both < 1e-3; before the bends' chromatic
+forcing and the cubic mean orbit: 3.9e-7, 1.4e-8, 2.3e-4, 4.2e-3), vs
+``ohmi_envelope`` 5e-4 and 6.8e-3 (6-D model, pyAT's mode emittances; measured
+before that change); sigma_z / sigma_x 0.036.
+
+Rolled bends
+------------
+``at.tilt_elem(bend, theta)`` (pyAT >= 0.7) rolls the magnet about its centre and
+keeps the design frame: R1/R2 are the exact frame changes (roll theta cos(a/2)
+plus a yaw theta sin(a/2) at the ends, a = bending angle, and the delta/ct
+entries of pyAT's px coordinates), T1/T2 the offsets. The reference particle is
+kicked, z' = -a theta at the exit (a MAD-X TILT bend instead carries the frame
+along). Model: in the lab frame, around the closed orbit (find_orbit, which sees
+the kick), in x' = px/(1 + delta) coordinates every force F per metre becomes
+F/(1 + delta); linearised, the map is that of the field as it is there plus the
+delta forcing -F(orbit). The rotated field K (cos t, sin t), gradient k1 rolled
+by t, gives exactly the forcing (K cos t, K sin t) delta, l' = K (x cos t + z sin t)
+and the focusing of ``Bend(tilt=t)``: the geometric K^2 is rotated too (pyAT's
+magnet carries its own curvature; find_elem_m66 has the K^2 sin t coupling:
+M[3, 0] = -5.0e-4 = -K^2 sin t L at K = 0.1 /m, t = 0.05, L = 1 m). So a pyAT-rolled bend is
+``Bend(tilt=t)``, t = theta cos(a/2) (the roll seen at the ends: 4x4 vs
+find_elem_m66 3.2e-10 at theta = 0.3 mrad instead of 2.7e-9 with t = theta,
+2.6e-10 instead of 3.9e-7 with k1 = -0.3), and what the roll does to the
+optics beyond the MAD-X bend is in the closed orbit: its kicks in quadrupoles
+and bends (chromatic forcing, below) and sextupoles (feed-down).
+The chromatic part of a bend's own orbit force at its mean magnet-frame orbit
+w0 (gradient and multipoles, -K^2 x0, KickAngle) is carried as a constant
+forcing (``kicked_bend``, map and radiation by the generator route), e.g.
+k1 z0 from the vertical orbit in a combined-function bend: on hmba with rolled
+bends it is 5 times the roll's own K theta L (delta column of DQ1D 4.1e-5).
+Measured (one bend L = 1.2 m, angle 0.12, faces, theta = 0.3 mrad, 2000 steps):
+4x4 vs find_elem_m66 3e-10, delta column (in x') 6.5e-8 without gradient,
+6.8e-7 with k1 = -0.3 (the constant forcing; the orbit varies inside); at
+theta = 0.05: 9e-6 (theta^2). hmba, every bend rolled 0.3 mrad rms (seed 1,
+x10 steps, 1 MV cavity; vertical orbit 0.24 mm): cell map at the orbit vs
+find_m44 1.3e-5 (the thick sextupoles' feed-down at that orbit), vs
+``ohmi_envelope`` sigma_x 2.1e-4, sigma_z 4.9e-3, tilt 2.3e-4 rad, mode
+emittances 2.3e-3, 4.0e-4, 6.0e-3; eps_2 vs the coupled integrals -2.4 %.
+The mean orbit in every magnet is that of the cubic through the ends'
+positions and slopes, (a + b)/2 + L (a' - b')/12 (Simpson-exact for a cubic).
 
 Pole faces and radiation
 ------------------------
@@ -95,8 +135,8 @@ import warnings
 import numpy as np
 
 from coupled_beam.errors import InputError, PhysicsWarning
-from coupled_beam.interop._common import (Offenders, feed_down, kicked_quadrupole, no_face_radiation,
-                                          quadrupole)
+from coupled_beam.interop._common import (Offenders, feed_down, kicked_bend, kicked_quadrupole,
+                                          no_face_radiation, quadrupole)
 
 __all__ = ["ATTRIBUTES", "ring_from_pyat", "pyat_elements", "closed_orbit",
            "example_at_ring", "PyatComparison", "compare_with_pyat", "time_vs_ohmi",
@@ -116,8 +156,9 @@ ATTRIBUTES: dict[str, tuple[str, str]] = {
     "FringeInt1": ("used", "fint_gap1"), "FringeInt2": ("used", "fint_gap2"),
     "FringeBendEntrance": ("used", "0: no fringe correction (fint_gap 0); 1, 2, 3 have the same linear map"),
     "FringeBendExit": ("used", "as FringeBendEntrance"),
-    "R1": ("used", "roll -> tilt; not a pure roll, or on a bend: refused"),
-    "R2": ("used", "must be R1^T (a pure roll), else refused"),
+    "R1": ("used", "roll -> tilt; on a bend also at.tilt_elem's roll about the centre (R1, R2, T1, T2 "
+                   "recomputed from _tilt must agree); any other R (pitch, yaw, tilt_frame): refused"),
+    "R2": ("used", "must be R1^T (a pure roll) or a bend's tilt_elem transform, else refused"),
     "T1": ("used", "offset -> closed orbit and magnet-frame orbit (feed-down)"),
     "T2": ("used", "offset -> closed orbit and magnet-frame orbit (feed-down)"),
     "KickAngle": ("used", "kick -> closed orbit (find_orbit); linear part of a corrector is a drift"),
@@ -215,6 +256,35 @@ def _roll(el) -> float | None:
     return t
 
 
+def _bend_roll(el) -> float | None:
+    """Roll of a bend rolled by ``at.tilt_elem`` (pyAT >= 0.7 ``transform_elem``), None otherwise.
+
+    pyAT writes the exact frame change of a magnet rolled about its centre:
+    R1/R2 are not pure rolls (pitch/yaw parts of the rotated curved magnet,
+    delta and ct entries of its px coordinates) and T1/T2 carry the offsets;
+    the design frame stays. Accepted only when the element's own transform
+    record (``_tilt``; no shift, pitch, yaw or frame tilt) reproduces R1, R2,
+    T1, T2 (1e-12); other bend transforms have no counterpart here.
+    """
+    import at
+
+    t = float(getattr(el, "_tilt", 0.0) or 0.0)
+    rp = getattr(el, "_referencepoint", 0)
+    if not t or int(getattr(rp, "value", rp)) != 0 or any(float(getattr(el, a, 0.0) or 0.0) for a in
+                    ("_dx", "_dy", "_dz", "_pitch", "_yaw", "_tilt_frame")):
+        return None
+    ref = el.deepcopy()
+    try:
+        at.tilt_elem(ref, t)
+    except Exception:          # noqa: BLE001 - an unreadable transform record: refused below
+        return None
+    for a in ("R1", "R2", "T1", "T2"):
+        if np.max(np.abs(_arr(ref, a) - _arr(el, a)), initial=0.0) > 1e-12 or \
+                _arr(ref, a).size != _arr(el, a).size:
+            return None
+    return t * math.cos(0.5 * float(el.BendingAngle))
+
+
 def _has_kick(el) -> bool:
     if np.any(_arr(el, "KickAngle") != 0):
         return True
@@ -242,12 +312,19 @@ def closed_orbit(at_ring) -> np.ndarray | None:
 
 
 def _magnet_orbit(el, o_in, o_out, tilt: float) -> tuple[float, float]:
-    """Mean orbit (x0, z0) in the magnet frame (after T1 and the roll)."""
+    """Mean orbit (x0, z0) in the magnet frame (after T1 and the roll).
+
+    The mean over the length of the cubic through the ends' positions and
+    slopes (Simpson-exact for a cubic orbit): (a + b) / 2 + L (a' - b') / 12.
+    """
     T1 = _arr(el, "T1")
     T2 = _arr(el, "T2")
     a = o_in + (T1[:4] if T1.size else 0.0)
     b = o_out - (T2[:4] if T2.size else 0.0)
+    L = float(getattr(el, "Length", 0.0))
     m = 0.5 * (a + b)
+    m[0] += L * (a[1] - b[1]) / 12.0
+    m[2] += L * (a[3] - b[3]) / 12.0
     c, s = math.cos(tilt), math.sin(tilt)
     return c * m[0] + s * m[2], -s * m[0] + c * m[2]
 
@@ -294,9 +371,12 @@ def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
                 bad.add(i, name, kind, f"FieldScaling = {el.FieldScaling}: scale PolynomA/B instead")
                 continue
             tilt = _roll(el)
+            if tilt is None and pm in _BEND and getattr(el, "BendingAngle", 0.0):
+                tilt = _bend_roll(el)
             if tilt is None:
-                bad.add(i, name, kind, "R1/R2 are not a pure roll about s (as at.tilt_elem writes); "
-                        "only rolls have a counterpart")
+                bad.add(i, name, kind, "R1/R2 are not a pure roll about s (as at.tilt_elem writes) nor, "
+                        "on a bend, at.tilt_elem's roll about the centre; only rolls have a counterpart "
+                        "(no pitch, yaw, tilt_frame or ReferencePoint.ENTRANCE on bends)")
                 continue
             o_in = zero if orbit is None else orbit[i]
             o_out = zero if orbit is None else orbit[i + 1]
@@ -355,12 +435,6 @@ def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
                                kicked_quadrupole(0.0, k1, k1s, tilt, kick[0], kick[1], name))
                     continue
                 if pm in _BEND and angle:
-                    if tilt or getattr(el, "R1", None) is not None and not np.allclose(el.R1, np.eye(6)):
-                        bad.add(i, name, kind, "a rolled bend: in pyAT the design frame stays and the "
-                                "roll kicks the closed orbit; a rolled Bend here is a design orbit that "
-                                "follows the magnet (a different machine: vertical dispersion 2e-3 m "
-                                "apart on hmba at 0.3 mrad); remove R1/R2 from bends")
-                        continue
                     if abs(k1s) * L > _BEND_SKEW_LIMIT:
                         bad.add(i, name, kind, f"skew gradient {k1s:.3g} /m^2 in a bend (PolynomA[1] or "
                                 "skew feed-down): no counterpart; split the bend")
@@ -379,6 +453,14 @@ def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
                                     tilt=tilt, name=name)
                     if not face_radiation and (bend.e1 or bend.e2):
                         bend = no_face_radiation(bend)
+                    if orbit is not None:     # chromatic part of the orbit force F (magnet frame)
+                        S = sum(complex(B[n], A[n]) * complex(x0, z0) ** n for n in range(len(B)))
+                        ka = np.zeros(2)
+                        ka[:_arr(el, "KickAngle").size] = _arr(el, "KickAngle")[:2]
+                        f_x = S.real + K**2 * x0 - ka[0] / L
+                        f_z = -S.imag - ka[1] / L
+                        if abs(f_x) + abs(f_z) > 1e-15:
+                            bend = kicked_bend(bend, f_x, f_z)
                     out.append(bend)
                     continue
                 out.append(quadrupole(L, k1, k1s, tilt, name) if kick is None else
