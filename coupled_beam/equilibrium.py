@@ -453,6 +453,46 @@ def moments_around(ring, *, warn_below: float = 1e-8,
     return 0.5 * (S + np.swapaxes(S, -1, -2)), dec
 
 
+def beam_spots(xz: np.ndarray, eta: np.ndarray, p2: float):
+    """Folding (8) and the appendix's spot at every boundary, NaN where the spot is degenerate.
+
+    Parameters
+    ----------
+    xz : (n, 2, 2) array
+        Betatron moments <x_b^2, x_b z_b, z_b^2> (or absolute moments with eta = 0, p2 = 0).
+    eta : (n, 2) array
+        (xi, zeta) at each boundary.
+    p2 : float
+        <p^2>.
+
+    Returns
+    -------
+    absolute : (n, 2, 2) array
+        <x^2, xz, z^2> with the energy spread folded in.
+    mu, theta, inv_area : arrays
+        mu_rs of (8), tilt and 1/S of the appendix; NaN where ``spot`` is False.
+    spot : (n,) bool array
+        Both sizes positive and det > 1e-12 of the product of the diagonal.
+
+    References
+    ----------
+    LNF-64/55, eq. (8), appendix.
+    """
+    from coupled_beam import distribution
+
+    absolute = np.asarray(distribution.absolute_moments(xz, eta, p2))
+    diag = absolute[:, 0, 0] * absolute[:, 1, 1]
+    det = diag - absolute[:, 0, 1] ** 2
+    spot = (absolute[:, 0, 0] > 0) & (absolute[:, 1, 1] > 0) & (det > 1e-12 * diag)
+    mu = np.full(xz.shape, np.nan)
+    theta = np.full(len(xz), np.nan)
+    inv_area = np.full(len(xz), np.nan)
+    if np.any(spot):
+        mu[spot] = distribution.folded_mu(xz[spot], eta[spot], p2)
+        theta[spot], _, _, inv_area[spot] = distribution.beam_spot(mu[spot])
+    return absolute, mu, theta, inv_area, spot
+
+
 def ring_equilibrium(ring, *, warn_below: float = 1e-8, precision: int | None = None,
                      model: str = "4d", sawtooth: bool = True, tapered: bool = False):
     """Moments at every boundary of ``ring`` in O(n elements).
@@ -510,16 +550,7 @@ def ring_equilibrium(ring, *, warn_below: float = 1e-8, precision: int | None = 
     eta = orbit[:, [0, 2]]
     xz = S[:, [0, 2]][:, :, [0, 2]]
     p2 = ring.p2
-    absolute = np.asarray(distribution.absolute_moments(xz, eta, p2))
-    diag = absolute[:, 0, 0] * absolute[:, 1, 1]
-    det = diag - absolute[:, 0, 1] ** 2
-    spot = (absolute[:, 0, 0] > 0) & (absolute[:, 1, 1] > 0) & (det > 1e-12 * diag)
-    mu = np.full(xz.shape, np.nan)
-    theta = np.full(len(S), np.nan)
-    inv_area = np.full(len(S), np.nan)
-    if np.any(spot):
-        mu[spot] = distribution.folded_mu(xz[spot], eta[spot], p2)
-        theta[spot], _, _, inv_area[spot] = distribution.beam_spot(mu[spot])
+    absolute, mu, theta, inv_area, spot = beam_spots(xz, eta, p2)
     if not np.all(spot):
         warnings.warn(
             f"the beam spot is degenerate (a zero size) at {int(np.sum(~spot))} of {len(S)} "

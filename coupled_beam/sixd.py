@@ -269,18 +269,11 @@ class RingEquilibrium6:
 
 
 def _spot(S: np.ndarray):
-    from coupled_beam import distribution
+    """Spot fields of absolute 6-D moments (the energy spread is inside S: eta = 0, p2 = 0)."""
+    from coupled_beam.equilibrium import beam_spots
 
     xz = S[:, [0, 2]][:, :, [0, 2]]
-    diag = xz[:, 0, 0] * xz[:, 1, 1]
-    det = diag - xz[:, 0, 1] ** 2
-    spot = (xz[:, 0, 0] > 0) & (xz[:, 1, 1] > 0) & (det > 1e-12 * diag)
-    mu = np.full(xz.shape, np.nan)
-    theta = np.full(len(S), np.nan)
-    inv_area = np.full(len(S), np.nan)
-    if np.any(spot):
-        mu[spot] = distribution.folded_mu(xz[spot], np.zeros((int(spot.sum()), 2)), 0.0)
-        theta[spot], _, _, inv_area[spot] = distribution.beam_spot(mu[spot])
+    _, mu, theta, inv_area, spot = beam_spots(xz, np.zeros((len(S), 2)), 0.0)
     return mu, theta, inv_area, spot
 
 
