@@ -130,6 +130,31 @@ def test_absolute_value_pinned():
     assert abs(g_plus - 0.99762638497) < 1e-10
 
 
+
+def test_block_form_of_b2_equals_trace_form_for_symplectic_maps(rng):
+    """The kernels' b² = ((tr A − tr D)/2)² + det(B + adj C) is §5's a² − E2 + 2 on symplectic N, not otherwise."""
+    lat = section5_lattice()
+    a, b2 = lat.a_b2()
+    a_blk, b2_blk = Chain(*lat._turn(0), block_form=True).a_b2()
+    assert is_zero(a - a_blk) and is_zero(b2 - b2_blk)
+    J = np.kron(np.eye(2), np.array([[0.0, 1.0], [-1.0, 0.0]]))
+    for _ in range(5):                        # random symplectic N: Cayley maps of random Hamiltonian X = J S
+        N = np.eye(4)
+        for _ in range(4):
+            S = rng.normal(size=(4, 4))
+            X = J @ (S + S.T) * 0.3
+            N = np.linalg.solve(np.eye(4) - X / 2, np.eye(4) + X / 2) @ N
+        assert np.allclose(N.T @ J @ N, J, atol=1e-12)
+        ref = Chain(sp.Matrix(N), sp.zeros(4, 4), sp.zeros(4, 1), sp.zeros(4, 4)).a_b2()
+        blk = Chain(sp.Matrix(N), sp.zeros(4, 4), sp.zeros(4, 1), sp.zeros(4, 4), block_form=True).a_b2()
+        assert abs(float(ref[1] - blk[1])) < 1e-10 * (1 + abs(float(ref[1])))
+        assert abs(float(ref[0] - blk[0])) < 1e-12
+    N = np.diag([1.1, 1.0, 1.0, 1.0]) @ N                    # not symplectic: the two forms differ
+    ref = Chain(sp.Matrix(N), sp.zeros(4, 4), sp.zeros(4, 1), sp.zeros(4, 4)).a_b2()
+    blk = Chain(sp.Matrix(N), sp.zeros(4, 4), sp.zeros(4, 1), sp.zeros(4, 4), block_form=True).a_b2()
+    assert abs(float(ref[1] - blk[1])) > 1e-3
+
+
 # -------------------------------------------------------------------------- elements
 @pytest.mark.parametrize("sym_el, numeric", [
     (Quadrupole(sp.Rational(7, 10), sp.Rational(9, 10)), lambda L: L.Quadrupole(0.7, 0.9)),

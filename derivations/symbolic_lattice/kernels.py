@@ -28,6 +28,7 @@ Kernels (outputs):
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ __all__ = ["ENGINE_VERSION", "OUTPUTS", "TOLERANCES", "StagedKernel", "kernel_sp
            "cross_check", "lattice_kernels"]
 
 #: bump when the derivation or the printed module changes (invalidates caches)
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 OUTPUTS = {
     "one_turn_map": tuple(f"N{i}{j}" for i in range(1, 5) for j in range(1, 5)),
@@ -118,11 +119,13 @@ class StagedKernel:
 
 
 def _tangent_half_angles(mats, stager: Stager):
-    """Named rewrite for speed: sin θ = 2t/(1 + t²), cos θ = (1 − t²)/(1 + t²), t = tan(θ/2).
+    """Named rewrite for speed: sin θ = t h, cos θ = h − 1, t = tan(θ/2), h = 2/(1 + t²).
 
     One numpy tan (vectorized) per angle instead of a sin and a cos (scalar
-    libm); exact for every real θ (at θ = π, float64 tan(π/2) = 1.6e16 keeps
-    cos = −1 and sin ≈ 1e-16). The tangents are the first stage of the kernel.
+    libm), and two products for the pair; exact for every real θ (at θ = π,
+    float64 tan(π/2) = 1.6e16 keeps cos = −1 and sin ≈ 1e-16; h − 1 loses
+    only absolute 1e-16 near cos θ = 0, as (1 − t²)/(1 + t²) does). The
+    tangents are the first stage of the kernel.
     """
     angles = sorted({a.args[0] for M in mats for e in M for a in sp.sympify(e).atoms(sp.sin, sp.cos)},
                     key=sp.default_sort_key)
@@ -130,9 +133,9 @@ def _tangent_half_angles(mats, stager: Stager):
         return mats
     rep, group = {}, []
     for k, th in enumerate(angles):
-        t, i = sp.Symbol(f"_tan{k}", real=True), sp.Symbol(f"_inv{k}", positive=True)
-        group += [(t, sp.tan(th / 2)), (i, 1 / (1 + t**2))]
-        rep[sp.sin(th)], rep[sp.cos(th)] = 2 * t * i, (1 - t**2) * i
+        t, h = sp.Symbol(f"_tan{k}", real=True), sp.Symbol(f"_h{k}", positive=True)
+        group += [(t, sp.tan(th / 2)), (h, 2 / (1 + t**2))]
+        rep[sp.sin(th)], rep[sp.cos(th)] = t * h, h - 1
     stager.groups.append(group)
     return tuple(M.xreplace(rep) for M in mats)
 
@@ -150,10 +153,11 @@ def _staged_turn(lattice, at: int, stager: Stager):
     flat = tuple(M for p in parts for M in p)
     flat = _tangent_half_angles(flat, stager)
     parts = [flat[4 * k:4 * k + 4] for k in range(n)]
+    # each element's entries (M and ∂M/∂ε, one CSE) once, then 2-term products; entries move to their
+    # first use when printed (_just_in_time)
     N, dN, col, R = sp.eye(4), sp.zeros(4, 4), sp.zeros(4, 1), sp.zeros(4, 4)
     for k, (M, dM, c, r) in enumerate(parts):
-        M = stager.matrix(f"M{k}_", M)          # element entries once, then 2-term products
-        dM = stager.matrix(f"dM{k}_", dM)
+        M, dM = stager.matrices([(f"M{k}_", M), (f"dM{k}_", dM)])
         dN = stager.matrix(f"dN{k}_", M * dN + dM * N)
         N = stager.matrix(f"N{k}_", M * N)
         col = stager.matrix(f"col{k}_", M * col + c)
@@ -166,7 +170,7 @@ def kernel_specs(lattice, at: int = 0) -> list[StagedKernel]:
     args = lattice.symbols
     lattice.require_symplectic()
     stager = Stager()
-    chain = Chain(*_staged_turn(lattice, at, stager), stager=stager)
+    chain = Chain(*_staged_turn(lattice, at, stager), stager=stager, block_form=True)
 
     def spec(name, exprs, doc):
         exprs = tuple(sp.sympify(e) for e in exprs)
@@ -205,7 +209,7 @@ class _Printer(NumPyPrinter):
 
 
 #: points per block of the blocked evaluation (temporaries stay in cache)
-BLOCK = 4096
+BLOCK = 8192
 
 
 def render_staged(spec: StagedKernel) -> str:
@@ -224,21 +228,82 @@ def render_staged(spec: StagedKernel) -> str:
              f"{len(spec.exprs)}, None, {BLOCK})", "", "",
              f"def _{spec.name}_block({arglist}):"]
     names = sp.numbered_symbols("_x")
+    body: list[tuple[str, sp.Expr]] = []        # (target, expression) in evaluation order
+    leaves: set[str] = set()                     # tangents and element entries (and their CSE pieces)
     for group in spec.groups:
         reps, red = sp.cse([v for _, v in group], symbols=names, optimizations="basic")
-        for sym, e in reps:
-            lines.append(f"    {sym} = {printer.doprint(e)}")
-        for (k, _), e in zip(group, red):
-            lines.append(f"    {k} = {printer.doprint(e)}")
+        part = [(sym.name, e) for sym, e in reps] + [(k.name, e) for (k, _), e in zip(group, red)]
+        if all(_ELEMENT_STAGE.match(k.name) for k, _ in group):
+            leaves |= {t for t, _ in part}
+        body += part
     reps, red = sp.cse(list(spec.exprs), symbols=names, optimizations="basic")
-    for sym, e in reps:
-        lines.append(f"    {sym} = {printer.doprint(e)}")
+    body += [(sym.name, e) for sym, e in reps]
+    lines += _freeing(_just_in_time(body, leaves), red, printer, {s.name for s in spec.args})
     outs = [f"numpy.broadcast_to({printer.doprint(e)}, _shape)" if not sp.sympify(e).free_symbols
             else printer.doprint(e) for e in red]
     if any(not sp.sympify(e).free_symbols for e in red):
         lines.append(f"    _shape = numpy.broadcast({arglist}{', 0.0' if len(spec.args) < 2 else ''}).shape")
     lines.append(f"    return ({', '.join(outs)},)")
     return "\n".join(lines) + "\n"
+
+
+#: placeholders of the element stages (tangents, element entries), moved to their first use
+_ELEMENT_STAGE = re.compile(r"_(tan|h|M|dM)\d")
+
+
+def _just_in_time(body: list, leaf: set) -> list:
+    """``body`` reordered: the ``leaf`` lines (tangents, element entries) just before their first use.
+
+    The products and everything after them keep their order; an element's
+    entries move down to the first product that needs them (after their own
+    inputs), so they are not held in memory across the earlier products.
+    Pure straight-line assignments: any order that respects the uses is the same code.
+    """
+    deps = {t: {s.name for s in sp.sympify(e).free_symbols} for t, e in body}
+    line = dict(body)
+    out, done = [], set()
+
+    def emit(t):
+        if t in done:
+            return
+        done.add(t)
+        for d in sorted(deps[t] & leaf, key=order.__getitem__):
+            emit(d)
+        out.append((t, line[t]))
+
+    order = {t: k for k, (t, _) in enumerate(body)}
+    for t, _ in body:
+        if t not in leaf:
+            emit(t)
+    for t, _ in body:                    # leaves no product uses (outputs of the inputs alone)
+        emit(t)
+    return out
+
+
+def _freeing(body: list, outputs, printer, args: set) -> list[str]:
+    """The assignment lines of ``body``, each intermediate deleted after its last use.
+
+    Every temporary of a long kernel would otherwise stay alive until the
+    block returns (hundreds of arrays of :data:`BLOCK` points, far more than
+    the cache); freed at once, numpy reuses their memory while it is hot.
+    Infrastructure only: the printed expressions are unchanged.
+    """
+    last: dict[str, int] = {}
+    for k, (_, e) in enumerate(body):
+        for s in sp.sympify(e).free_symbols:
+            last[s.name] = k
+    keep = {s.name for e in outputs for s in sp.sympify(e).free_symbols} | args
+    dead: dict[int, list[str]] = {}
+    for k, (target, _) in enumerate(body):
+        if target not in keep:
+            dead.setdefault(last.get(target, k), []).append(target)
+    lines = []
+    for k, (target, e) in enumerate(body):
+        lines.append(f"    {target} = {printer.doprint(e)}")
+        gone = sorted(n for n in dead.get(k, []) if n not in args)
+        if gone:
+            lines.append(f"    del {', '.join(gone)}")
+    return lines
 
 
 def cache_key(lattice, at: int = 0) -> str:

@@ -368,21 +368,36 @@ class Stager:
 
     def matrix(self, tag: str, M: sp.Matrix, symmetric: bool = False) -> sp.Matrix:
         P = sp.zeros(*M.shape)
-        group = []
+        group, seen = [], {}
         for i in range(M.rows):
             for j in range(M.cols):
                 if symmetric and j < i:
                     P[i, j] = P[j, i]
                     continue
                 v = sp.sympify(M[i, j])
-                if v.is_Number:
-                    P[i, j] = v
+                sign = 1
+                if v.could_extract_minus_sign():     # stage |v|: the sign rides on the products (no negations)
+                    v, sign = -v, -1
+                if v.is_Number or v.is_Symbol:       # numbers and earlier placeholders pass through
+                    P[i, j] = sign * v
+                elif v in seen:                      # equal entries (c on a rotation's diagonal) once
+                    P[i, j] = sign * seen[v]
                 else:
                     sym = sp.Symbol(f"_{tag}{i + 1}{j + 1}", real=True)
-                    P[i, j] = sym
+                    seen[v] = sym
+                    P[i, j] = sign * sym
                     group.append((sym, v))
         self.groups.append(group)
         return P
+
+    def matrices(self, tagged, symmetric: bool = False) -> list[sp.Matrix]:
+        """Several matrices (``[(tag, M), ...]``) as one stage (one CSE across them)."""
+        out, group = [], []
+        for tag, M in tagged:
+            out.append(self.matrix(tag, M, symmetric))
+            group += self.groups.pop()
+        self.groups.append(group)
+        return out
 
     def scalar(self, tag: str, e: sp.Expr) -> sp.Expr:
         e = sp.sympify(e)
@@ -433,9 +448,10 @@ class Chain:
     """
 
     def __init__(self, N: sp.Matrix, dN: sp.Matrix, col: sp.Matrix, R: sp.Matrix,
-                 stager: Stager | None = None, b: sp.Symbol | None = None) -> None:
+                 stager: Stager | None = None, b: sp.Symbol | None = None, block_form: bool = False) -> None:
         st = self.stager = stager or _Direct()
         self._b = b    # a symbol standing for b = sqrt(b²) (compact display forms)
+        self._block_form = block_form   # (a, b²) from the 2×2 blocks (kernels: 12 entries of N, no tr N²)
         self.N, self.dN = st.matrix("n", N), st.matrix("dn", dN)
         self.col, self.R = st.matrix("eta", col), st.matrix("r", R, symmetric=True)
         self._cache: dict = {}
@@ -461,7 +477,21 @@ class Chain:
         return w**2 - E1 * w + E2 - 2
 
     def a_b2(self) -> tuple[sp.Expr, sp.Expr]:
+        """(a, b²) = (E1/2, a² − E2 + 2); with ``block_form`` the same for symplectic N from its 2×2 blocks.
+
+        N = [[A, B], [C, D]] symplectic: b² = ((tr A − tr D)/2)² + det(B + adj C)
+        (the coupled form of §5's a² − E2 + 2; it needs neither tr N² nor the
+        entries N12, N21, N34, N43, and has no cancellation of O(1) terms
+        when b² is small).
+        """
         def f():
+            if self._block_form:
+                N, st = self.N, self.stager
+                tA, tD = st.scalar("trA", N[0, 0] + N[1, 1]), st.scalar("trD", N[2, 2] + N[3, 3])
+                X = N[0:2, 2:4] + N[2:4, 0:2].adjugate()
+                a = (tA + tD) / 2
+                b2 = ((tA - tD) / 2) ** 2 + (X[0, 0] * X[1, 1] - X[0, 1] * X[1, 0])   # det X, unexpanded
+                return self.stager.scalar("a", a), self.stager.scalar("b2", b2)
             E1 = self.N.trace()
             E2 = (E1**2 - (self.N * self.N).trace()) / 2
             a = E1 / 2
