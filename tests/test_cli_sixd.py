@@ -5,24 +5,11 @@ import json
 import numpy as np
 import pytest
 
+from _lattices import RF_FODO
 from coupled_beam import cli
 from coupled_beam.lattice_file import example_lattice_path, read_lattice
 
-K = 2 * np.pi / 16
-LATTICE = f"""ring energy=1.0
-rfcavity L=0.3 voltage=3e5 harmonic=50 name=RF
-repeat 8
-  quadrupole L=0.2 k1=1.2
-  drift L=0.5
-  bend L=1.0 K={K!r}
-  drift L=0.5
-  quadrupole L=0.2 k1=-1.2
-  drift L=0.5
-  bend L=1.0 K={K!r}
-  drift L=0.5
-end
-thin_skew m=0.02 name=SK
-"""
+LATTICE = RF_FODO
 
 
 @pytest.fixture

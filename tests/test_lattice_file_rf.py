@@ -5,29 +5,13 @@ import json
 import numpy as np
 import pytest
 
+from _lattices import K, RF_FODO
 from coupled_beam.errors import LatticeFileError, RFError
 from coupled_beam.lattice import Bend, Drift, Quadrupole, RFCavity, Ring, ThinSkewQuadrupole
 from coupled_beam.lattice_file import parse_lattice
 
-K = 2 * np.pi / 16
 C_LIGHT = 299792458.0
-
-#: a coupled FODO ring (8 cells, thin skew quadrupole), 1 GeV, one thick cavity in dispersion
-TEXT = f"""
-ring energy=1.0
-rfcavity L=0.3 voltage=3e5 harmonic=50 name=RF
-repeat 8
-  quadrupole L=0.2 k1=1.2
-  drift L=0.5
-  bend L=1.0 K={K!r}
-  drift L=0.5
-  quadrupole L=0.2 k1=-1.2
-  drift L=0.5
-  bend L=1.0 K={K!r}
-  drift L=0.5
-end
-thin_skew m=0.02
-"""
+TEXT = RF_FODO
 
 
 def _python_ring(**cavity) -> Ring:
