@@ -7,7 +7,7 @@ Every ``name`` has an mpmath twin ``name_mp`` printing the same expression.
 
 import numpy
 
-__all__ = ['a_from_kd_entries', 'a_from_kd_entries_mp', 'a_matrix_entries', 'a_matrix_entries_mp', 'absolute_moments', 'absolute_moments_mp', 'damping6_bend', 'damping6_bend_mp', 'damping6_edge', 'damping6_edge_mp', 'edge_kick_entries', 'edge_kick_entries_mp', 'folded_mu_rs', 'folded_mu_rs_mp', 'forcing_entries', 'forcing_entries_mp', 'loss_bend', 'loss_bend_mp', 'map6_bend', 'map6_bend_mp', 'map6_drift', 'map6_drift_mp', 'map6_edge', 'map6_edge_mp', 'map6_quadrupole', 'map6_quadrupole_mp', 'map6_rfcavity', 'map6_rfcavity_mp', 'map6_skew_quadrupole', 'map6_skew_quadrupole_mp', 'map6_solenoid', 'map6_solenoid_mp', 'map6_thin', 'map6_thin_mp', 'mode_covariance', 'mode_covariance_mp', 'noise6_bend', 'noise6_bend_mp', 'overlap_inv_area', 'overlap_inv_area_mp', 'position_density', 'position_density_mp', 'quadrupole_focusing', 'quadrupole_focusing_mp', 'radiation_integrals_bend', 'radiation_integrals_bend_mp', 'radiation_integrals_bend_no_faces', 'radiation_integrals_bend_no_faces_mp', 'resonance_denominator', 'resonance_denominator_mp', 'rotation6', 'rotation6_mp', 'skew_d0', 'skew_d0_mp', 'skew_d1', 'skew_d1_mp', 'skew_eigentunes', 'skew_eigentunes_mp', 'skew_eigenvectors', 'skew_eigenvectors_mp', 'skew_mode_damping', 'skew_mode_damping_mp', 'skew_moments_far', 'skew_moments_far_mp', 'skew_one_turn_map', 'skew_one_turn_map_mp', 'skew_stability_boundaries', 'skew_stability_boundaries_mp', 'skew_stability_terms', 'skew_stability_terms_mp', 'smooth_arc_noise', 'smooth_arc_noise_mp', 'spot_axes', 'spot_axes_mp', 'stumpff_c0', 'stumpff_c0_mp', 'stumpff_c1', 'stumpff_c10', 'stumpff_c10_mp', 'stumpff_c11', 'stumpff_c11_mp', 'stumpff_c1_mp', 'stumpff_c2', 'stumpff_c2_mp', 'stumpff_c3', 'stumpff_c3_mp', 'stumpff_c4', 'stumpff_c4_mp', 'stumpff_c5', 'stumpff_c5_mp', 'stumpff_c6', 'stumpff_c6_mp', 'stumpff_c7', 'stumpff_c7_mp', 'stumpff_c8', 'stumpff_c8_mp', 'stumpff_c9', 'stumpff_c9_mp']
+__all__ = ['a_from_kd_entries', 'a_from_kd_entries_mp', 'a_matrix_entries', 'a_matrix_entries_mp', 'absolute_moments', 'absolute_moments_mp', 'bend6_radiation', 'bend6_radiation_mp', 'damping6_bend', 'damping6_bend_mp', 'damping6_edge', 'damping6_edge_mp', 'edge_kick_entries', 'edge_kick_entries_mp', 'folded_mu_rs', 'folded_mu_rs_mp', 'forcing_entries', 'forcing_entries_mp', 'loss_bend', 'loss_bend_mp', 'map6_bend', 'map6_bend_mp', 'map6_drift', 'map6_drift_mp', 'map6_edge', 'map6_edge_mp', 'map6_quadrupole', 'map6_quadrupole_mp', 'map6_rfcavity', 'map6_rfcavity_mp', 'map6_skew_quadrupole', 'map6_skew_quadrupole_mp', 'map6_solenoid', 'map6_solenoid_mp', 'map6_thin', 'map6_thin_mp', 'mode_covariance', 'mode_covariance_mp', 'noise6_bend', 'noise6_bend_mp', 'overlap_inv_area', 'overlap_inv_area_mp', 'position_density', 'position_density_mp', 'quadrupole_focusing', 'quadrupole_focusing_mp', 'radiation_integrals_bend', 'radiation_integrals_bend_mp', 'radiation_integrals_bend_no_faces', 'radiation_integrals_bend_no_faces_mp', 'resonance_denominator', 'resonance_denominator_mp', 'rotation6', 'rotation6_mp', 'skew_d0', 'skew_d0_mp', 'skew_d1', 'skew_d1_mp', 'skew_eigentunes', 'skew_eigentunes_mp', 'skew_eigenvectors', 'skew_eigenvectors_mp', 'skew_mode_damping', 'skew_mode_damping_mp', 'skew_moments_far', 'skew_moments_far_mp', 'skew_one_turn_map', 'skew_one_turn_map_mp', 'skew_stability_boundaries', 'skew_stability_boundaries_mp', 'skew_stability_terms', 'skew_stability_terms_mp', 'smooth_arc_noise', 'smooth_arc_noise_mp', 'spot_axes', 'spot_axes_mp', 'stumpff_c0', 'stumpff_c0_mp', 'stumpff_c1', 'stumpff_c10', 'stumpff_c10_mp', 'stumpff_c11', 'stumpff_c11_mp', 'stumpff_c1_mp', 'stumpff_c2', 'stumpff_c2_mp', 'stumpff_c3', 'stumpff_c3_mp', 'stumpff_c4', 'stumpff_c4_mp', 'stumpff_c5', 'stumpff_c5_mp', 'stumpff_c6', 'stumpff_c6_mp', 'stumpff_c7', 'stumpff_c7_mp', 'stumpff_c8', 'stumpff_c8_mp', 'stumpff_c9', 'stumpff_c9_mp', 'stumpff_row']
 
 
 def _blockwise(kernel, args, n_out, out, block):
@@ -30,6 +30,99 @@ def _blockwise(kernel, args, n_out, out, block):
             for o, r in zip(chunk[len(args):], kernel(*chunk[:len(args)])):
                 o[...] = r
         return tuple(it.operands[len(args):])
+
+
+#: Horner coefficients of c_1 ... c_11 (derivations.stumpff._series), highest power first
+_STUMPFF_HORNER = numpy.array([
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.2256174391283858e-48, 2.9893108271424046e-50, 7.117406731291439e-52, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 2.6882202662866363e-42, 0.0, 1.911963205040282e-45, 4.902469756513544e-47, 1.2256174391283858e-48, 2.9893108271424046e-50],
+    [0.0, 0.0, 1.216125041553518e-34, 0.0, 0.0, 3.387157535521162e-39, 9.67759295863189e-41, 2.6882202662866363e-42, 7.265460179153071e-44, 1.911963205040282e-45, 4.902469756513544e-47],
+    [0.0, 0.0, 1.1309962886447716e-31, 3.7699876288159054e-33, 1.216125041553518e-34, 3.8003907548547434e-36, 1.151633562077195e-37, 3.387157535521162e-39, 9.67759295863189e-41, 2.6882202662866363e-42, 7.265460179153071e-44],
+    [0.0, 2.4795962632247976e-27, 9.183689863795546e-29, 3.279889237069838e-30, 1.1309962886447716e-31, 3.7699876288159054e-33, 1.216125041553518e-34, 3.8003907548547434e-36, 1.151633562077195e-37, 3.387157535521162e-39, 9.67759295863189e-41],
+    [0.0, 1.6117375710961184e-24, 6.446950284384474e-26, 2.4795962632247976e-27, 9.183689863795546e-29, 3.279889237069838e-30, 1.1309962886447716e-31, 3.7699876288159054e-33, 1.216125041553518e-34, 3.8003907548547434e-36, 1.151633562077195e-37],
+    [0.0, 8.896791392450574e-22, 3.868170170630684e-23, 1.6117375710961184e-24, 6.446950284384474e-26, 2.4795962632247976e-27, 9.183689863795546e-29, 3.279889237069838e-30, 1.1309962886447716e-31, 3.7699876288159054e-33, 1.216125041553518e-34],
+    [0.0, 4.110317623312165e-19, 1.9572941063391263e-20, 8.896791392450574e-22, 3.868170170630684e-23, 1.6117375710961184e-24, 6.446950284384474e-26, 2.4795962632247976e-27, 9.183689863795546e-29, 3.279889237069838e-30, 1.1309962886447716e-31],
+    [0.0, 1.5619206968586225e-16, 8.22063524662433e-18, 4.110317623312165e-19, 1.9572941063391263e-20, 8.896791392450574e-22, 3.868170170630684e-23, 1.6117375710961184e-24, 6.446950284384474e-26, 2.4795962632247976e-27, 9.183689863795546e-29],
+    [0.0, 4.779477332387385e-14, 2.8114572543455206e-15, 1.5619206968586225e-16, 8.22063524662433e-18, 4.110317623312165e-19, 1.9572941063391263e-20, 8.896791392450574e-22, 3.868170170630684e-23, 1.6117375710961184e-24, 6.446950284384474e-26],
+    [1.6059043836821613e-10, 1.1470745597729725e-11, 7.647163731819816e-13, 4.779477332387385e-14, 2.8114572543455206e-15, 1.5619206968586225e-16, 8.22063524662433e-18, 4.110317623312165e-19, 1.9572941063391263e-20, 8.896791392450574e-22, 3.868170170630684e-23],
+    [2.505210838544172e-08, 2.08767569878681e-09, 1.6059043836821613e-10, 1.1470745597729725e-11, 7.647163731819816e-13, 4.779477332387385e-14, 2.8114572543455206e-15, 1.5619206968586225e-16, 8.22063524662433e-18, 4.110317623312165e-19, 1.9572941063391263e-20],
+    [2.7557319223985893e-06, 2.755731922398589e-07, 2.505210838544172e-08, 2.08767569878681e-09, 1.6059043836821613e-10, 1.1470745597729725e-11, 7.647163731819816e-13, 4.779477332387385e-14, 2.8114572543455206e-15, 1.5619206968586225e-16, 8.22063524662433e-18],
+    [0.0001984126984126984, 2.48015873015873e-05, 2.7557319223985893e-06, 2.755731922398589e-07, 2.505210838544172e-08, 2.08767569878681e-09, 1.6059043836821613e-10, 1.1470745597729725e-11, 7.647163731819816e-13, 4.779477332387385e-14, 2.8114572543455206e-15],
+    [0.008333333333333333, 0.001388888888888889, 0.0001984126984126984, 2.48015873015873e-05, 2.7557319223985893e-06, 2.755731922398589e-07, 2.505210838544172e-08, 2.08767569878681e-09, 1.6059043836821613e-10, 1.1470745597729725e-11, 7.647163731819816e-13],
+    [0.16666666666666666, 0.041666666666666664, 0.008333333333333333, 0.001388888888888889, 0.0001984126984126984, 2.48015873015873e-05, 2.7557319223985893e-06, 2.755731922398589e-07, 2.505210838544172e-08, 2.08767569878681e-09, 1.6059043836821613e-10],
+    [1.0, 0.5, 0.16666666666666666, 0.041666666666666664, 0.008333333333333333, 0.001388888888888889, 0.0001984126984126984, 2.48015873015873e-05, 2.7557319223985893e-06, 2.755731922398589e-07, 2.505210838544172e-08]])
+#: abs(u) below which c_1 ... c_11 sum their series (derivations.stumpff.THRESHOLDS)
+_STUMPFF_T = numpy.array([0.01, 4.0, 8.0, 8.0, 8.0, 16.0, 16.0, 32.0, 32.0, 32.0, 32.0])
+#: first Horner row used by columns 1..N
+_STUMPFF_START = [10, 4, 2, 2, 2, 1, 1, 0, 0, 0, 0]
+#: row i - 1: what step i of the recurrence adds in columns 1 ... 11 (1/(n mod 2 + 2 i - 2)!)
+_STUMPFF_REC = numpy.array([
+    [0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+    [0.0, 0.0, 0.0, 0.5, 0.16666666666666666, 0.5, 0.16666666666666666, 0.5, 0.16666666666666666, 0.5, 0.16666666666666666],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.041666666666666664, 0.008333333333333333, 0.041666666666666664, 0.008333333333333333, 0.041666666666666664, 0.008333333333333333],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.001388888888888889, 0.0001984126984126984, 0.001388888888888889, 0.0001984126984126984],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.48015873015873e-05, 2.7557319223985893e-06]])
+
+
+def stumpff_row(u, N):
+    """c_0(u), ..., c_N(u) stacked on a new last axis: one evaluation for all n <= N.
+
+    Same numerics as ``stumpff_c<n>`` (derivations.stumpff.stumpff_row_source):
+    c_0 = cos sqrt(u) (cosh sqrt(-u) for u < 0); for n >= 1 the Taylor series
+    (Horner in w = -u) below abs(u) = T_n, else the closed form at v = max(abs(u), T_n)
+    by the recurrence c_n = (1/(n-2)! - c_(n-2))/v (u > 0; cosh/sinh for u < 0).
+    All columns take each Horner step together; a branch no point needs (the
+    closed forms when every abs(u) is below its threshold, one sign) is not
+    evaluated. Each value depends on its own u only (not on the batch).
+
+    Arguments: u (array_like, any shape), N (0 ... 11).
+    Backend: numpy float64, broadcasting.
+    Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
+    """
+    u = numpy.asarray(u, dtype=numpy.float64)
+    neg = u < 0
+    n_neg = numpy.count_nonzero(neg)
+    if n_neg == 0:
+        c0 = numpy.cos(numpy.sqrt(u))
+    elif n_neg == u.size:
+        c0 = numpy.cosh(numpy.sqrt(-u))
+    else:
+        c0 = numpy.where(neg, numpy.cosh(numpy.sqrt(numpy.maximum(-u, 0))),
+                         numpy.cos(numpy.sqrt(numpy.maximum(u, 0))))
+    if N == 0:
+        return c0[..., None]
+    x = u[..., None]
+    T = _STUMPFF_T[:N]
+    small = abs(x) < T
+    every = numpy.count_nonzero(small) == small.size
+    w = -x if every else numpy.maximum(numpy.minimum(-x, T), -T)    # = -clip(u, -T, T)
+    H = _STUMPFF_HORNER[_STUMPFF_START[N - 1]:, :N]
+    p = H[0] * w + H[1]
+    for c in H[2:]:
+        p = p * w + c
+    if not every:
+        closed = []
+        if n_neg < u.size:          # u > 0: cos, sin
+            v = numpy.maximum(x, T)
+            sv = numpy.sqrt(v)
+            f = numpy.cos(sv)
+            f[..., 0::2] = numpy.sin(sv[..., 0::2]) / sv[..., 0::2]
+            for i in range(1, N // 2 + 1):       # column n (index n - 1) takes step i when n >= 2 i
+                j = 2 * i - 1
+                f[..., j:] = (_STUMPFF_REC[i - 1, j:N] - f[..., j:]) / v[..., j:]
+            closed.append(f)
+        if n_neg:                   # u < 0: cosh, sinh
+            v = numpy.maximum(-x, T)
+            sv = numpy.sqrt(v)
+            f = numpy.cosh(sv)
+            f[..., 0::2] = numpy.sinh(sv[..., 0::2]) / sv[..., 0::2]
+            for i in range(1, N // 2 + 1):
+                j = 2 * i - 1
+                f[..., j:] = (f[..., j:] - _STUMPFF_REC[i - 1, j:N]) / v[..., j:]
+            closed.append(f)
+        f = closed[0] if len(closed) == 1 else numpy.where(x > 0, closed[0], closed[1])
+        p = numpy.where(small, p, f)
+    return numpy.concatenate((c0[..., None], p), axis=-1)
 
 
 def a_matrix_entries(K, n, M, H, D11, D12, D21, D22):
@@ -625,12 +718,13 @@ def map6_quadrupole(L, k1):
     Reference: LNF-64/55 eq. (1), (3), §4.
     """
     _x0 = L**2*k1
-    _x1 = stumpff_c0(_x0)[0]
-    _x2 = L*stumpff_c1(_x0)[0]
-    _x3 = -_x0
-    _x4 = stumpff_c0(_x3)[0]
-    _x5 = L*stumpff_c1(_x3)[0]
-    return (_x1, _x2, 0, 0, 0, 0, -_x2*k1, _x1, 0, 0, 0, 0, 0, 0, _x4, _x5, 0, 0, 0, 0, _x5*k1, _x4, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1,)
+    _x1 = stumpff_row(_x0, 1)
+    _x2 = _x1[..., 0]
+    _x3 = L*_x1[..., 1]
+    _x4 = stumpff_row(-_x0, 1)
+    _x5 = _x4[..., 0]
+    _x6 = L*_x4[..., 1]
+    return (_x2, _x3, 0, 0, 0, 0, -_x3*k1, _x2, 0, 0, 0, 0, 0, 0, _x5, _x6, 0, 0, 0, 0, _x6*k1, _x5, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1,)
 
 
 def map6_quadrupole_mp(L, k1):
@@ -667,15 +761,15 @@ def map6_bend(L, K, k1):
     _x0 = L**2
     _x1 = K**2
     _x2 = _x1 + k1
-    _x3 = _x0*_x2
-    _x4 = stumpff_c0(_x3)[0]
-    _x5 = L*stumpff_c1(_x3)[0]
-    _x6 = K*_x0*stumpff_c2(_x3)[0]
+    _x3 = stumpff_row(_x0*_x2, 3)
+    _x4 = _x3[..., 0]
+    _x5 = L*_x3[..., 1]
+    _x6 = K*_x0*_x3[..., 2]
     _x7 = K*_x5
-    _x8 = -_x0*k1
-    _x9 = stumpff_c0(_x8)[0]
-    _x10 = L*stumpff_c1(_x8)[0]
-    return (_x4, _x5, 0, 0, _x6, 0, -_x2*_x5, _x4, 0, 0, _x7, 0, 0, 0, _x9, _x10, 0, 0, 0, 0, _x10*k1, _x9, 0, 0, 0, 0, 0, 0, 1, 0, _x7, _x6, 0, 0, L**3*_x1*stumpff_c3(_x3)[0], 1,)
+    _x8 = stumpff_row(-_x0*k1, 1)
+    _x9 = _x8[..., 0]
+    _x10 = L*_x8[..., 1]
+    return (_x4, _x5, 0, 0, _x6, 0, -_x2*_x5, _x4, 0, 0, _x7, 0, 0, 0, _x9, _x10, 0, 0, 0, 0, _x10*k1, _x9, 0, 0, 0, 0, 0, 0, 1, 0, _x7, _x6, 0, 0, L**3*_x1*_x3[..., 3], 1,)
 
 
 def map6_bend_mp(L, K, k1):
@@ -716,10 +810,10 @@ def map6_solenoid(L, H):
     """
     _x0 = L**2
     _x1 = (1/4)*H**2
-    _x2 = _x0*_x1
-    _x3 = stumpff_c0(_x2)[0]
+    _x2 = stumpff_row(_x0*_x1, 1)
+    _x3 = _x2[..., 0]
     _x4 = _x3**2
-    _x5 = stumpff_c1(_x2)[0]
+    _x5 = _x2[..., 1]
     _x6 = L*_x3*_x5
     _x7 = (1/2)*H
     _x8 = _x6*_x7
@@ -770,15 +864,16 @@ def map6_skew_quadrupole(L, M):
     Reference: LNF-64/55 eq. (1), (3), §4.
     """
     _x0 = L**2*M
-    _x1 = -_x0
-    _x2 = (1/2)*stumpff_c0(_x0)[0] + (1/2)*stumpff_c0(_x1)[0]
-    _x3 = (1/2)*L*(stumpff_c1(_x0)[0] + stumpff_c1(_x1)[0])
-    _x4 = _x0*skew_d0(_x0)[0]
-    _x5 = L**3*skew_d1(_x0)[0]
-    _x6 = M*_x5
-    _x7 = M**2*_x5
-    _x8 = M*_x3
-    return (_x2, _x3, _x4, _x6, 0, 0, _x7, _x2, _x8, _x4, 0, 0, _x4, _x6, _x2, _x3, 0, 0, _x8, _x4, _x7, _x2, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1,)
+    _x1 = stumpff_row(_x0, 1)
+    _x2 = stumpff_row(-_x0, 1)
+    _x3 = (1/2)*_x1[..., 0] + (1/2)*_x2[..., 0]
+    _x4 = (1/2)*L*(_x1[..., 1] + _x2[..., 1])
+    _x5 = _x0*skew_d0(_x0)[0]
+    _x6 = L**3*skew_d1(_x0)[0]
+    _x7 = M*_x6
+    _x8 = M**2*_x6
+    _x9 = M*_x4
+    return (_x3, _x4, _x5, _x7, 0, 0, _x8, _x3, _x9, _x5, 0, 0, _x5, _x7, _x3, _x4, 0, 0, _x9, _x5, _x8, _x3, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1,)
 
 
 def map6_skew_quadrupole_mp(L, M):
@@ -958,19 +1053,19 @@ def damping6_bend(L, K, k1):
     """
     _x0 = L**2
     _x1 = K**2
-    _x2 = _x0*(_x1 + k1)
-    _x3 = stumpff_c2(_x2)[0]
-    _x4 = stumpff_c3(_x2)[0]
+    _x2 = stumpff_row(_x0*(_x1 + k1), 6)
+    _x3 = _x2[..., 2]
+    _x4 = _x2[..., 3]
     _x5 = (1/2)*L**3
     _x6 = _x1*_x5*k1
-    _x7 = stumpff_c1(_x2)[0]
+    _x7 = _x2[..., 1]
     _x8 = (1/2)*_x7
     _x9 = (1/2)*_x4
     _x10 = _x0*_x1
-    _x11 = stumpff_c4(_x2)[0]
+    _x11 = _x2[..., 4]
     _x12 = _x10*_x11
     _x13 = _x10*_x9 - _x12 + _x8
-    _x14 = _x10*stumpff_c5(_x2)[0]
+    _x14 = _x10*_x2[..., 5]
     _x15 = _x12 - 3*_x14 + _x3
     _x16 = K**3
     _x17 = _x16*_x5
@@ -979,12 +1074,12 @@ def damping6_bend(L, K, k1):
     _x20 = _x10*_x4
     _x21 = L*_x1
     _x22 = (1/2)*_x21
-    _x23 = -_x18
-    _x24 = stumpff_c1(_x23)[0]
+    _x23 = stumpff_row(-_x18, 3)
+    _x24 = _x23[..., 1]
     _x25 = (1/2)*_x24
     _x26 = K*(_x1 + 2*k1)
     _x27 = L**4
-    return (_x6*(-_x3 + _x4), _x10*(_x13 - 2*_x3), 0, 0, _x17*(_x15 - 9*_x4), 0, -_x19*_x8, _x22*(_x10*_x3 - _x20 - 3*_x7 + stumpff_c0(_x2)[0]), 0, 0, _x0*_x16*(_x13 - 4*_x3), 0, 0, 0, _x6*(-stumpff_c2(_x23)[0] + stumpff_c3(_x23)[0]), -_x10*_x25, 0, 0, 0, 0, -_x19*_x25, -_x22*(_x24 + stumpff_c0(_x23)[0]), 0, 0, -L*_x26*_x7, -_x0*_x26*_x3, 0, 0, _x21*(_x20 + 2*_x7 - 4), 0, _x16*_x27*k1*(_x11 - _x9), _x17*(_x15 - 5*_x4), 0, 0, K**4*_x27*(-2*_x10*stumpff_c6(_x2)[0] - 5*_x11 + (1/2)*_x14 + _x9), 0,)
+    return (_x6*(-_x3 + _x4), _x10*(_x13 - 2*_x3), 0, 0, _x17*(_x15 - 9*_x4), 0, -_x19*_x8, _x22*(_x10*_x3 - _x20 - 3*_x7 + _x2[..., 0]), 0, 0, _x0*_x16*(_x13 - 4*_x3), 0, 0, 0, _x6*(-_x23[..., 2] + _x23[..., 3]), -_x10*_x25, 0, 0, 0, 0, -_x19*_x25, -_x22*(_x24 + _x23[..., 0]), 0, 0, -L*_x26*_x7, -_x0*_x26*_x3, 0, 0, _x21*(_x20 + 2*_x7 - 4), 0, _x16*_x27*k1*(_x11 - _x9), _x17*(_x15 - 5*_x4), 0, 0, K**4*_x27*(-2*_x10*_x2[..., 6] - 5*_x11 + (1/2)*_x14 + _x9), 0,)
 
 
 def damping6_bend_mp(L, K, k1):
@@ -1075,18 +1170,19 @@ def noise6_bend(L, K, k1):
     _x1 = L**2
     _x2 = K**2
     _x3 = _x1*(_x2 + k1)
-    _x4 = stumpff_c5(_x3)[0]
-    _x5 = 4*_x3
-    _x6 = stumpff_c5(_x5)[0]
-    _x7 = abs(K)
-    _x8 = K**4*_x7
-    _x9 = 2*_x8
-    _x10 = stumpff_c4(_x3)[0]
-    _x11 = L**4*_x8
-    _x12 = L**3
-    _x13 = K**3*_x7
-    _x14 = K**5*_x7
-    return (-_x0*_x9*(_x4 - 4*_x6), -_x11*(_x10 - 4*stumpff_c4(_x5)[0]), 0, 0, _x12*_x13*stumpff_c3(_x3)[0], -L**6*_x14*(_x4 - 16*stumpff_c6(_x5)[0]), _x12*_x9*stumpff_c3(_x5)[0], 0, 0, _x1*_x13*stumpff_c2(_x3)[0], _x0*_x14*(-_x10 + _x4 + 8*_x6), 0, 0, 0, 0, 0, 0, 0, L*_x2*_x7, _x10*_x11, 2*K**6*L**7*_x7*(-stumpff_c6(_x3)[0] + stumpff_c7(_x3)[0] + 16*stumpff_c7(_x5)[0]),)
+    _x4 = stumpff_row(_x3, 7)
+    _x5 = _x4[..., 5]
+    _x6 = stumpff_row(4*_x3, 7)
+    _x7 = _x6[..., 5]
+    _x8 = abs(K)
+    _x9 = K**4*_x8
+    _x10 = 2*_x9
+    _x11 = _x4[..., 4]
+    _x12 = L**4*_x9
+    _x13 = L**3
+    _x14 = K**3*_x8
+    _x15 = K**5*_x8
+    return (-_x0*_x10*(_x5 - 4*_x7), -_x12*(_x11 - 4*_x6[..., 4]), 0, 0, _x13*_x14*_x4[..., 3], -L**6*_x15*(_x5 - 16*_x6[..., 6]), _x10*_x13*_x6[..., 3], 0, 0, _x1*_x14*_x4[..., 2], _x0*_x15*(-_x11 + _x5 + 8*_x7), 0, 0, 0, 0, 0, 0, 0, L*_x2*_x8, _x11*_x12, 2*K**6*L**7*_x8*(-_x4[..., 6] + _x4[..., 7] + 16*_x6[..., 7]),)
 
 
 def noise6_bend_mp(L, K, k1):
@@ -1131,29 +1227,30 @@ def radiation_integrals_bend(L, K, k1, e1, e2, beta0, alpha0, eta0, etap0):
     _x0 = L**2
     _x1 = K**2
     _x2 = _x0*(_x1 + k1)
-    _x3 = stumpff_c1(_x2)[0]
-    _x4 = K*_x0
-    _x5 = _x4*stumpff_c3(_x2)[0]
-    _x6 = stumpff_c2(_x2)[0]
-    _x7 = numpy.tan(e1)
-    _x8 = _x7*eta0
-    _x9 = K*_x8 + etap0
-    _x10 = L*_x9
-    _x11 = _x10*_x6 + _x3*eta0 + _x5
-    _x12 = L*_x1
-    _x13 = _x12*abs(K)
-    _x14 = 4*_x2
-    _x15 = 2*_x1
-    _x16 = K*_x7*beta0 - alpha0
-    _x17 = L**3*_x16
-    _x18 = 8*_x1
-    _x19 = beta0**(-1.0)
-    _x20 = _x16**2
-    _x21 = L**4*_x19*(_x20 + 1)
-    _x22 = _x9*beta0
-    _x23 = _x16*eta0
-    _x24 = eta0**2
-    return (K*L*_x11, _x12, _x13, K*(-K*(_x8 + (_x10*_x3 + _x4*_x6 + eta0*stumpff_c0(_x2)[0])*numpy.tan(e2)) + L*_x11*(_x1 + 2*k1)), _x13*(2*K*L*_x6*(_x22 - _x23) + _x0*_x15*beta0*stumpff_c3(_x14)[0] - _x15*_x17*stumpff_c4(_x2)[0] - _x15*_x21*stumpff_c5(_x2)[0] + _x17*_x18*stumpff_c4(_x14)[0] + _x18*_x21*stumpff_c5(_x14)[0] - 2*_x19*_x5*(-_x16*_x22 + _x20*eta0 + eta0) + _x19*(_x20*_x24 - 2*_x22*_x23 + _x24 + _x9**2*beta0**2)),)
+    _x3 = stumpff_row(_x2, 5)
+    _x4 = _x3[..., 1]
+    _x5 = K*_x0
+    _x6 = _x5*_x3[..., 3]
+    _x7 = _x3[..., 2]
+    _x8 = numpy.tan(e1)
+    _x9 = _x8*eta0
+    _x10 = K*_x9 + etap0
+    _x11 = L*_x10
+    _x12 = _x11*_x7 + _x4*eta0 + _x6
+    _x13 = L*_x1
+    _x14 = _x13*abs(K)
+    _x15 = stumpff_row(4*_x2, 5)
+    _x16 = 2*_x1
+    _x17 = K*_x8*beta0 - alpha0
+    _x18 = L**3*_x17
+    _x19 = 8*_x1
+    _x20 = beta0**(-1.0)
+    _x21 = _x17**2
+    _x22 = L**4*_x20*(_x21 + 1)
+    _x23 = _x10*beta0
+    _x24 = _x17*eta0
+    _x25 = eta0**2
+    return (K*L*_x12, _x13, _x14, K*(-K*(_x9 + (_x11*_x4 + _x5*_x7 + eta0*_x3[..., 0])*numpy.tan(e2)) + L*_x12*(_x1 + 2*k1)), _x14*(2*K*L*_x7*(_x23 - _x24) + _x0*_x16*beta0*_x15[..., 3] - _x16*_x18*_x3[..., 4] - _x16*_x22*_x3[..., 5] + _x18*_x19*_x15[..., 4] + _x19*_x22*_x15[..., 5] - 2*_x20*_x6*(-_x17*_x23 + _x21*eta0 + eta0) + _x20*(_x10**2*beta0**2 + _x21*_x25 - 2*_x23*_x24 + _x25)),)
 
 
 def radiation_integrals_bend_mp(L, K, k1, e1, e2, beta0, alpha0, eta0, etap0):
@@ -1208,25 +1305,26 @@ def radiation_integrals_bend_no_faces(L, K, k1, e1, e2, beta0, alpha0, eta0, eta
     _x0 = L**2
     _x1 = K**2
     _x2 = _x0*(_x1 + k1)
-    _x3 = K*_x0*stumpff_c3(_x2)[0]
-    _x4 = K*numpy.tan(e1)
-    _x5 = _x4*eta0 + etap0
-    _x6 = L*stumpff_c2(_x2)[0]
-    _x7 = K*L*(_x3 + _x5*_x6 + eta0*stumpff_c1(_x2)[0])
-    _x8 = L*_x1
-    _x9 = _x8*abs(K)
-    _x10 = 4*_x2
-    _x11 = 2*_x1
-    _x12 = _x4*beta0 - alpha0
-    _x13 = L**3*_x12
-    _x14 = 8*_x1
-    _x15 = beta0**(-1.0)
-    _x16 = _x12**2
-    _x17 = L**4*_x15*(_x16 + 1)
-    _x18 = _x5*beta0
-    _x19 = _x12*eta0
-    _x20 = eta0**2
-    return (_x7, _x8, _x9, _x7*(_x1 + 2*k1), _x9*(2*K*_x6*(_x18 - _x19) + _x0*_x11*beta0*stumpff_c3(_x10)[0] - _x11*_x13*stumpff_c4(_x2)[0] - _x11*_x17*stumpff_c5(_x2)[0] + _x13*_x14*stumpff_c4(_x10)[0] + _x14*_x17*stumpff_c5(_x10)[0] - 2*_x15*_x3*(-_x12*_x18 + _x16*eta0 + eta0) + _x15*(_x16*_x20 - 2*_x18*_x19 + _x20 + _x5**2*beta0**2)),)
+    _x3 = stumpff_row(_x2, 5)
+    _x4 = K*_x0*_x3[..., 3]
+    _x5 = K*numpy.tan(e1)
+    _x6 = _x5*eta0 + etap0
+    _x7 = L*_x3[..., 2]
+    _x8 = K*L*(_x4 + _x6*_x7 + eta0*_x3[..., 1])
+    _x9 = L*_x1
+    _x10 = _x9*abs(K)
+    _x11 = stumpff_row(4*_x2, 5)
+    _x12 = 2*_x1
+    _x13 = _x5*beta0 - alpha0
+    _x14 = L**3*_x13
+    _x15 = 8*_x1
+    _x16 = beta0**(-1.0)
+    _x17 = _x13**2
+    _x18 = L**4*_x16*(_x17 + 1)
+    _x19 = _x6*beta0
+    _x20 = _x13*eta0
+    _x21 = eta0**2
+    return (_x8, _x9, _x10, _x8*(_x1 + 2*k1), _x10*(2*K*_x7*(_x19 - _x20) + _x0*_x12*beta0*_x11[..., 3] - _x12*_x14*_x3[..., 4] - _x12*_x18*_x3[..., 5] + _x14*_x15*_x11[..., 4] + _x15*_x18*_x11[..., 5] - 2*_x16*_x4*(-_x13*_x19 + _x17*eta0 + eta0) + _x16*(_x17*_x21 - 2*_x19*_x20 + _x21 + _x6**2*beta0**2)),)
 
 
 def radiation_integrals_bend_no_faces_mp(L, K, k1, e1, e2, beta0, alpha0, eta0, etap0):
@@ -2177,3 +2275,131 @@ def overlap_inv_area_mp(mu1_xx, mu1_xz, mu1_zz, mu2_xx, mu2_xz, mu2_zz, dx, dz):
     _x15 = 2*_x14*mu2_xz
     _x16 = _x14*_x8
     return (mpmath.sqrt(_x2*_x5*_x9)*mpmath.exp(-_x9*(_x0*_x11 + _x0*_x13 + _x0*_x15 - _x1*_x11 - _x1*_x13 - _x1*_x15 - _x10*_x4*mu1_xx + _x11*_x6 - _x12*_x4*mu1_zz + _x13*_x7 + _x16*_x3 - _x16*_x4))/mpmath.pi,)
+
+
+def bend6_radiation(L, K, k1):
+    """map6_bend (36), damping6_bend (36) and noise6_bend (21) of the same bends in one
+    call (93 entries; their docstrings give the conventions): a radiating ring's
+    distinct bends need all three, and they share their Stumpff rows.
+
+    Arguments: L, K, k1.
+    Backend: numpy float64, broadcasting.
+    Reference: LNF-64/55 eq. (1), (3), §4; M. Sands SLAC-121 ch. 4; LNF-64/55 eq. (3); M. Sands SLAC-121 ch. 5; Van Loan (1978).
+    """
+    _x0 = L**2
+    _x1 = K**2
+    _x2 = _x1 + k1
+    _x3 = _x0*_x2
+    _x4 = stumpff_row(_x3, 7)
+    _x5 = _x4[..., 0]
+    _x6 = _x4[..., 1]
+    _x7 = L*_x6
+    _x8 = _x4[..., 2]
+    _x9 = _x0*_x8
+    _x10 = K*_x9
+    _x11 = K*_x7
+    _x12 = _x0*k1
+    _x13 = stumpff_row(-_x12, 3)
+    _x14 = _x13[..., 0]
+    _x15 = _x13[..., 1]
+    _x16 = L*_x15
+    _x17 = L**3
+    _x18 = _x4[..., 3]
+    _x19 = _x1*_x18
+    _x20 = (1/2)*_x1*_x17*k1
+    _x21 = (1/2)*_x6
+    _x22 = (1/2)*_x18
+    _x23 = _x0*_x1
+    _x24 = _x4[..., 4]
+    _x25 = _x23*_x24
+    _x26 = _x21 + _x22*_x23 - _x25
+    _x27 = _x4[..., 5]
+    _x28 = _x23*_x27
+    _x29 = _x25 - 3*_x28 + _x8
+    _x30 = K**3
+    _x31 = _x17*_x30
+    _x32 = (1/2)*_x31
+    _x33 = _x1*_x12
+    _x34 = _x0*_x19
+    _x35 = L*_x1
+    _x36 = (1/2)*_x35
+    _x37 = (1/2)*_x15
+    _x38 = _x1 + 2*k1
+    _x39 = L**4
+    _x40 = -_x24
+    _x41 = _x4[..., 6]
+    _x42 = K**4
+    _x43 = _x39*_x42
+    _x44 = L**5
+    _x45 = stumpff_row(4*_x3, 7)
+    _x46 = _x45[..., 5]
+    _x47 = abs(K)
+    _x48 = 2*_x47
+    _x49 = _x42*_x48
+    _x50 = _x43*_x47
+    _x51 = K**5*_x47
+    return (_x5, _x7, 0, 0, _x10, 0, -_x2*_x7, _x5, 0, 0, _x11, 0, 0, 0, _x14, _x16, 0, 0, 0, 0, _x16*k1, _x14, 0, 0, 0, 0, 0, 0, 1, 0, _x11, _x10, 0, 0, _x17*_x19, 1, _x20*(_x18 - _x8), _x23*(_x26 - 2*_x8), 0, 0, _x32*(-9*_x18 + _x29), 0, -_x21*_x33, _x36*(_x1*_x9 - _x34 + _x5 - 3*_x6), 0, 0, _x0*_x30*(_x26 - 4*_x8), 0, 0, 0, _x20*(-_x13[..., 2] + _x13[..., 3]), -_x23*_x37, 0, 0, 0, 0, -_x33*_x37, -_x36*(_x14 + _x15), 0, 0, -_x11*_x38, -_x10*_x38, 0, 0, _x35*(_x34 + 2*_x6 - 4), 0, _x30*_x39*k1*(-_x22 - _x40), _x32*(-5*_x18 + _x29), 0, 0, _x43*(_x22 - 2*_x23*_x41 - 5*_x24 + (1/2)*_x28), 0, -_x44*_x49*(_x27 - 4*_x46), -_x50*(_x24 - 4*_x45[..., 4]), 0, 0, _x18*_x31*_x47, -L**6*_x51*(_x27 - 16*_x45[..., 6]), _x17*_x49*_x45[..., 3], 0, 0, _x30*_x47*_x9, _x44*_x51*(_x27 + _x40 + 8*_x46), 0, 0, 0, 0, 0, 0, 0, _x35*_x47, _x24*_x50, K**6*L**7*_x48*(-_x41 + _x4[..., 7] + 16*_x45[..., 7]),)
+
+
+def bend6_radiation_mp(L, K, k1):
+    """map6_bend (36), damping6_bend (36) and noise6_bend (21) of the same bends in one
+    call (93 entries; their docstrings give the conventions): a radiating ring's
+    distinct bends need all three, and they share their Stumpff rows.
+
+    Arguments: L, K, k1.
+    Backend: mpmath, run under mpmath.workdps(n).
+    Reference: LNF-64/55 eq. (1), (3), §4; M. Sands SLAC-121 ch. 4; LNF-64/55 eq. (3); M. Sands SLAC-121 ch. 5; Van Loan (1978).
+    """
+    import mpmath
+    _x0 = L**2
+    _x1 = K**2
+    _x2 = _x1 + k1
+    _x3 = _x0*_x2
+    _x4 = stumpff_c0_mp(_x3)[0]
+    _x5 = stumpff_c1_mp(_x3)[0]
+    _x6 = L*_x5
+    _x7 = stumpff_c2_mp(_x3)[0]
+    _x8 = _x0*_x7
+    _x9 = K*_x8
+    _x10 = K*_x6
+    _x11 = _x0*k1
+    _x12 = -_x11
+    _x13 = stumpff_c0_mp(_x12)[0]
+    _x14 = stumpff_c1_mp(_x12)[0]
+    _x15 = L*_x14
+    _x16 = L**3
+    _x17 = stumpff_c3_mp(_x3)[0]
+    _x18 = _x1*_x17
+    _x19 = (mpmath.mpf(1)/mpmath.mpf(2))*_x1*_x16*k1
+    _x20 = (mpmath.mpf(1)/mpmath.mpf(2))*_x5
+    _x21 = (mpmath.mpf(1)/mpmath.mpf(2))*_x17
+    _x22 = _x0*_x1
+    _x23 = stumpff_c4_mp(_x3)[0]
+    _x24 = _x22*_x23
+    _x25 = _x20 + _x21*_x22 - _x24
+    _x26 = stumpff_c5_mp(_x3)[0]
+    _x27 = _x22*_x26
+    _x28 = _x24 - 3*_x27 + _x7
+    _x29 = K**3
+    _x30 = _x16*_x29
+    _x31 = (mpmath.mpf(1)/mpmath.mpf(2))*_x30
+    _x32 = _x1*_x11
+    _x33 = _x0*_x18
+    _x34 = L*_x1
+    _x35 = (mpmath.mpf(1)/mpmath.mpf(2))*_x34
+    _x36 = (mpmath.mpf(1)/mpmath.mpf(2))*_x14
+    _x37 = _x1 + 2*k1
+    _x38 = L**4
+    _x39 = -_x23
+    _x40 = stumpff_c6_mp(_x3)[0]
+    _x41 = K**4
+    _x42 = _x38*_x41
+    _x43 = L**5
+    _x44 = 4*_x3
+    _x45 = stumpff_c5_mp(_x44)[0]
+    _x46 = abs(K)
+    _x47 = 2*_x46
+    _x48 = _x41*_x47
+    _x49 = _x42*_x46
+    _x50 = K**5*_x46
+    return (_x4, _x6, 0, 0, _x9, 0, -_x2*_x6, _x4, 0, 0, _x10, 0, 0, 0, _x13, _x15, 0, 0, 0, 0, _x15*k1, _x13, 0, 0, 0, 0, 0, 0, 1, 0, _x10, _x9, 0, 0, _x16*_x18, 1, _x19*(_x17 - _x7), _x22*(_x25 - 2*_x7), 0, 0, _x31*(-9*_x17 + _x28), 0, -_x20*_x32, _x35*(_x1*_x8 - _x33 + _x4 - 3*_x5), 0, 0, _x0*_x29*(_x25 - 4*_x7), 0, 0, 0, _x19*(-stumpff_c2_mp(_x12)[0] + stumpff_c3_mp(_x12)[0]), -_x22*_x36, 0, 0, 0, 0, -_x32*_x36, -_x35*(_x13 + _x14), 0, 0, -_x10*_x37, -_x37*_x9, 0, 0, _x34*(_x33 + 2*_x5 - 4), 0, _x29*_x38*k1*(-_x21 - _x39), _x31*(-5*_x17 + _x28), 0, 0, _x42*(_x21 - 2*_x22*_x40 - 5*_x23 + (mpmath.mpf(1)/mpmath.mpf(2))*_x27), 0, -_x43*_x48*(_x26 - 4*_x45), -_x49*(_x23 - 4*stumpff_c4_mp(_x44)[0]), 0, 0, _x17*_x30*_x46, -L**6*_x50*(_x26 - 16*stumpff_c6_mp(_x44)[0]), _x16*_x48*stumpff_c3_mp(_x44)[0], 0, 0, _x29*_x46*_x8, _x43*_x50*(_x26 + _x39 + 8*_x45), 0, 0, 0, 0, 0, 0, 0, _x34*_x46, _x23*_x49, K**6*L**7*_x47*(-_x40 + stumpff_c7_mp(_x3)[0] + 16*stumpff_c7_mp(_x44)[0]),)

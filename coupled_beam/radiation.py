@@ -437,7 +437,7 @@ class RadiationModel:
 
 def _kernel_route(unique) -> bool:
     """The generated radiation kernels apply: kernels present, plain bends without explicit D."""
-    return (hasattr(_kernels, "damping6_bend") and hasattr(_kernels, "noise6_bend")
+    return (hasattr(_kernels, "bend6_radiation")
             and all(isinstance(el, Bend) and not el._has_D and not el._has_phi for el in unique))
 
 
@@ -450,6 +450,8 @@ def _radiating_maps_kernels(unique, energy: float) -> tuple[np.ndarray, np.ndarr
     M_rad = E2 (M + c_d dM) E1 + c_d (dE2 M E1 + E2 M dE1) (first order in c_d,
     :func:`derivations.element_maps.damping6_bend`, ``damping6_edge``), noise
     (4/3) C_q r_e gamma^5 E2 G E2^T with G = ``noise6_bend`` (exact in-bend dispersion).
+    M, dM and G come from one call of the fused ``bend6_radiation`` (shared Stumpff
+    rows); the edge products are skipped for bends without faces (exact identities).
     """
     gamma = energy / ELECTRON_MASS
     c_d = C_GAMMA * energy**3 / (2 * np.pi)
@@ -459,20 +461,26 @@ def _radiating_maps_kernels(unique, energy: float) -> tuple[np.ndarray, np.ndarr
     L, K, n = f("length"), f("K"), f("n")
     k1 = -n * K**2
     fa = np.array([_faces(el) for el in unique]).reshape(-1, 2)
-    body = maps._stack36(_kernels.map6_bend(L, K, k1), u)
-    dbody = maps._stack36(_kernels.damping6_bend(L, K, k1), u)
-    E1 = maps._stack36(_kernels.map6_edge(K, f("e1"), f("fint_gap1")), u)
-    E2 = maps._stack36(_kernels.map6_edge(K, f("e2"), f("fint_gap2")), u)
-    dE1 = maps._stack36(_kernels.damping6_edge(K, fa[:, 0]), u)
-    dE2 = maps._stack36(_kernels.damping6_edge(K, fa[:, 1]), u)
-    M = E2 @ (body + c_d * dbody) @ E1 + c_d * (dE2 @ body @ E1 + E2 @ body @ dE1)
-    up = np.empty((u, 21))
-    for j, v in enumerate(_kernels.noise6_bend(L, K, k1)):
-        up[:, j] = v
+    # body, its damping and its noise in one call (they share their Stumpff rows)
+    parts = np.empty((u, 93))
+    for j, v in enumerate(_kernels.bend6_radiation(L, K, k1)):
+        parts[:, j] = v
+    body = parts[:, :36].reshape(u, 6, 6)
+    M = body + c_d * parts[:, 36:72].reshape(u, 6, 6)
     G = np.zeros((u, 6, 6))
-    G[:, _UPPER[0], _UPPER[1]] = up
-    G = G + np.swapaxes(G, -1, -2) - G * np.eye(6)
-    G = c_q * (E2 @ G @ np.swapaxes(E2, -1, -2))
+    G[:, _UPPER[0], _UPPER[1]] = parts[:, 72:]
+    G = c_q * (G + np.swapaxes(np.triu(G, 1), -1, -2))
+    e1, e2, g1, g2 = f("e1"), f("e2"), f("fint_gap1"), f("fint_gap2")
+    faced = (e1 != 0) | (e2 != 0) | (g1 != 0) | (g2 != 0) | np.any(fa != 0, axis=1)
+    if np.any(faced):      # edges of unfaced bends are exact identities (and dE = 0): skipped
+        m, Kf = int(faced.sum()), K[faced]
+        E1 = maps._stack36(_kernels.map6_edge(Kf, e1[faced], g1[faced]), m)
+        E2 = maps._stack36(_kernels.map6_edge(Kf, e2[faced], g2[faced]), m)
+        dE1 = maps._stack36(_kernels.damping6_edge(Kf, fa[faced, 0]), m)
+        dE2 = maps._stack36(_kernels.damping6_edge(Kf, fa[faced, 1]), m)
+        bf = body[faced]
+        M[faced] = E2 @ M[faced] @ E1 + c_d * (dE2 @ bf @ E1 + E2 @ bf @ dE1)
+        G[faced] = E2 @ G[faced] @ np.swapaxes(E2, -1, -2)
     tilt = f("tilt")
     if np.any(tilt):
         Rm, Rp = maps.rotation6(-tilt), maps.rotation6(tilt)
@@ -518,8 +526,8 @@ def _radiating_maps_generator(unique, energy: float) -> tuple[np.ndarray, np.nda
     # a wedge face: the outer particle passes less field (I4 face term -h^2 tan(e) xi)
     f_in[:, 4, 0] = c_d * h**2 * np.tan(faces[:, 0])
     f_out[:, 4, 0] = c_d * h**2 * np.tan(faces[:, 1])
-    ent = maps._embed4(np.array([el.entrance for el in unique]))
-    ex = maps.mm(f_out, maps._embed4(np.array([el.exit for el in unique])))
+    ent = maps.edge_maps6(unique, "entrance")       # 6x6: a face may also kick delta (KickedBend)
+    ex = maps.mm(f_out, maps.edge_maps6(unique, "exit"))
     M = maps.mm(ex, maps.mm(body, maps.mm(f_in, ent)))
     R = maps._mmT(maps.mm(ex, R), ex)
     tilt = np.array([el.tilt for el in unique])

@@ -49,6 +49,17 @@ MODULES = [
 
 TARGET = Path(__file__).resolve().parent.parent / "coupled_beam" / "_kernels.py"
 
+#: fused kernels: name -> (parts, doc). One printed function returns the parts' results
+#: concatenated, in order, through one common-subexpression elimination: what the parts
+#: share (the Stumpff rows of the same arguments) is evaluated once. Infrastructure, no
+#: formula of its own: the expressions are the parts' (same arguments, same order).
+FUSED = {
+    "bend6_radiation": (("map6_bend", "damping6_bend", "noise6_bend"),
+                        "map6_bend (36), damping6_bend (36) and noise6_bend (21) of the same bends in one\n"
+                        "call (93 entries; their docstrings give the conventions): a radiating ring's\n"
+                        "distinct bends need all three, and they share their Stumpff rows."),
+}
+
 
 @dataclass(frozen=True)
 class KernelSpec:
@@ -155,6 +166,11 @@ def render_kernel(spec: KernelSpec, kind: str = "numpy") -> str:
     printer = _printer(kind)
     numeric_form = kind == "numpy" and spec.numpy_exprs is not None
     exprs = spec.numpy_exprs if numeric_form else spec.exprs
+    if kind == "numpy" and not numeric_form:
+        # every c_n(x) a column of one stumpff_row(x, N) per argument x (evaluated once)
+        from derivations.stumpff import rows_for_numpy
+
+        exprs = rows_for_numpy(exprs)
     # the numeric forms are already in their evaluation order (Horner): no rewriting
     replacements, reduced = sp.cse(
         list(exprs), symbols=sp.numbered_symbols("_x"),
@@ -191,6 +207,16 @@ def collect_specs(modules: list[str] | None = None) -> list[KernelSpec]:
     specs: list[KernelSpec] = []
     for modname in modules or MODULES:
         specs.extend(importlib.import_module(modname).kernel_specs())
+    by_name = {s.name: s for s in specs}
+    for name, (parts, doc) in FUSED.items():
+        if not all(p in by_name for p in parts):
+            continue
+        first = by_name[parts[0]]
+        if any(by_name[p].args != first.args or by_name[p].block or by_name[p].numpy_exprs
+               for p in parts):
+            raise ValueError(f"fused kernel {name}: parts {parts} must share their arguments")
+        specs.append(KernelSpec(name, first.args, sum((by_name[p].exprs for p in parts), ()),
+                                doc, "; ".join(dict.fromkeys(by_name[p].reference for p in parts))))
     names = [s.name for s in specs]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
@@ -208,11 +234,14 @@ def generate_source(modules: list[str] | None = None) -> str:
         "Every ``name`` has an mpmath twin ``name_mp`` printing the same expression.\n"
         '"""\n\n'
         "import numpy\n\n"
-        f"__all__ = {sorted([s.name for s in specs] + [s.name + '_mp' for s in specs])!r}\n"
+        f"__all__ = {sorted([s.name for s in specs] + [s.name + '_mp' for s in specs] + ['stumpff_row'])!r}\n"
     )
     blocks = [head]
     if any(s.block > 0 for s in specs):
         blocks.append("\n" + BLOCKWISE)
+    from derivations.stumpff import stumpff_row_source
+
+    blocks.append("\n" + stumpff_row_source())
     for spec in specs:
         blocks.append("\n\n" + render_kernel(spec, "numpy"))
         blocks.append("\n\n" + render_kernel(spec, "mpmath"))

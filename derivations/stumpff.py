@@ -562,3 +562,160 @@ def helper_specs(KernelSpec) -> list:
             "derivations.stumpff; LNF-64/55 §1 (M term)",
             numpy_exprs=(_numeric_body(1, n, u),)))
     return specs
+
+
+# ------------------------------------------------------- all c_n of one argument at once
+def _horner_table() -> list[list[float]]:
+    """Horner coefficients of the series of c_1 ... c_N_MAX, highest power first, zero-padded.
+
+    Row r, column n - 1: the coefficient the Horner step r adds for c_n (the same
+    terms and order as :func:`_series`; leading zeros leave a shorter series exact).
+    """
+    cols = []
+    for n in range(1, N_MAX + 1):
+        poly = sp.Poly(_series(n, _U, False, THRESHOLDS[n]).subs(_U, -_U), _U)   # in w = -u
+        coeffs = poly.all_coeffs()                                              # highest first
+        cols.append([int(sp.fraction(c)[0]) / int(sp.fraction(c)[1]) for c in coeffs])
+    depth = max(len(c) for c in cols)
+    return [[(c[r - (depth - len(c))] if r >= depth - len(c) else 0.0) for c in cols]
+            for r in range(depth)]
+
+
+class _Row(sp.Function):
+    """Printing-only: c_0(x) ... c_N(x) of one argument, ``stumpff_row(x, N)`` (numpy)."""
+
+    nargs = 2  # N, x
+
+    def _numpycode(self, printer):
+        return f"stumpff_row({printer._print(self.args[1])}, {int(self.args[0])})"
+
+
+class _Col(sp.Function):
+    """Printing-only: column n of a :class:`_Row` (``row[..., n]``)."""
+
+    nargs = 2  # n, row
+
+    def _numpycode(self, printer):
+        return f"{printer._print(self.args[1])}[..., {int(self.args[0])}]"
+
+
+def rows_for_numpy(exprs):
+    """Every c_n(x) of ``exprs`` as a column of one row c_0(x) ... c_N(x) per distinct argument x.
+
+    N is the highest n used with that x; common-subexpression elimination then
+    evaluates each row once (:func:`stumpff_row_source`), so a kernel pays one
+    vectorised evaluation per argument instead of one helper call per c_n.
+    The values are those of the ``stumpff_c<n>`` helpers (same series, same
+    thresholds, same closed forms).
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x")
+    >>> rows_for_numpy([stumpff(1, x) + stumpff(3, x)])
+    [_Col(1, _Row(3, x)) + _Col(3, _Row(3, x))]
+    """
+    top: dict = {}
+    for e in exprs:
+        for a in sp.sympify(e).atoms(stumpff):
+            n, x = int(a.args[0]), a.args[1]
+            top[x] = max(top.get(x, 0), n)
+    if not top:
+        return list(exprs)
+    rep = lambda n, x: _Col(n, _Row(top[x], x))  # noqa: E731
+    return [sp.sympify(e).replace(stumpff, rep) for e in exprs]
+
+
+def stumpff_row_source() -> str:
+    """Source of ``stumpff_row(u, N)`` (numpy), printed into ``coupled_beam/_kernels.py``.
+
+    Numerics per column n (as ``stumpff_c<n>``): c_0 = cos sqrt(u) / cosh sqrt(-u);
+    c_n, n >= 1, the Taylor series (Horner in w = -u, the coefficients of
+    :func:`_series`) for abs(u) < T_n (:data:`THRESHOLDS`), else the closed form
+    from c_0, c_1 at v = max(abs(u), T_n) and the recurrence c_n = (1/(n-2)! -
+    c_{n-2})/v (u > 0; u < 0: cosh, sinh, c_n = (c_{n-2} - 1/(n-2)!)/v). All
+    columns go through each Horner step together (one numpy operation per step),
+    and the closed forms are evaluated only when some abs(u) reaches a threshold.
+    """
+    table = _horner_table()
+    T = [float(THRESHOLDS[n]) for n in range(1, N_MAX + 1)]
+    # step i of the recurrence (i = 1 ... N_MAX // 2) adds 1/(p + 2 i - 2)! in column n (p = n mod 2)
+    rec = ",\n    ".join("[" + ", ".join(repr(1 / factorial(n % 2 + 2 * i - 2)) if n >= 2 * i else "0.0"
+                                           for n in range(1, N_MAX + 1)) + "]"
+                         for i in range(1, N_MAX // 2 + 1))
+    rows = ",\n    ".join("[" + ", ".join(repr(float(c)) for c in r) + "]" for r in table)
+    # first Horner row with a non-zero entry in columns 1..N
+    starts = [min(r for r in range(len(table)) if any(table[r][j] != 0 for j in range(N)))
+              for N in range(1, N_MAX + 1)]
+    return f'''
+#: Horner coefficients of c_1 ... c_{N_MAX} (derivations.stumpff._series), highest power first
+_STUMPFF_HORNER = numpy.array([
+    {rows}])
+#: abs(u) below which c_1 ... c_{N_MAX} sum their series (derivations.stumpff.THRESHOLDS)
+_STUMPFF_T = numpy.array({T!r})
+#: first Horner row used by columns 1..N
+_STUMPFF_START = {starts!r}
+#: row i - 1: what step i of the recurrence adds in columns 1 ... {N_MAX} (1/(n mod 2 + 2 i - 2)!)
+_STUMPFF_REC = numpy.array([
+    {rec}])
+
+
+def stumpff_row(u, N):
+    """c_0(u), ..., c_N(u) stacked on a new last axis: one evaluation for all n <= N.
+
+    Same numerics as ``stumpff_c<n>`` (derivations.stumpff.stumpff_row_source):
+    c_0 = cos sqrt(u) (cosh sqrt(-u) for u < 0); for n >= 1 the Taylor series
+    (Horner in w = -u) below abs(u) = T_n, else the closed form at v = max(abs(u), T_n)
+    by the recurrence c_n = (1/(n-2)! - c_(n-2))/v (u > 0; cosh/sinh for u < 0).
+    All columns take each Horner step together; a branch no point needs (the
+    closed forms when every abs(u) is below its threshold, one sign) is not
+    evaluated. Each value depends on its own u only (not on the batch).
+
+    Arguments: u (array_like, any shape), N (0 ... {N_MAX}).
+    Backend: numpy float64, broadcasting.
+    Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
+    """
+    u = numpy.asarray(u, dtype=numpy.float64)
+    neg = u < 0
+    n_neg = numpy.count_nonzero(neg)
+    if n_neg == 0:
+        c0 = numpy.cos(numpy.sqrt(u))
+    elif n_neg == u.size:
+        c0 = numpy.cosh(numpy.sqrt(-u))
+    else:
+        c0 = numpy.where(neg, numpy.cosh(numpy.sqrt(numpy.maximum(-u, 0))),
+                         numpy.cos(numpy.sqrt(numpy.maximum(u, 0))))
+    if N == 0:
+        return c0[..., None]
+    x = u[..., None]
+    T = _STUMPFF_T[:N]
+    small = abs(x) < T
+    every = numpy.count_nonzero(small) == small.size
+    w = -x if every else numpy.maximum(numpy.minimum(-x, T), -T)    # = -clip(u, -T, T)
+    H = _STUMPFF_HORNER[_STUMPFF_START[N - 1]:, :N]
+    p = H[0] * w + H[1]
+    for c in H[2:]:
+        p = p * w + c
+    if not every:
+        closed = []
+        if n_neg < u.size:          # u > 0: cos, sin
+            v = numpy.maximum(x, T)
+            sv = numpy.sqrt(v)
+            f = numpy.cos(sv)
+            f[..., 0::2] = numpy.sin(sv[..., 0::2]) / sv[..., 0::2]
+            for i in range(1, N // 2 + 1):       # column n (index n - 1) takes step i when n >= 2 i
+                j = 2 * i - 1
+                f[..., j:] = (_STUMPFF_REC[i - 1, j:N] - f[..., j:]) / v[..., j:]
+            closed.append(f)
+        if n_neg:                   # u < 0: cosh, sinh
+            v = numpy.maximum(-x, T)
+            sv = numpy.sqrt(v)
+            f = numpy.cosh(sv)
+            f[..., 0::2] = numpy.sinh(sv[..., 0::2]) / sv[..., 0::2]
+            for i in range(1, N // 2 + 1):
+                j = 2 * i - 1
+                f[..., j:] = (f[..., j:] - _STUMPFF_REC[i - 1, j:N]) / v[..., j:]
+            closed.append(f)
+        f = closed[0] if len(closed) == 1 else numpy.where(x > 0, closed[0], closed[1])
+        p = numpy.where(small, p, f)
+    return numpy.concatenate((c0[..., None], p), axis=-1)
+'''
