@@ -157,6 +157,28 @@ def no_face_radiation(bend):
     return cls(**fields)
 
 
+def _face_kick6(edge4: np.ndarray, K: float, e: float, gap: float, x0: float, z0: float) -> np.ndarray:
+    """6x6 pole-face map at the magnet-frame orbit (x0, z0): the linear face plus its chromatic kick.
+
+    The face kicks x' += K tan(e) x / (1 + delta), z' -= K tan(e - psi) z / (1 + delta)
+    (x' = px / (1 + delta); pyAT's and MAD-X's hard-edge face, psi as
+    :class:`~coupled_beam.lattice.Bend`); at the orbit the kick K tan(e) x0 is
+    part of the orbit and leaves the delta column c = (0, -K tan(e) x0, 0,
+    K tan(e - psi) z0) and its symplectic partner l += c_1 x + c_3 z (the l row
+    of a delta forcing, as :func:`coupled_beam.lattice.maps.generators6`).
+    """
+    out = np.eye(6)
+    out[:4, :4] = edge4
+    if e or gap:
+        psi = K * gap * (1 + math.sin(e) ** 2) / math.cos(e)
+        c1, c3 = -K * math.tan(e) * x0, K * math.tan(e - psi) * z0
+        out[1, 4] += c1
+        out[3, 4] += c3
+        out[5, 0] += c1
+        out[5, 2] += c3
+    return out
+
+
 def _kicked_bend_class():
     from dataclasses import dataclass, field
 
@@ -169,6 +191,9 @@ def _kicked_bend_class():
         ``chromatic`` = (f_x, f_z) (1/m, magnet frame, before the roll) is added
         to the delta forcing b: the chromatic part -F of the orbit force F per
         metre (x' = px / (1 + delta), so every force is F / (1 + delta)).
+        ``face_orbit`` = (x1, z1, x2, z2) (m, magnet frame): the orbit at the
+        entrance and exit faces, whose edge kicks leave their chromatic part
+        at the faces (``entrance6`` / ``exit6``, :func:`_face_kick6`).
         Same map route as a bend with explicit D (generator, Padé exponential,
         a few ulp) and the same radiation (generator route: the bend's h, k1,
         faces; Van Loan noise on this map, so the vertical dispersion the
@@ -176,9 +201,11 @@ def _kicked_bend_class():
         """
 
         chromatic: tuple = field(default=(0.0, 0.0), kw_only=True)
+        face_orbit: tuple = field(default=(0.0, 0.0, 0.0, 0.0), kw_only=True)
 
         def __post_init__(self) -> None:
             object.__setattr__(self, "chromatic", tuple(float(v) for v in self.chromatic))
+            object.__setattr__(self, "face_orbit", tuple(float(v) for v in self.face_orbit))
             super().__post_init__()
             object.__setattr__(self, "_has_D", True)     # generator route (the forcing)
 
@@ -189,11 +216,24 @@ def _kicked_bend_class():
             out[3] += self.chromatic[1]
             return out
 
+        @property
+        def entrance6(self) -> np.ndarray:
+            """Entrance face at the orbit (6x6, the face's chromatic kick included)."""
+            x1, z1, _, _ = self.face_orbit
+            return _face_kick6(self.entrance, self.K, self.e1, self.fint_gap1, x1, z1)
+
+        @property
+        def exit6(self) -> np.ndarray:
+            """Exit face at the orbit (6x6, the face's chromatic kick included)."""
+            _, _, x2, z2 = self.face_orbit
+            return _face_kick6(self.exit, self.K, self.e2, self.fint_gap2, x2, z2)
+
     return KickedBend
 
 
-def kicked_bend(bend, f_x: float, f_z: float):
-    """``bend`` (a Bend or TrackingFaceBend) with the chromatic forcing (f_x, f_z) (1/m) of its orbit kicks.
+def kicked_bend(bend, f_x: float, f_z: float, face_orbit=(0.0, 0.0, 0.0, 0.0)):
+    """``bend`` (a Bend or TrackingFaceBend) on an orbit: chromatic forcing (f_x, f_z) (1/m) of its
+    orbit kicks, and the orbit (x1, z1, x2, z2) (m, magnet frame) at its faces.
 
     Examples
     --------
@@ -201,6 +241,9 @@ def kicked_bend(bend, f_x: float, f_z: float):
     >>> kb = kicked_bend(Bend(1.0, K=0.1), 0.0, 2e-5)
     >>> round(float(kb.b[3]), 12), round(float(kb.b[1]), 12)
     (2e-05, 0.1)
+    >>> kb = kicked_bend(Bend(1.0, K=0.1, e1=0.2), 0.0, 0.0, (0.0, 1e-3, 0.0, 0.0))
+    >>> round(float(kb.entrance6[3, 4]), 10)                 # K tan(e1) z1
+    2.0271e-05
     """
     key = ("kicked", getattr(type(bend), "face_radiation", True))
     cls = _CACHE.get(key)
@@ -221,7 +264,7 @@ def kicked_bend(bend, f_x: float, f_z: float):
         cls = _CACHE[key] = base
     fields = {f: getattr(bend, f) for f in ("length", "K", "n", "e1", "e2", "fint_gap1", "fint_gap2",
                                             "tilt", "name")}
-    return cls(**fields, chromatic=(f_x, f_z))
+    return cls(**fields, chromatic=(f_x, f_z), face_orbit=tuple(face_orbit))
 
 
 def kicked_quadrupole(length: float, k1: float, k1s: float, tilt: float, kick_x: float,

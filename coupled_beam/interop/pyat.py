@@ -329,6 +329,18 @@ def _magnet_orbit(el, o_in, o_out, tilt: float) -> tuple[float, float]:
     return c * m[0] + s * m[2], -s * m[0] + c * m[2]
 
 
+def _face_orbit(el, o_in, o_out, tilt: float) -> tuple[float, float, float, float]:
+    """Orbit (x1, z1, x2, z2) at a bend's entrance and exit faces, magnet frame (after T1, the roll).
+
+    Their edge kicks leave a chromatic part at the faces (``kicked_bend``).
+    """
+    T1, T2 = _arr(el, "T1"), _arr(el, "T2")
+    a = o_in[:4] + (T1[:4] if T1.size else 0.0)
+    b = o_out[:4] - (T2[:4] if T2.size else 0.0)
+    c, s = math.cos(tilt), math.sin(tilt)
+    return (c * a[0] + s * a[2], -s * a[0] + c * a[2], c * b[0] + s * b[2], -s * b[0] + c * b[2])
+
+
 def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
     """coupled_beam elements of a pyAT lattice (one per pyAT element), every offender listed.
 
@@ -459,8 +471,10 @@ def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
                         ka[:_arr(el, "KickAngle").size] = _arr(el, "KickAngle")[:2]
                         f_x = S.real + K**2 * x0 - ka[0] / L
                         f_z = -S.imag - ka[1] / L
-                        if abs(f_x) + abs(f_z) > 1e-15:
-                            bend = kicked_bend(bend, f_x, f_z)
+                        faces = _face_orbit(el, o_in, o_out, tilt) if bend.e1 or bend.e2 or \
+                            bend.fint_gap1 or bend.fint_gap2 else (0.0,) * 4
+                        if abs(f_x) + abs(f_z) > 1e-15 or any(faces):
+                            bend = kicked_bend(bend, f_x, f_z, faces)
                     out.append(bend)
                     continue
                 out.append(quadrupole(L, k1, k1s, tilt, name) if kick is None else

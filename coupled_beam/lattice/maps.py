@@ -275,6 +275,26 @@ def _embed4(m4: np.ndarray) -> np.ndarray:
     return out
 
 
+def edge_maps6(elements: Sequence, which: str) -> np.ndarray:
+    """6x6 pole-face maps of ``elements`` (``which`` = "entrance" or "exit"), (n, 6, 6).
+
+    An element's own ``entrance6`` / ``exit6`` when it has one (a face that also
+    kicks delta, e.g. a bend on a closed orbit, :func:`coupled_beam.interop._common.kicked_bend`),
+    else its 4x4 ``entrance`` / ``exit`` embedded.
+
+    Examples
+    --------
+    >>> from coupled_beam.lattice.elements import Bend
+    >>> float(edge_maps6([Bend(1.0, K=0.5, e1=0.1)], "entrance")[0, 1, 0])   # K tan(e1)
+    0.0501...
+    """
+    attr = which + "6"
+    if not any(hasattr(el, attr) for el in elements):
+        return _embed4(np.array([getattr(el, which) for el in elements]).reshape(-1, 4, 4))
+    return np.array([getattr(el, attr) if hasattr(el, attr) else _embed4(getattr(el, which))
+                     for el in elements]).reshape(-1, 6, 6)
+
+
 def generators6(elements: Sequence) -> np.ndarray:
     """6x6 generators G (1/m) of thick pieces: [[A, b, 0], [0, 0, 0], [(J4 b)^T, 0, 0]].
 
@@ -413,9 +433,7 @@ def _unique_maps6(unique: Sequence) -> np.ndarray:
         els = [unique[i] for i in rest]
         L = np.array([el.length for el in els])
         body = expm_stacked(generators6(els) * L[:, None, None])
-        ent = _embed4(np.array([el.entrance for el in els]))
-        ex = _embed4(np.array([el.exit for el in els]))
-        out[rest] = mm(ex, mm(body, ent))
+        out[rest] = mm(edge_maps6(els, "exit"), mm(body, edge_maps6(els, "entrance")))
     tilt = np.array([el.tilt for el in unique])
     rolled = tilt != 0.0
     if np.any(rolled):
@@ -620,7 +638,7 @@ def partial_maps6(element, depth) -> np.ndarray:
     inside = d > 0
     if np.any(inside):
         body = expm_stacked(G * d[inside][..., None, None])
-        m = mm(body, _embed4(element.entrance))
+        m = mm(body, edge_maps6([element], "entrance")[0])
         if element.tilt:
             m = mm(rotation6(-element.tilt), mm(m, rotation6(element.tilt)))
         out[inside] = m
