@@ -68,6 +68,7 @@ __all__ = [
     "rf_system",
     "cavity_map6",
     "energy_sawtooth",
+    "second_halves",
     "chromatic_elements",
 ]
 
@@ -455,13 +456,22 @@ def cavity_map6(k_rf: float, length: float = 0.0) -> np.ndarray:
     return kick
 
 
-def energy_sawtooth(maps6: np.ndarray, loss: np.ndarray, rf: RFSystem) -> np.ndarray:
+def energy_sawtooth(maps6: np.ndarray, loss: np.ndarray, rf: RFSystem, half_maps6=None) -> np.ndarray:
     """The 6-D closed orbit X_co at every boundary of the cell, (n + 1, 6); column 4 is delta(s).
 
-    Each element with a loss u_i = U_i / E adds the constant -u_i (M_i e_delta + e_delta) / 2
-    (the loss spread over the element, trapezoid); each cavity adds its gain V sin(phi) / E.
-    The fixed point of the affine cell map fixes the level of delta (no net path
-    lengthening per turn: the RF holds the revolution frequency).
+    Each element with a loss u_i = U_i / E, spread evenly over its body, adds the
+    constant -u_i (1/L) int_0^L M(L <- s) e_delta ds: the delta kick at s carried to the
+    exit. With ``half_maps6`` (the map of each element's second half, exit face
+    included) this is Simpson's rule, -u_i (M_i + 4 H_i + I) e_delta / 6, exact for
+    the leading terms M_56(L <- s) ~ K^2 (L - s)^3 / 6 and M_16 ~ K (L - s)^2 / 2;
+    without it the trapezoid -u_i (M_i + I) e_delta / 2, which puts twice the
+    path (and 3/2 the orbit) of the in-bend loss at the exit. That matters: the
+    level of delta is fixed by the path (no net path lengthening per turn: the RF
+    holds the revolution frequency), through 1 / alpha_c; on pyAT's ESRF lattice
+    the trapezoid sets the level 1.7e-6 above pyAT's tracked 6-D orbit, i.e. a tune
+    error of (natural chromaticity) x 1.7e-6 = 2e-4; Simpson's rule brings it to
+    the second-order terms (measured in tests/test_pyat_real_rings.py). Each cavity
+    adds its gain V sin(phi) / E.
 
     Parameters
     ----------
@@ -470,6 +480,9 @@ def energy_sawtooth(maps6: np.ndarray, loss: np.ndarray, rf: RFSystem) -> np.nda
     loss : (n,) array
         U_i / E per element.
     rf : RFSystem
+    half_maps6 : (n, 6, 6) array, optional
+        Maps of the second half of each element (only rows with a loss are
+        read); None: the trapezoid.
 
     Returns
     -------
@@ -490,8 +503,12 @@ def energy_sawtooth(maps6: np.ndarray, loss: np.ndarray, rf: RFSystem) -> np.nda
     e[4] = 1.0
     c = np.zeros((n, 6))
     for i in range(n):
-        if loss[i]:
+        if not loss[i]:
+            continue
+        if half_maps6 is None:
             c[i] = -0.5 * loss[i] * (maps6[i] @ e + e)
+        else:
+            c[i] = -loss[i] * (maps6[i] @ e + 4.0 * (half_maps6[i] @ e) + e) / 6.0
     for j, i in enumerate(rf.index):
         c[i] += rf.gain[j] * e
     aug = np.zeros((n, 7, 7))            # affine maps [[M_i, c_i], [0, 1]], one stacked scan
@@ -508,6 +525,23 @@ def energy_sawtooth(maps6: np.ndarray, loss: np.ndarray, rf: RFSystem) -> np.nda
             C[i + 1] = aug[i] @ C[i]
     X0 = np.linalg.solve(np.eye(6) - C[-1, :6, :6], C[-1, :6, 6])
     return C[:, :6, :6] @ X0 + C[:, :6, 6]
+
+
+def second_halves(elements: Sequence, index) -> list:
+    """The second half of each element ``elements[i]``, i in ``index``: half the length, exit face kept.
+
+    For the loss spread over a bend (:func:`energy_sawtooth`): the body from its
+    middle to the exit, the exit pole face and fringe included, no entrance face.
+    """
+    out = []
+    for i in index:
+        el = elements[i]
+        changes = {"length": 0.5 * el.length}
+        for f in ("e1", "fint_gap1"):
+            if getattr(el, f, 0.0):
+                changes[f] = 0.0
+        out.append(el.replace(**changes))
+    return out
 
 
 def chromatic_elements(elements: Sequence, delta, *, tapered: bool = False) -> list:

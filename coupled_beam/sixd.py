@@ -296,6 +296,164 @@ def _chromatic_change(elements, delta: np.ndarray, eps: float = 1e-4) -> np.ndar
     return np.asarray(delta, dtype=float)[:, None, None] * d[inv]
 
 
+def _orbit_forcing_change(elements, X: np.ndarray, eps: float = 1e-4) -> np.ndarray:
+    """What every element's map gains from the sawtooth orbit beyond its scaled strengths, (n, 6, 6).
+
+    Two first-order terms of the orbit (y0(s), delta0) through an element:
+
+    * the delta column. With x' = dx/ds every force is F(y, delta) / (1 + delta),
+      F = (A y)_{x', z'} + b delta (A, b of the element in the lab frame), and
+      d/d(delta) [F / (1 + delta)] = b (1 - 2 delta0) - (A y0)_{x', z'}: the orbit
+      through a quadrupole of gradient k1 adds k1 x0, the second-order dispersion
+      of the sawtooth that the sextupole feed-down (:func:`_feed_down_change`)
+      must come with (alone it moves sigma_x on pyAT's ESRF lattice by 2.8e-2
+      instead of 1e-3). The scaled strengths of :func:`_chromatic_change` give
+      b (1 + r delta0) (r = -1/2 for a bend: K goes as 1 / sqrt(1 + delta)); the rest,
+      f(s) = needed - that, drives the delta column: int_0^L M(L <- s) f(s) ds;
+    * the path row. dl/ds = K x + (x'^2 + z'^2) / 2 has the gradient (K, x'0, 0, z'0)
+      on the orbit (lab frame: K_x, x'0, K_z, z'0 with the bend's drive b); the
+      scaled bend has K (1 + r delta0) there, so the l row gains
+      int_0^L g(s)^T M(s <- 0) ds, g = (-r_x delta0, x'0, -r_z delta0, z'0). The
+      drive and this row belong together (the path partner of the dispersion):
+      one without the other is 3e-2 off pyAT on a combined-function ring at Q_s 0.048.
+
+    Both integrals by Simpson's rule on the orbit at the entrance, middle
+    (first-half map, H^-1 M with H the second half) and exit: exact for the
+    polynomial part, O((k L^2)^2 / 2880) beyond. Thin kicks: f = -(M - I) y0.
+    """
+    from coupled_beam import longitudinal as lo
+    from coupled_beam.lattice.maps import element_maps6, rotation6
+
+    X = np.asarray(X, dtype=float)
+    n = len(elements)
+    out = np.zeros((n, 6, 6))
+    index: dict = {}
+    inv = np.array([index.setdefault(el, len(index)) for el in elements])
+    unique = list(index)
+    m = len(unique)
+    A = np.zeros((m, 4, 4))
+    b = np.zeros((m, 4))
+    r = np.zeros((m, 4))
+    L = np.array([float(el.length) for el in unique])
+    thin = np.array([bool(el.is_thin) for el in unique])
+    skip = np.array([el.kind in ("matrix", "rfcavity", "marker") for el in unique])
+    M = element_maps6(unique)
+    for k, el in enumerate(unique):
+        if skip[k] or thin[k] or el.kind == "drift":
+            continue
+        R = rotation6(float(el.tilt))[:4, :4]
+        A[k] = R.T @ np.asarray(el.A, dtype=float) @ R
+        b[k] = R.T @ np.asarray(el.b, dtype=float)
+        scaled = lo.chromatic_elements([el], [eps])[0]
+        r[k] = (R.T @ np.asarray(scaled.b, dtype=float) - b[k]) / eps
+    thick = np.flatnonzero(~(skip | thin)[inv] & (L[inv] > 0))
+    if len(thick):
+        uk = sorted(set(inv[thick].tolist()))
+        H = np.zeros((m, 6, 6))
+        F = np.zeros((m, 6, 6))
+        H[uk] = element_maps6(lo.second_halves(unique, uk))
+        F[uk] = np.linalg.solve(H[uk], M[uk])
+        j = inv[thick]
+        Mi, Hi, Fi = M[j], H[j], F[j]
+        x_in, x_out = X[thick], X[thick + 1]
+        x_mid = np.einsum("nij,nj->ni", Fi, x_in)
+        d0 = 0.5 * (x_in[:, 4] + x_out[:, 4])
+
+        def drive(y):
+            need = b[j] * (1.0 - 2.0 * d0)[:, None] - np.einsum("nij,nj->ni", A[j], y[:, :4])
+            f = np.zeros((len(y), 6))
+            f[:, [1, 3]] = (need - b[j] - r[j] * d0[:, None])[:, [1, 3]]
+            return f
+
+        w = (L[j] / 6.0)[:, None]
+        col = (np.einsum("nij,nj->ni", Mi, drive(x_in)) + 4.0 * np.einsum("nij,nj->ni", Hi, drive(x_mid))
+               + drive(x_out))
+        out[thick, :, 4] = col * w
+
+        def grad(y):
+            g = np.zeros((len(y), 6))
+            g[:, 1], g[:, 3] = y[:, 1], y[:, 3]
+            g[:, 0], g[:, 2] = -r[j][:, 1] * d0, -r[j][:, 3] * d0    # dl/ds = K x unscaled
+            return g
+
+        row = grad(x_in) + 4.0 * np.einsum("ni,nij->nj", grad(x_mid), Fi) + np.einsum("ni,nij->nj", grad(x_out), Mi)
+        out[thick, 5, :] += row * w
+    th = np.flatnonzero(thin[inv] & ~skip[inv])
+    if len(th):
+        y0 = 0.5 * (X[th, :4] + X[th + 1, :4])
+        kick = np.einsum("nij,nj->ni", M[inv[th]][:, :4, :4] - np.eye(4), y0)
+        out[th, 1, 4] = -kick[:, 1]
+        out[th, 3, 4] = -kick[:, 3]
+    return out
+
+
+def _symplectic_change(elements, change: np.ndarray) -> np.ndarray:
+    """The sawtooth's map changes made symplectic to first order: M' = (M + dM)(I + J E / 2).
+
+    M the bare (radiation-free) map, E = M'^T J M' - J of M' = M + dM. The
+    radiation damping of the one-turn map is a few 1e-4 per turn, so a
+    non-symplectic part of the same order in the orbit corrections (the delta
+    column, path row and scaled strengths are each first order, their
+    symplectic pairing only approximate) would change the damping of a mode;
+    the first-order projection keeps det M' = 1 and leaves the damping to the
+    radiation alone.
+    """
+    from coupled_beam.lattice.maps import element_maps6
+
+    change = np.asarray(change, dtype=float)
+    idx = np.flatnonzero(np.any(change != 0.0, axis=(1, 2)))
+    if not len(idx):
+        return change
+    index: dict = {}
+    inv = np.array([index.setdefault(elements[i], len(index)) for i in idx])
+    bare = element_maps6(list(index))[inv]
+    M = bare + change[idx]
+    J = _J6
+    E = np.einsum("nji,jk,nkl->nil", M, J, M) - J
+    Ms = M + 0.5 * np.einsum("nij,jk,nkl->nil", M, J, E)
+    out = change.copy()
+    out[idx] = Ms - bare
+    return out
+
+
+def _half_maps(elements, loss: np.ndarray) -> np.ndarray:
+    """Bare maps of the second halves of the elements that lose energy (others: zero), (n, 6, 6)."""
+    from coupled_beam import longitudinal as lo
+    from coupled_beam.lattice.maps import element_maps6
+
+    out = np.zeros((len(elements), 6, 6))
+    idx = [i for i in range(len(elements)) if loss[i] and elements[i].length > 0]
+    if idx:
+        out[idx] = element_maps6(lo.second_halves(elements, idx))
+    return out
+
+
+def _feed_down_change(elements, X: np.ndarray) -> np.ndarray:
+    """The map change of every element that has an orbit-dependent gradient, at the sawtooth orbit, (n, 6, 6).
+
+    Sextupole-like elements (:class:`~coupled_beam.lattice.Sextupole`,
+    :class:`~coupled_beam.lattice.ThinSextupole`: a ``displaced`` method) on
+    the 6-D closed orbit X (the betatron part of the energy sawtooth,
+    x0 = eta delta0 + ...) get the feed-down gradient k1 + i k1s += (k2 + i k2s)
+    (x0 + i z0) at the orbit's mean over the element (exact for the straight
+    orbit of a drift-like element; O(k1 L^2) otherwise). Linear in the orbit,
+    as the chromatic change is in delta0; the other elements are linear
+    (no orbit dependence).
+    """
+    from coupled_beam.lattice.maps import element_maps6
+
+    X = np.asarray(X, dtype=float)
+    out = np.zeros((len(elements), 6, 6))
+    idx = [i for i, el in enumerate(elements) if callable(getattr(el, "displaced", None))]
+    if not idx:
+        return out
+    x = 0.5 * (X[:-1, 0] + X[1:, 0])
+    z = 0.5 * (X[:-1, 2] + X[1:, 2])
+    moved = [elements[i].displaced(float(x[i]), float(z[i])) for i in idx]
+    out[idx] = element_maps6(moved) - element_maps6([elements[i] for i in idx])
+    return out
+
+
 def _six_d_maps(ring, *, sawtooth: bool, tapered: bool):
     """(maps with cavity kicks and the chromatic sawtooth, noise, rf, delta0 at the boundaries)."""
     from coupled_beam import longitudinal as lo
@@ -314,11 +472,13 @@ def _six_d_maps(ring, *, sawtooth: bool, tapered: bool):
     delta0 = np.zeros(len(ring.elements) + 1)
     if sawtooth:
         loss = lo.element_energy_loss(ring.elements, rf.energy)
-        X = lo.energy_sawtooth(maps, loss, rf)
+        X = lo.energy_sawtooth(maps, loss, rf, _half_maps(ring.elements, loss))
         delta0 = X[:, 4]
         if not tapered:
             mean = 0.5 * (delta0[:-1] + delta0[1:])
-            maps = with_cavities(maps0 + _chromatic_change(ring.elements, mean))
+            change = (_chromatic_change(ring.elements, mean) + _feed_down_change(ring.elements, X)
+                      + _orbit_forcing_change(ring.elements, X))
+            maps = with_cavities(maps0 + _symplectic_change(ring.elements, change))
     return maps, noise, rf, delta0
 
 

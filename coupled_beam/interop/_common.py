@@ -157,25 +157,54 @@ def no_face_radiation(bend):
     return cls(**fields)
 
 
-def _face_kick6(edge4: np.ndarray, K: float, e: float, gap: float, x0: float, z0: float) -> np.ndarray:
-    """6x6 pole-face map at the magnet-frame orbit (x0, z0): the linear face plus its chromatic kick.
+def _face_kick6(edge4: np.ndarray, K: float, e: float, gap: float, orbit, method: int = 1,
+                sign: float = 1.0) -> np.ndarray:
+    """6x6 pole-face map at the magnet-frame orbit (x0, x0', z0, z0'): the linear face and its orbit terms.
 
-    The face kicks x' += K tan(e) x / (1 + delta), z' -= K tan(e - psi) z / (1 + delta)
-    (x' = px / (1 + delta); pyAT's and MAD-X's hard-edge face, psi as
-    :class:`~coupled_beam.lattice.Bend`); at the orbit the kick K tan(e) x0 is
-    part of the orbit and leaves the delta column c = (0, -K tan(e) x0, 0,
-    K tan(e - psi) z0) and its symplectic partner l += c_1 x + c_3 z (the l row
-    of a delta forcing, as :func:`coupled_beam.lattice.maps.generators6`).
+    pyAT's hard-edge face (``bend_linear_fringe``; MAD-X's for method 1) in
+    x' = px / (1 + delta): x' += K tan(e) x / (1 + delta), z' -= z F(delta, x'),
+    F = f_y / (1 + delta), psi = K gap (1 + sin^2 e) / cos e (gap = FINT x full gap, 0 for method 0):
+
+    ======  ============================================
+    method  f_y
+    ======  ============================================
+    0, 1    K tan(e - psi / (1 + delta))
+    2       K tan(e - psi / (1 + delta)) / (1 + delta)
+    3       K tan(e - psi + sign x')  (sign +1 entrance, -1 exit)
+    ======  ============================================
+
+    Linearised at the orbit (delta = 0), the kicks of the orbit itself are
+    part of the orbit; what stays is the delta column c_1 = -K tan(e) x0,
+    c_3 = -z0 dF/d(delta) with its symplectic partner l += c_1 x + c_3 z (as
+    :func:`coupled_beam.lattice.maps.generators6`), and for method 3 the
+    focusing -F at the orbit slope and the term z' -= z0 dF/dx' x'.
+
+    Examples
+    --------
+    >>> E = _face_kick6(np.eye(4), 0.1, 0.2, 0.0, (0.0, 0.0, 1e-3, 0.0))
+    >>> round(float(E[3, 4]), 10)             # z0 K tan(e): the face's chromatic kick
+    2.0271e-05
     """
+    x0, xp0, z0, _ = (float(v) for v in orbit)
     out = np.eye(6)
     out[:4, :4] = edge4
-    if e or gap:
-        psi = K * gap * (1 + math.sin(e) ** 2) / math.cos(e)
-        c1, c3 = -K * math.tan(e) * x0, K * math.tan(e - psi) * z0
-        out[1, 4] += c1
-        out[3, 4] += c3
-        out[5, 0] += c1
-        out[5, 2] += c3
+    if not (e or gap or method == 3):
+        return out
+    psi = K * gap * (1 + math.sin(e) ** 2) / math.cos(e)
+    c1 = -K * math.tan(e) * x0
+    if method == 3:
+        t = math.tan(e - psi + sign * xp0)
+        dF_dd, dF_dxp = -K * t, sign * K * (1 + t * t)
+        out[3, 2] = -K * t
+        out[3, 1] -= z0 * dF_dxp
+    else:
+        t = math.tan(e - psi)
+        dF_dd = K * (1 + t * t) * psi - (2.0 if method == 2 else 1.0) * K * t
+    c3 = -z0 * dF_dd
+    out[1, 4] += c1
+    out[3, 4] += c3
+    out[5, 0] += c1
+    out[5, 2] += c3
     return out
 
 
@@ -191,9 +220,10 @@ def _kicked_bend_class():
         ``chromatic`` = (f_x, f_z) (1/m, magnet frame, before the roll) is added
         to the delta forcing b: the chromatic part -F of the orbit force F per
         metre (x' = px / (1 + delta), so every force is F / (1 + delta)).
-        ``face_orbit`` = (x1, z1, x2, z2) (m, magnet frame): the orbit at the
-        entrance and exit faces, whose edge kicks leave their chromatic part
-        at the faces (``entrance6`` / ``exit6``, :func:`_face_kick6`).
+        ``face_orbit`` = (x1, x1', z1, z1', x2, x2', z2, z2') (magnet frame): the
+        orbit at the entrance and exit faces, whose edge kicks leave their
+        chromatic part at the faces, ``fringe`` = pyAT's FringeBendEntrance /
+        FringeBendExit there (``entrance6`` / ``exit6``, :func:`_face_kick6`).
         Same map route as a bend with explicit D (generator, Padé exponential,
         a few ulp) and the same radiation (generator route: the bend's h, k1,
         faces; Van Loan noise on this map, so the vertical dispersion the
@@ -201,11 +231,13 @@ def _kicked_bend_class():
         """
 
         chromatic: tuple = field(default=(0.0, 0.0), kw_only=True)
-        face_orbit: tuple = field(default=(0.0, 0.0, 0.0, 0.0), kw_only=True)
+        face_orbit: tuple = field(default=(0.0,) * 8, kw_only=True)
+        fringe: tuple = field(default=(1, 1), kw_only=True)
 
         def __post_init__(self) -> None:
             object.__setattr__(self, "chromatic", tuple(float(v) for v in self.chromatic))
             object.__setattr__(self, "face_orbit", tuple(float(v) for v in self.face_orbit))
+            object.__setattr__(self, "fringe", tuple(int(v) for v in self.fringe))
             super().__post_init__()
             object.__setattr__(self, "_has_D", True)     # generator route (the forcing)
 
@@ -219,21 +251,22 @@ def _kicked_bend_class():
         @property
         def entrance6(self) -> np.ndarray:
             """Entrance face at the orbit (6x6, the face's chromatic kick included)."""
-            x1, z1, _, _ = self.face_orbit
-            return _face_kick6(self.entrance, self.K, self.e1, self.fint_gap1, x1, z1)
+            return _face_kick6(self.entrance, self.K, self.e1, self.fint_gap1, self.face_orbit[:4],
+                               self.fringe[0])
 
         @property
         def exit6(self) -> np.ndarray:
             """Exit face at the orbit (6x6, the face's chromatic kick included)."""
-            _, _, x2, z2 = self.face_orbit
-            return _face_kick6(self.exit, self.K, self.e2, self.fint_gap2, x2, z2)
+            return _face_kick6(self.exit, self.K, self.e2, self.fint_gap2, self.face_orbit[4:],
+                               self.fringe[1], -1.0)
 
     return KickedBend
 
 
-def kicked_bend(bend, f_x: float, f_z: float, face_orbit=(0.0, 0.0, 0.0, 0.0)):
+def kicked_bend(bend, f_x: float, f_z: float, face_orbit=(0.0,) * 8, fringe=(1, 1)):
     """``bend`` (a Bend or TrackingFaceBend) on an orbit: chromatic forcing (f_x, f_z) (1/m) of its
-    orbit kicks, and the orbit (x1, z1, x2, z2) (m, magnet frame) at its faces.
+    orbit kicks, the orbit (x, x', z, z') at its entrance and exit faces (magnet frame) and the
+    faces' fringe methods (:func:`_face_kick6`).
 
     Examples
     --------
@@ -241,7 +274,7 @@ def kicked_bend(bend, f_x: float, f_z: float, face_orbit=(0.0, 0.0, 0.0, 0.0)):
     >>> kb = kicked_bend(Bend(1.0, K=0.1), 0.0, 2e-5)
     >>> round(float(kb.b[3]), 12), round(float(kb.b[1]), 12)
     (2e-05, 0.1)
-    >>> kb = kicked_bend(Bend(1.0, K=0.1, e1=0.2), 0.0, 0.0, (0.0, 1e-3, 0.0, 0.0))
+    >>> kb = kicked_bend(Bend(1.0, K=0.1, e1=0.2), 0.0, 0.0, (0.0, 0.0, 1e-3, 0.0) + (0.0,) * 4)
     >>> round(float(kb.entrance6[3, 4]), 10)                 # K tan(e1) z1
     2.0271e-05
     """
@@ -264,7 +297,7 @@ def kicked_bend(bend, f_x: float, f_z: float, face_orbit=(0.0, 0.0, 0.0, 0.0)):
         cls = _CACHE[key] = base
     fields = {f: getattr(bend, f) for f in ("length", "K", "n", "e1", "e2", "fint_gap1", "fint_gap2",
                                             "tilt", "name")}
-    return cls(**fields, chromatic=(f_x, f_z), face_orbit=tuple(face_orbit))
+    return cls(**fields, chromatic=(f_x, f_z), face_orbit=tuple(face_orbit), fringe=tuple(fringe))
 
 
 def kicked_quadrupole(length: float, k1: float, k1s: float, tilt: float, kick_x: float,

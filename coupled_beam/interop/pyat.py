@@ -154,7 +154,8 @@ ATTRIBUTES: dict[str, tuple[str, str]] = {
     "EntranceAngle": ("used", "e1"), "ExitAngle": ("used", "e2"),
     "FullGap": ("used", "fint_gap = FullGap * FringeInt"),
     "FringeInt1": ("used", "fint_gap1"), "FringeInt2": ("used", "fint_gap2"),
-    "FringeBendEntrance": ("used", "0: no fringe correction (fint_gap 0); 1, 2, 3 have the same linear map"),
+    "FringeBendEntrance": ("used", "0: no fringe correction (fint_gap 0); 1, 2, 3 have the same linear map "
+                                   "on axis, and differ at an orbit through the face (kicked_bend)"),
     "FringeBendExit": ("used", "as FringeBendEntrance"),
     "R1": ("used", "roll -> tilt; on a bend also at.tilt_elem's roll about the centre (R1, R2, T1, T2 "
                    "recomputed from _tilt must agree); any other R (pitch, yaw, tilt_frame): refused"),
@@ -329,16 +330,27 @@ def _magnet_orbit(el, o_in, o_out, tilt: float) -> tuple[float, float]:
     return c * m[0] + s * m[2], -s * m[0] + c * m[2]
 
 
-def _face_orbit(el, o_in, o_out, tilt: float) -> tuple[float, float, float, float]:
-    """Orbit (x1, z1, x2, z2) at a bend's entrance and exit faces, magnet frame (after T1, the roll).
+def _face_orbit(el, o_in, o_out) -> tuple:
+    """Orbit (x, x', z, z') met by a bend's entrance and exit faces, magnet frame: R1 (o + T1), R2^-1 (o - T2).
 
-    Their edge kicks leave a chromatic part at the faces (``kicked_bend``).
+    Their edge kicks leave orbit terms at the faces (``kicked_bend``); x' = px at delta = 0,
+    at the exit the slope before the face's own kick.
     """
+    a, b = np.zeros(6), np.zeros(6)
+    a[:4], b[:4] = o_in[:4], o_out[:4]
     T1, T2 = _arr(el, "T1"), _arr(el, "T2")
-    a = o_in[:4] + (T1[:4] if T1.size else 0.0)
-    b = o_out[:4] - (T2[:4] if T2.size else 0.0)
-    c, s = math.cos(tilt), math.sin(tilt)
-    return (c * a[0] + s * a[2], -s * a[0] + c * a[2], c * b[0] + s * b[2], -s * b[0] + c * b[2])
+    if T1.size:
+        a = a + T1
+    if T2.size:
+        b = b - T2
+    if getattr(el, "R1", None) is not None:
+        a = np.asarray(el.R1, dtype=float).reshape(6, 6) @ a
+    if getattr(el, "R2", None) is not None:
+        b = np.linalg.solve(np.asarray(el.R2, dtype=float).reshape(6, 6), b)
+    L = float(getattr(el, "Length", 0.0))
+    if L:      # the slope before the exit face kick x' += K tan(e2) x (fringe method 3 reads it)
+        b[1] -= float(getattr(el, "BendingAngle", 0.0)) / L * math.tan(float(getattr(el, "ExitAngle", 0.0))) * b[0]
+    return tuple(float(v) for v in a[:4]) + tuple(float(v) for v in b[:4])
 
 
 def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
@@ -471,10 +483,10 @@ def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
                         ka[:_arr(el, "KickAngle").size] = _arr(el, "KickAngle")[:2]
                         f_x = S.real + K**2 * x0 - ka[0] / L
                         f_z = -S.imag - ka[1] / L
-                        faces = _face_orbit(el, o_in, o_out, tilt) if bend.e1 or bend.e2 or \
-                            bend.fint_gap1 or bend.fint_gap2 else (0.0,) * 4
+                        faces = _face_orbit(el, o_in, o_out) if bend.e1 or bend.e2 or bend.fint_gap1 \
+                            or bend.fint_gap2 or 3 in (fb1, fb2) else (0.0,) * 8
                         if abs(f_x) + abs(f_z) > 1e-15 or any(faces):
-                            bend = kicked_bend(bend, f_x, f_z, faces)
+                            bend = kicked_bend(bend, f_x, f_z, faces, (fb1, fb2))
                     out.append(bend)
                     continue
                 out.append(quadrupole(L, k1, k1s, tilt, name) if kick is None else

@@ -27,8 +27,8 @@ import numpy as np  # noqa: F401  (doctest namespace)
 
 from coupled_beam.lattice import elements as _elements
 from coupled_beam.lattice.elements import (Bend, Drift, Element, Generic, Marker, Matrix,  # noqa: F401
-                                           Quadrupole, RFCavity, SkewQuadrupole, Solenoid,
-                                           ThinQuadrupole, ThinSkewQuadrupole, _finite, van_loan)
+                                           Quadrupole, RFCavity, Sextupole, SkewQuadrupole, Solenoid,
+                                           ThinQuadrupole, ThinSextupole, ThinSkewQuadrupole, _finite, van_loan)
 from coupled_beam.lattice.ring import Ring
 
 __all__ = [*_elements.__all__, "Ring"]

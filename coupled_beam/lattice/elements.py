@@ -52,9 +52,11 @@ __all__ = [
     "Drift",
     "Bend",
     "Quadrupole",
+    "Sextupole",
     "SkewQuadrupole",
     "ThinSkewQuadrupole",
     "ThinQuadrupole",
+    "ThinSextupole",
     "Solenoid",
     "Marker",
     "Matrix",
@@ -433,6 +435,70 @@ class Quadrupole(Element):
                                                    d[0, 0], d[0, 1], d[1, 0], d[1, 1]))
 
 
+def _orbit_gradient(k2: float, k2s: float, tilt: float, dx: float, dz: float) -> complex:
+    """Extra gradient k1 + i k1s (element frame) of the sextupole part k2 + i k2s at the lab orbit (dx, dz).
+
+    Element frame: w_e = exp(-i tilt) (dx + i dz); the multipole convention of
+    :mod:`coupled_beam.interop._common` (x' -= Re c w^2, z' += Im c w^2 with
+    c = (k2 + i k2s) / 2) gives the feed-down c1 = (k2 + i k2s) w_e.
+    """
+    return complex(k2, k2s) * (complex(math.cos(tilt), -math.sin(tilt)) * complex(dx, dz))
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Sextupole(Quadrupole):
+    """Thick sextupole K2 (normal) and K2S (skew), 1/m^3 as MAD-X, linearised about an orbit.
+
+    On the design orbit its linear map is a drift. About an orbit (x0, z0) its
+    linear part is the feed-down quadrupole k1 + i k1s = (k2 + i k2s) (x0 + i z0)
+    (element frame, the multipole convention of :mod:`coupled_beam.interop._common`);
+    :meth:`displaced` returns that linearisation as a new element, which keeps
+    k2, k2s, so the 6-D route can move it again by the energy-sawtooth orbit
+    (:mod:`coupled_beam.sixd`). ``k1`` and ``tilt`` are those of the quadrupole
+    the map is (as :class:`Quadrupole`); k2, k2s are in the frame after ``tilt``.
+
+    Parameters
+    ----------
+    length : float
+        m, > 0.
+    k1 : float
+        Gradient of the linear part (1/m^2), 0 on the design orbit.
+    k2, k2s : float
+        Normal and skew sextupole strength (1/m^3): MAD-X K2, K2S; pyAT
+        2 PolynomB[2], 2 PolynomA[2].
+    tilt : float
+        Roll (rad).
+
+    Examples
+    --------
+    >>> s = Sextupole(0.3, k2=20.0).displaced(1e-3, 0.0)    # k1 = K2 x0
+    >>> round(s.k1, 12), round(s.tilt, 12)
+    (0.02, 0.0)
+    >>> s = Sextupole(0.3, k2=20.0).displaced(0.0, 1e-3)    # skew k1s = K2 z0: a rolled quadrupole
+    >>> round(s.k1, 12), round(s.tilt, 6)
+    (0.02, -0.785398)
+    """
+
+    k2: float = 0.0
+    k2s: float = 0.0
+
+    _floats: ClassVar[tuple[str, ...]] = Quadrupole._floats + ("k2", "k2s")
+
+    def displaced(self, dx: float, dz: float) -> "Sextupole":
+        """The linearisation about an orbit moved by (dx, dz) (m, lab frame): feed-down added.
+
+        The sum normal + skew gradient is again a normal quadrupole, rolled
+        (:func:`coupled_beam.interop._common.roll_of`); k2, k2s follow the new
+        frame (c_2 turns by exp(3 i t) when the frame turns by t).
+        """
+        c1 = complex(self.k1, 0.0) + _orbit_gradient(self.k2, self.k2s, self.tilt, dx, dz)
+        if c1.imag == 0.0:
+            return self.replace(k1=c1.real)
+        g, t = abs(c1), -0.5 * math.atan2(c1.imag, c1.real)
+        c2 = complex(self.k2, self.k2s) * complex(math.cos(3 * t), math.sin(3 * t))
+        return self.replace(k1=g, tilt=self.tilt + t, k2=c2.real, k2s=c2.imag)
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class SkewQuadrupole(Element):
     """Thick skew (coupling) element: the M x z term of (1), M in 1/m^2.
@@ -523,6 +589,32 @@ class ThinQuadrupole(_Thin):
     k1sl: float = 0.0
 
     _floats: ClassVar[tuple[str, ...]] = Element._floats + ("k1l", "k1sl")
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ThinSextupole(ThinQuadrupole):
+    """Thin sextupole k2l, k2sl (1/m^2, MAD-X MULTIPOLE KNL[2], KSL[2]) linearised about an orbit.
+
+    Its linear part is the thin quadrupole k1l, k1sl (0 on the design orbit);
+    :meth:`displaced` adds the feed-down k1l + i k1sl += (k2l + i k2sl) (x0 + i z0)
+    (frame after ``tilt``).
+
+    Examples
+    --------
+    >>> s = ThinSextupole(k2l=4.0).displaced(1e-3, 2e-3)
+    >>> round(s.k1l, 12), round(s.k1sl, 12)
+    (0.004, 0.008)
+    """
+
+    k2l: float = 0.0
+    k2sl: float = 0.0
+
+    _floats: ClassVar[tuple[str, ...]] = ThinQuadrupole._floats + ("k2l", "k2sl")
+
+    def displaced(self, dx: float, dz: float) -> "ThinSextupole":
+        """The linearisation about an orbit moved by (dx, dz) (m, lab frame): feed-down added."""
+        c1 = _orbit_gradient(self.k2l, self.k2sl, self.tilt, dx, dz)
+        return self.replace(k1l=self.k1l + c1.real, k1sl=self.k1sl + c1.imag)
 
 
 @dataclass(frozen=True, eq=False, repr=False)

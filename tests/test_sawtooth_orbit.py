@@ -1,0 +1,102 @@
+"""The 6-D route's linearisation about the energy-sawtooth orbit, element by element, against pyAT.
+
+References are pyAT's ``find_elem_m66`` at an orbit (its symplectic integrator of the
+expanded Hamiltonian: an independent route), converted from (px, pz) to this package's
+x' = px / (1 + delta).
+"""
+
+import numpy as np
+import pytest
+
+at = pytest.importorskip("at")
+
+from coupled_beam import lattice as lat  # noqa: E402
+from coupled_beam import sixd  # noqa: E402
+from coupled_beam.interop.pyat import pyat_elements  # noqa: E402
+from coupled_beam.lattice.maps import element_maps6  # noqa: E402
+
+
+def _C(o):
+    """d(x, x', z, z', delta, l) / d(x, px, z, pz, delta, ct) at the point o."""
+    c = np.eye(6)
+    d = 1.0 + o[4]
+    c[1, 1] = c[3, 3] = 1.0 / d
+    c[1, 4], c[3, 4] = -o[1] / d**2, -o[3] / d**2
+    return c
+
+
+def _pyat_jacobian(el, o_in):
+    """pyAT's Jacobian at o_in in x' coordinates, and the orbit at the exit."""
+    o_out = np.array(o_in, dtype=float).reshape(6, 1)
+    el.track(o_out, in_place=True)
+    o_out = o_out.ravel()
+    m = at.find_elem_m66(el, np.asarray(o_in, dtype=float))
+    return _C(o_out) @ m @ np.linalg.inv(_C(np.asarray(o_in, dtype=float))), o_out
+
+
+@pytest.mark.parametrize("roll", [0.0, 0.3])
+def test_sextupole_displaced_equals_pyat_at_the_orbit(roll):
+    """Sextupole(K2).displaced(x0, z0): the feed-down quadrupole of pyAT's sextupole at that orbit
+    (normal and skew, rolled or not: the frame turn exp(3 i t) of k2 + i k2s)."""
+    s = at.Sextupole("S", 0.3, 12.0, NumIntSteps=200)
+    if roll:
+        at.tilt_elem(s, roll)
+    o = np.array([4e-4, 0.0, -3e-4, 0.0, 0.0, 0.0])
+    ref, o_out = _pyat_jacobian(s, o)
+    conv = pyat_elements([s])[0]
+    assert isinstance(conv, lat.Sextupole) and abs(np.hypot(conv.k2, conv.k2s) - 24.0) < 1e-12
+    w = 0.5 * (o + o_out)          # the mean orbit, as the 6-D route uses
+    ours = element_maps6([conv.displaced(w[0], w[2])])[0]
+    # the orbit bends inside, so pyAT's gradient varies along it; measured 1.6e-7 (7e-5 of it: the orbit moves 4e-8 m inside) against the
+    # feed-down itself, K2 |w0| L = 3.6e-3 (a 1 % error of it would be 3.6e-5)
+    assert np.allclose(ours[:4, :4], ref[:4, :4], rtol=0, atol=4e-7), ours[:4, :4] - ref[:4, :4]
+    assert np.max(np.abs(ours[:4, :4] - element_maps6([lat.Drift(0.3)])[0][:4, :4])) > 1e-3
+
+
+def test_thin_sextupole_displaced_equals_pyat():
+    """ThinSextupole: the thin multipole's feed-down at (x0, z0)."""
+    m = at.ThinMultipole("M", [0.0, 0.0, 0.0], [0.0, 0.0, 3.0])
+    o = np.array([2e-3, 0.0, 1e-3, 0.0, 0.0, 0.0])
+    ref, _ = _pyat_jacobian(m, o)
+    conv = pyat_elements([m])[0]
+    assert isinstance(conv, lat.ThinSextupole)
+    ours = element_maps6([conv.displaced(o[0], o[2])])[0]
+    assert np.allclose(ours[:4, :4], ref[:4, :4], rtol=0, atol=1e-11), ours[:4, :4] - ref[:4, :4]
+    assert abs(ours[1, 0] + 2 * 3.0 * o[0]) < 1e-12       # k1 = K2 x0 with K2 = 2 b2
+
+
+@pytest.mark.parametrize("make", [
+    lambda: at.Quadrupole("Q", 0.5, 1.3, NumIntSteps=100),
+    lambda: at.Dipole("B", 1.0, 0.2, -0.4, NumIntSteps=100),
+])
+def test_orbit_terms_equal_pyat_jacobian_at_an_offset_orbit(make):
+    """Scaled strengths + the delta column and path row of the orbit (x0, x'0, z0, delta0):
+    pyAT's Jacobian there, to a small fraction of the orbit terms themselves."""
+    el = make()
+    o_in = np.array([1.5e-3, 2e-4, -1e-3, 1e-4, 2e-4, 0.0])
+    ref, o_out = _pyat_jacobian(el, o_in)
+    conv = pyat_elements([el])[0]
+    X = np.array([o_in, o_out])
+    bare = element_maps6([conv])
+    chrom = sixd._chromatic_change([conv], np.array([o_in[4]]))
+    force = sixd._orbit_forcing_change([conv], X)
+    ours = bare[0] + chrom[0] + force[0]
+    col, row = force[0][:4, 4], force[0][5, :4]
+    assert np.max(np.abs(col)) > 5e-4 and np.max(np.abs(row)) > 5e-5
+    # measured: delta column 3e-8 (quadrupole) / 5e-8 (bend) against terms of 1e-3; path row 1e-8
+    assert np.max(np.abs(ours[:4, 4] - ref[:4, 4])) < 1e-2 * np.max(np.abs(col)), ours[:4, 4] - ref[:4, 4]
+    assert np.max(np.abs(ours[5, :4] - ref[5, :4])) < 1e-2 * np.max(np.abs(row)), ours[5, :4] - ref[5, :4]
+    assert np.max(np.abs(bare[0][:4, 4] - ref[:4, 4])) > 0.5 * np.max(np.abs(col))   # without: wrong
+
+
+def test_symplectic_projection_keeps_unit_determinant():
+    """The sawtooth changes leave the bare maps symplectic to second order (damping untouched)."""
+    q = lat.Quadrupole(0.5, 1.3)
+    X = np.array([[1e-3, 1e-4, 0, 0, 1e-4, 0], [1.1e-3, -2e-4, 0, 0, 1e-4, 0]])
+    change = sixd._chromatic_change([q], np.array([1e-4])) + sixd._orbit_forcing_change([q], X)
+    M0 = element_maps6([q])[0]
+    J = np.kron(np.eye(3), [[0.0, 1.0], [-1.0, 0.0]])
+    raw = M0 + change[0]
+    fixed = M0 + sixd._symplectic_change([q], change)[0]
+    assert np.max(np.abs(raw.T @ J @ raw - J)) > 1e-5
+    assert np.max(np.abs(fixed.T @ J @ fixed - J)) < 1e-9
