@@ -462,9 +462,7 @@ def _radiating_maps_kernels(unique, energy: float) -> tuple[np.ndarray, np.ndarr
     k1 = -n * K**2
     fa = np.array([_faces(el) for el in unique]).reshape(-1, 2)
     # body, its damping and its noise in one call (they share their Stumpff rows)
-    parts = np.empty((u, 93))
-    for j, v in enumerate(_kernels.bend6_radiation(L, K, k1)):
-        parts[:, j] = v
+    parts = maps._stack(_kernels.bend6_radiation(L, K, k1), u, 93)
     body = parts[:, :36].reshape(u, 6, 6)
     M = body + c_d * parts[:, 36:72].reshape(u, 6, 6)
     G = np.zeros((u, 6, 6))

@@ -123,10 +123,15 @@ def test_thin_quadrupole_skew_part_is_thin_skew_quadrupole():
 
 
 def test_blocked_prefix_scan_equals_sequential_recursion():
-    """The two-level blocked scan gives the sequential C_i and G_i (re-associated products)."""
+    """The recursive blocked scan gives the sequential C_i and G_i (re-associated products).
+
+    Lengths cover the sequential base (<= 16), one and two block levels, padded and exact
+    multiples of the block (8, 64, 512) and three levels (600).
+    """
     rng = np.random.default_rng(1)
-    for n in (1, 2, 7, 50, 101):
-        M = np.eye(4) + 0.3 * rng.normal(size=(n, 4, 4))
+    for n in (1, 2, 7, 16, 17, 50, 64, 101, 512, 600):
+        # well-conditioned products (damped near-rotations, as a ring's maps): rounding stays ~n eps
+        M = 0.999 * np.linalg.qr(rng.normal(size=(n, 4, 4)))[0] + 0.05 * rng.normal(size=(n, 4, 4))
         B = rng.normal(size=(n, 4, 4))
         R = B @ np.swapaxes(B, 1, 2)
         C, G = maps.prefix_affine(M, R)
@@ -136,6 +141,26 @@ def test_blocked_prefix_scan_equals_sequential_recursion():
             scale = np.abs(c).max() + np.abs(g).max()
             np.testing.assert_allclose(C[i + 1], c, rtol=0, atol=1e-13 * scale)  # rounding
             np.testing.assert_allclose(G[i + 1], g, rtol=0, atol=1e-13 * scale)
+        M6 = 0.999 * np.linalg.qr(rng.normal(size=(n, 6, 6)))[0] + 0.05 * rng.normal(size=(n, 6, 6))
+        C6, none = maps.prefix_affine(M6)
+        assert none is None and C6.shape == (n + 1, 6, 6)
+        c = np.eye(6)
+        for i in range(n):
+            c = M6[i] @ c
+        np.testing.assert_allclose(C6[n], c, rtol=0, atol=1e-13 * np.abs(c).max())
+
+
+def test_dedupe_separates_elements_whose_hashes_collide():
+    """Equal map hashes with different values (hash(-1.0) == hash(-2.0) in Python) stay distinct."""
+    from coupled_beam.lattice import Bend
+
+    a, b = Bend(1.0, K=-1.0), Bend(1.0, K=-2.0)
+    object.__setattr__(b, "_map_hash", a._map_hash)       # force the collision
+    c = Bend(1.0, K=-2.0, name="again")
+    object.__setattr__(c, "_map_hash", a._map_hash)
+    unique, inv = maps.dedupe([a, b, a, c, Bend(1.0, K=-1.0, name="x")])
+    assert len(unique) == 2 and inv.tolist() == [0, 1, 0, 1, 0]
+    assert unique[0] is a and unique[1] is b
 
 
 # --- rings -------------------------------------------------------------------------------
