@@ -13,10 +13,18 @@ X = (x, x', z, z', delta, l) with
   photon of energy u kicks delta by -u and y_beta by +eta u), which (10) in 4-D
   drops;
 * radiation damping of all three modes (the ring's 6x6 element maps);
-* the energy sawtooth (on by default): the 6-D closed orbit has
-  delta(s) = loss and RF gains along the ring; every magnet's strengths are
-  scaled by 1 / (1 + delta(s)) (``sawtooth=False`` ignores it,
-  ``tapered=True`` scales the magnets to the local energy, cancelling it).
+* the energy sawtooth (on by default): the 6-D closed orbit X0(s) has
+  delta0(s) from the loss and RF gains along the ring and the betatron orbit
+  x0 = eta delta0 + ... it drives (loss spread over each bend by Simpson's
+  rule). Every element is linearised about it, to first order: strengths
+  scaled by 1 / (1 + delta0) (:func:`_chromatic_change`), the feed-down of
+  sextupole-like elements at x0, z0 (:func:`_feed_down_change`: converted
+  sextupoles keep K2), the chromatic part of every force on the orbit (the
+  delta column) and the path row dl/ds = K x + x'^2 / 2 at the orbit
+  (:func:`_orbit_forcing_change`), made symplectic to first order
+  (:func:`_symplectic_change`) so that the damping stays the radiation's.
+  ``sawtooth=False`` ignores it, ``tapered=True`` scales the magnets to the
+  local energy, cancelling it (the orbit then stays on the design).
 
 The exact Sigma6 at s = 0 is then propagated to every boundary,
 Sigma(s_i) = P_i Sigma(0) P_i^T + G_i (O(n elements)), as in 4-D.
@@ -34,7 +42,12 @@ solenoid; max over all 148 boundaries): sigma_x 4.6e-5 / 4.8e-5 / 5.3e-5,
 sigma_z 4.9e-5 / 5.0e-5 / 5.6e-5, tilt 3.4e-5 / 3.4e-5 / 3.5e-5 rad at
 Q_s = 0.012 / 0.024 / 0.048; sigma_delta, sigma_l <= 2.2e-6; Q_s 1e-7;
 damping times 4e-5; mode emittances (one definition on both Sigma's) 6e-5.
-Without the sawtooth the sizes differ by 1.2e-4 ... 2.1e-4. pyAT's own
+Without the sawtooth the sizes differ by 1.2e-4 ... 2.1e-4. pyAT's shipped
+ESRF lattice (tests/test_pyat_real_rings.py; 1636 elements, rolled
+quadrupoles, delta0 peak-to-peak 4e-4): sigma_x 2.4e-4, sigma_z 3.8e-4, tilt
+1.4e-4 rad against ohmi_envelope with 10x pyAT's steps (strength scaling
+alone: 1.2e-2, 1.5e-2, 5e-3); at pyAT's default steps sigma_z is 1.7e-3 off,
+as much as pyAT's own result moves from default to 30x steps. pyAT's own
 ``mode_emittances`` normalise the eigenvectors with its ``jmatswap`` (the
 longitudinal block of J sign-flipped, not the form the maps are symplectic
 for) and differ from u Sigma u^H by 2e-4 ... 5e-4 here.
