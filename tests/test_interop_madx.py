@@ -300,3 +300,23 @@ def test_rolled_bend_bends_vertically_as_in_madx(tmp_path):
     assert np.max(np.abs(np.asarray(tab["DZ"])[1:] - tw.dy * beta)) < 1e-9 * np.max(np.abs(tw.dy))
     assert np.max(np.abs(np.asarray(tab["BETA12"])[1:] - tw.beta12)) < 1e-9 * np.max(tw.betx)
     assert tab.attrs["EX2"] > 1e-3 * tab.attrs["EX1"], "vertical dispersion in a bend: eps_2"
+
+
+def test_sextupoles_keep_k2_and_their_displacement_is_madx_ealign(tmp_path):
+    """Sextupoles convert to Sextupole(k2 = K2): moving the orbit by (-dx, -dy) in each (what the 6-D
+    sawtooth does) gives MAD-X's TWISS tunes of the ring with the sextupoles offset by EALIGN dx, dy."""
+    from coupled_beam.lattice import Ring, Sextupole
+
+    _, _, _, _, madx = _offset_ring(tmp_path, dx=3e-4)
+    q_ref = np.array([madx.table.summ.q1[0], madx.table.summ.q2[0]]) % 1.0
+    ring0, _, _, _, _ = _offset_ring(tmp_path, dx=0.0)
+    sext = [el for el in ring0.elements if isinstance(el, Sextupole)]
+    assert len(sext) == 16 and all(abs(el.k2 - 20.0) < 1e-12 and el.k1 == 0 for el in sext)
+    moved = Ring([el.displaced(-3e-4, -2e-4) if isinstance(el, Sextupole) else el for el in ring0.elements])
+    def tunes(r):
+        ev = np.linalg.eigvals(r.transfer_map(0, len(r)))
+        return np.sort(np.abs(np.angle(ev[np.imag(ev) > 0])) / (2 * np.pi))
+
+    q_ref = np.sort(np.where(q_ref > 0.5, 1 - q_ref, q_ref))
+    assert np.max(np.abs(tunes(ring0) - q_ref)) > 1e-4           # the feed-down matters
+    assert np.max(np.abs(tunes(moved) - q_ref)) < 1e-6, (tunes(moved), q_ref)

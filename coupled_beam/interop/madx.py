@@ -80,6 +80,7 @@ import numpy as np
 
 from coupled_beam.errors import InputError, LatticeFileError
 from coupled_beam.interop._common import Offenders, feed_down, kicked_quadrupole, quadrupole
+from coupled_beam.interop._feed_down import linear_part, orbit_sensitivity
 
 __all__ = ["ring_from_madx", "read_madx", "madx_elements", "load_madx"]
 
@@ -341,13 +342,14 @@ def _at_orbit(L, b, a, k1, k1s, tilt, name, orbit, x0, z0):
 
     b, a: the magnet's multipole coefficients (per metre, or integrated when L = 0).
     """
+    c2 = orbit_sensitivity(b, a, x0, z0)      # sextupoles keep K2 for the 6-D sawtooth orbit
     if orbit is None:
-        return quadrupole(L, k1, k1s, tilt, name)
+        return linear_part(L, k1, k1s, tilt, c2, name)
     S = sum(complex(b[j], a[j]) * complex(x0, z0) ** j for j in range(len(b)))
     Lk = L if L else 1.0
     kick = (-Lk * S.real, Lk * S.imag)
     if abs(kick[0]) + abs(kick[1]) < 1e-15:
-        return quadrupole(L, k1, k1s, tilt, name)
+        return linear_part(L, k1, k1s, tilt, c2, name)
     return kicked_quadrupole(L, k1, k1s, tilt, kick[0], kick[1], name)
 
 

@@ -135,8 +135,9 @@ import warnings
 import numpy as np
 
 from coupled_beam.errors import InputError, PhysicsWarning
-from coupled_beam.interop._common import (Offenders, feed_down, kicked_bend, kicked_quadrupole, roll_of,
+from coupled_beam.interop._common import (Offenders, feed_down, kicked_bend, kicked_quadrupole,
                                           no_face_radiation, quadrupole)
+from coupled_beam.interop._feed_down import linear_part, orbit_sensitivity
 
 __all__ = ["ATTRIBUTES", "ring_from_pyat", "pyat_elements", "closed_orbit",
            "example_at_ring", "PyatComparison", "compare_with_pyat", "time_vs_ohmi",
@@ -353,26 +354,6 @@ def _face_orbit(el, o_in, o_out) -> tuple:
     return tuple(float(v) for v in a[:4]) + tuple(float(v) for v in b[:4])
 
 
-def _orbit_sensitivity(normal, skew, x0: float, z0: float) -> complex:
-    """d(k1 + i k1s)/d(x + i z) of the multipoles of order >= 2 at the orbit (magnet frame), 1/m^3.
-
-    sum_n n (n - 1) (b_n + i a_n) w0^(n - 2): 2 b2 + 2 i a2 (MAD-X K2 + i K2S) for a
-    sextupole. Kept on the converted element (:class:`~coupled_beam.lattice.Sextupole`)
-    so that the 6-D route adds the feed-down of the energy-sawtooth orbit.
-    """
-    w0 = complex(x0, z0)
-    return sum(n * (n - 1) * complex(normal[n], skew[n]) * w0 ** (n - 2) for n in range(2, len(normal)))
-
-
-def _sextupole(length: float, k1: float, k1s: float, tilt: float, c2: complex, name: str):
-    """A thick :class:`~coupled_beam.lattice.Sextupole`: gradient (k1, k1s) at the orbit, sensitivity c2."""
-    from coupled_beam import lattice as lat
-
-    g, t = roll_of(k1, k1s)
-    c2 = c2 * complex(math.cos(3 * t), math.sin(3 * t))     # into the frame of the rolled quadrupole
-    return lat.Sextupole(length, k1=g, k2=c2.real, k2s=c2.imag, tilt=tilt + t, name=name)
-
-
 def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
     """coupled_beam elements of a pyAT lattice (one per pyAT element), every offender listed.
 
@@ -475,9 +456,8 @@ def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
                     if angle:
                         bad.add(i, name, kind, f"thin bending kick BendingAngle = {angle}; give the bend a length")
                         continue
-                    if kick is None and _orbit_sensitivity(B, A, x0, z0):
-                        c2 = _orbit_sensitivity(B, A, x0, z0)
-                        out.append(lat.ThinSextupole(k1, k1s, k2l=c2.real, k2sl=c2.imag, tilt=tilt, name=name))
+                    if kick is None and orbit_sensitivity(B, A, x0, z0):
+                        out.append(linear_part(0.0, k1, k1s, tilt, orbit_sensitivity(B, A, x0, z0), name))
                         continue
                     out.append(quadrupole(0.0, k1, k1s, tilt, name) if kick is None else
                                kicked_quadrupole(0.0, k1, k1s, tilt, kick[0], kick[1], name))
@@ -513,8 +493,8 @@ def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
                             bend = kicked_bend(bend, f_x, f_z, faces, (fb1, fb2))
                     out.append(bend)
                     continue
-                if kick is None and _orbit_sensitivity(B, A, x0, z0):
-                    out.append(_sextupole(L, k1, k1s, tilt, _orbit_sensitivity(B, A, x0, z0), name))
+                if kick is None and orbit_sensitivity(B, A, x0, z0):
+                    out.append(linear_part(L, k1, k1s, tilt, orbit_sensitivity(B, A, x0, z0), name))
                     continue
                 out.append(quadrupole(L, k1, k1s, tilt, name) if kick is None else
                            kicked_quadrupole(L, k1, k1s, tilt, kick[0], kick[1], name))

@@ -48,6 +48,7 @@ import numpy as np
 
 from coupled_beam.errors import InputError
 from coupled_beam.interop._common import Offenders, feed_down, kicked_quadrupole, quadrupole
+from coupled_beam.interop._feed_down import linear_part, orbit_sensitivity
 
 __all__ = ["ring_from_xtrack", "xtrack_elements"]
 
@@ -214,8 +215,9 @@ def xtrack_elements(line, *, orbit=None) -> list:
                     if abs(kick[0]) + abs(kick[1]) > 1e-15:
                         out.append(kicked_quadrupole(Lm, k1, k1s, tilt, kick[0], kick[1], name))
                         continue
-                # a thin Multipole's 'length' only scales its radiation in xtrack: thin here
-                out.append(quadrupole(Lm, k1, k1s, tilt, name))
+                # a thin Multipole's 'length' only scales its radiation in xtrack: thin here;
+                # sextupoles keep K2 for the 6-D sawtooth orbit
+                out.append(linear_part(Lm, k1, k1s, tilt, orbit_sensitivity(b, a, x0, z0), name))
             elif cls in ("Solenoid", "UniformSolenoid"):
                 ks_ = _f(d, "ks")
                 out.append(lat.Solenoid(L, H=ks_, name=name) if L and ks_ else
