@@ -23,6 +23,7 @@ type           required                            optional
 ``drift``      ``L``                               damping, noise, ``name``
 ``bend``       ``L``, ``K``                        ``n``
 ``quadrupole`` ``L``, ``k1``
+``sextupole``  ``L``, ``k2``                       ``k2s`` (1/m^3, MAD-X K2, K2S)
 ``skew``       ``L``, ``M``
 ``thin_skew``  ``m``                               ``name`` only
 ``solenoid``   ``L``, ``H``
@@ -32,6 +33,9 @@ type           required                            optional
                                                    synchronous phase from the
                                                    energy loss), ``name`` only
 =============  ==================================  ============================
+
+A ``sextupole`` is a drift on the design orbit (the paper's linear model); the
+6-D equilibrium adds its feed-down K2 x0 at the energy-sawtooth orbit.
 
 An ``rfcavity`` is what the 6-D equilibrium (``Ring.equilibrium(model="6d")``,
 ``coupled-beam equilibrium FILE --model 6d``) needs besides ``ring energy=``;
@@ -90,6 +94,7 @@ ELEMENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "drift": (("L",), ()),
     "bend": (("L", "K"), ("n",)),
     "quadrupole": (("L", "k1"), ()),
+    "sextupole": (("L", "k2"), ("k2s",)),
     "skew": (("L", "M"), ()),
     "thin_skew": (("m",), ()),
     "solenoid": (("L", "H"), ()),
@@ -178,6 +183,8 @@ def _build(kind: str, fields: dict, where: str, *, strict: bool = False) -> lat.
             return lat.Bend(num["L"], K=num["K"], n=num.get("n", 0.0), **kw)
         if kind == "quadrupole":
             return lat.Quadrupole(num["L"], num["k1"], **kw)
+        if kind == "sextupole":
+            return lat.Sextupole(num["L"], k2=num["k2"], k2s=num.get("k2s", 0.0), **kw)
         if kind == "skew":
             return lat.SkewQuadrupole(num["L"], M=num["M"], **kw)
         if kind == "thin_skew":

@@ -69,8 +69,8 @@ def test_malformed_text_names_line_and_field(text, line, field):
 
 def test_unknown_type_is_unknown_element_error():
     """An unknown element type raises UnknownElementError (a LatticeFileError) naming it."""
-    with pytest.raises(UnknownElementError, match="'sextupole'") as info:
-        parse_lattice("drift L=1\nsextupole L=0.2 k2=3")
+    with pytest.raises(UnknownElementError, match="'octupole'") as info:
+        parse_lattice("drift L=1\noctupole L=0.2 k3=3")
     assert info.value.line == 2 and isinstance(info.value, LatticeFileError)
     with pytest.raises(UnknownElementError, match="element 1"):
         parse_lattice('[{"type": "drift", "L": 1}, {"type": "wiggler"}]')
@@ -123,3 +123,16 @@ def test_read_lattice_missing_file_is_lattice_file_error(tmp_path):
     for bad in (tmp_path / "nope.lat", tmp_path):
         with pytest.raises(LatticeFileError, match="cannot read lattice file"):
             read_lattice(bad)
+
+
+def test_sextupole_line():
+    """``sextupole L= k2= [k2s=]``: a Sextupole (a drift on the design orbit, feed-down when displaced)."""
+    from coupled_beam.lattice import Drift, Sextupole
+
+    ring = parse_lattice("sextupole L=0.2 k2=10 k2s=1\ndrift L=1\nquadrupole L=0.2 k1=1\n"
+                         "drift L=1\nquadrupole L=0.2 k1=-1\n")
+    s = ring.elements[0]
+    assert isinstance(s, Sextupole) and (s.k2, s.k2s, s.k1) == (10.0, 1.0, 0.0)
+    assert np.allclose(s.map6(), Drift(0.2).map6(), rtol=0, atol=1e-15)
+    with pytest.raises(LatticeFileError, match="k2"):
+        parse_lattice("sextupole L=0.2\n")
