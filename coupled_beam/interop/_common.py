@@ -200,12 +200,45 @@ def _face_kick6(edge4: np.ndarray, K: float, e: float, gap: float, orbit, method
     else:
         t = math.tan(e - psi)
         dF_dd = K * (1 + t * t) * psi - (2.0 if method == 2 else 1.0) * K * t
-    c3 = -z0 * dF_dd
-    out[1, 4] += c1
-    out[3, 4] += c3
-    out[5, 0] += c1
-    out[5, 2] += c3
-    return out
+    return _delta_kick(out, c1, -z0 * dF_dd)
+
+
+def _slope_kicks(A4: np.ndarray, length: float, slope) -> tuple[np.ndarray, np.ndarray]:
+    """Thin delta kicks (c_in, c_out) at the ends equal to a forcing that changes linearly along a piece.
+
+    The forcing of a piece of generator A (4x4) on an orbit that moves inside it is
+    f(s) = f_mean + slope (s / L - 1/2) (x', z' rows, 1/m); the linear part's response at the exit,
+    int_0^L exp(A (L - s)) e slope (s / L - 1/2) ds (exact: the exponential of A augmented by
+    the forcing and s), is reproduced exactly in the delta column by the kick c_in = (x', z') at
+    the entrance (it matches the positions) and c_out at the exit (the slopes).
+
+    Examples
+    --------
+    >>> cin, cout = _slope_kicks(np.diag([0.0, 0, 0, 0]) + np.diag([1.0, 0, 1.0], 1), 2.0, (0.3, 0.0))
+    >>> [round(float(v), 12) for v in (cin[0], cout[0])]     # a drift: -+ slope L / 12
+    [-0.05, 0.05]
+    """
+    from coupled_beam.lattice.maps import expm_stacked
+
+    G = np.zeros((6, 6))
+    G[:4, :4] = A4
+    G[[1, 3], 4] = np.asarray(slope, dtype=float) / length
+    G[4, 5] = 1.0
+    E = expm_stacked((G * length)[None])[0]
+    resp = E[:4, 5] - 0.5 * length * E[:4, 4]
+    Mb = E[:4, :4]
+    cin = np.linalg.solve(Mb[[0, 2]][:, [1, 3]], resp[[0, 2]])
+    cout = resp[[1, 3]] - Mb[[1, 3]][:, [1, 3]] @ cin
+    return cin, cout
+
+
+def _delta_kick(M: np.ndarray, c1: float, c3: float) -> np.ndarray:
+    """M with a thin delta kick x' += c1 delta, z' += c3 delta and its partner l += c1 x + c3 z."""
+    M[1, 4] += c1
+    M[3, 4] += c3
+    M[5, 0] += c1
+    M[5, 2] += c3
+    return M
 
 
 def _kicked_bend_class():
@@ -224,6 +257,10 @@ def _kicked_bend_class():
         orbit at the entrance and exit faces, whose edge kicks leave their
         chromatic part at the faces, ``fringe`` = pyAT's FringeBendEntrance /
         FringeBendExit there (``entrance6`` / ``exit6``, :func:`_face_kick6`).
+        ``forcing_slope`` = the forcing at the exit minus that at the entrance
+        (the orbit moves inside): its linear part along the magnet enters as
+        thin delta kicks at the faces that reproduce its response exactly
+        (:func:`_slope_kicks`; -+ slope L / 12 in a drift); the constant part is ``chromatic``.
         Same map route as a bend with explicit D (generator, Padé exponential,
         a few ulp) and the same radiation (generator route: the bend's h, k1,
         faces; Van Loan noise on this map, so the vertical dispersion the
@@ -233,11 +270,13 @@ def _kicked_bend_class():
         chromatic: tuple = field(default=(0.0, 0.0), kw_only=True)
         face_orbit: tuple = field(default=(0.0,) * 8, kw_only=True)
         fringe: tuple = field(default=(1, 1), kw_only=True)
+        forcing_slope: tuple = field(default=(0.0, 0.0), kw_only=True)
 
         def __post_init__(self) -> None:
             object.__setattr__(self, "chromatic", tuple(float(v) for v in self.chromatic))
             object.__setattr__(self, "face_orbit", tuple(float(v) for v in self.face_orbit))
             object.__setattr__(self, "fringe", tuple(int(v) for v in self.fringe))
+            object.__setattr__(self, "forcing_slope", tuple(float(v) for v in self.forcing_slope))
             super().__post_init__()
             object.__setattr__(self, "_has_D", True)     # generator route (the forcing)
 
@@ -251,22 +290,38 @@ def _kicked_bend_class():
         @property
         def entrance6(self) -> np.ndarray:
             """Entrance face at the orbit (6x6, the face's chromatic kick included)."""
-            return _face_kick6(self.entrance, self.K, self.e1, self.fint_gap1, self.face_orbit[:4],
-                               self.fringe[0])
+            m = _face_kick6(self.entrance, self.K, self.e1, self.fint_gap1, self.face_orbit[:4],
+                            self.fringe[0])
+            c = self._slope_kicks[0]
+            return _delta_kick(m, c[0], c[1])
 
         @property
         def exit6(self) -> np.ndarray:
             """Exit face at the orbit (6x6, the face's chromatic kick included)."""
-            return _face_kick6(self.exit, self.K, self.e2, self.fint_gap2, self.face_orbit[4:],
-                               self.fringe[1], -1.0)
+            m = _face_kick6(self.exit, self.K, self.e2, self.fint_gap2, self.face_orbit[4:],
+                            self.fringe[1], -1.0)
+            c = self._slope_kicks[1]
+            return _delta_kick(m, c[0], c[1])
+
+        @property
+        def _slope_kicks(self) -> tuple:
+            k = self.__dict__.get("_slope_cache")
+            if k is None:
+                k = ((0.0, 0.0), (0.0, 0.0))
+                if any(self.forcing_slope) and self.length > 0:
+                    cin, cout = _slope_kicks(self.A, self.length, self.forcing_slope)
+                    k = (tuple(cin), tuple(cout))
+                object.__setattr__(self, "_slope_cache", k)
+            return k
 
     return KickedBend
 
 
-def kicked_bend(bend, f_x: float, f_z: float, face_orbit=(0.0,) * 8, fringe=(1, 1)):
+def kicked_bend(bend, f_x: float, f_z: float, face_orbit=(0.0,) * 8, fringe=(1, 1),
+                forcing_slope=(0.0, 0.0)):
     """``bend`` (a Bend or TrackingFaceBend) on an orbit: chromatic forcing (f_x, f_z) (1/m) of its
     orbit kicks, the orbit (x, x', z, z') at its entrance and exit faces (magnet frame) and the
-    faces' fringe methods (:func:`_face_kick6`).
+    faces' fringe methods (:func:`_face_kick6`), the change of the forcing along it (1/m).
 
     Examples
     --------
@@ -297,11 +352,54 @@ def kicked_bend(bend, f_x: float, f_z: float, face_orbit=(0.0,) * 8, fringe=(1, 
         cls = _CACHE[key] = base
     fields = {f: getattr(bend, f) for f in ("length", "K", "n", "e1", "e2", "fint_gap1", "fint_gap2",
                                             "tilt", "name")}
-    return cls(**fields, chromatic=(f_x, f_z), face_orbit=tuple(face_orbit), fringe=tuple(fringe))
+    return cls(**fields, chromatic=(f_x, f_z), face_orbit=tuple(face_orbit), fringe=tuple(fringe),
+               forcing_slope=tuple(forcing_slope))
+
+
+def _kicked_generic_class():
+    from dataclasses import dataclass, field
+
+    from coupled_beam.lattice import Generic
+
+    @dataclass(frozen=True, eq=False, repr=False)
+    class KickedGeneric(Generic):
+        """A :class:`~coupled_beam.lattice.Generic` (a quadrupole on a kicked orbit) whose orbit moves inside.
+
+        ``forcing_slope`` (1/m, lab frame) = the delta forcing b (x', z' rows) at the exit minus
+        that at the entrance; entered as the equivalent thin delta kicks at the ends
+        (``entrance6`` / ``exit6``, :func:`_slope_kicks`).
+        """
+
+        forcing_slope: tuple = field(default=(0.0, 0.0), kw_only=True)
+
+        def __post_init__(self) -> None:
+            object.__setattr__(self, "forcing_slope", tuple(float(v) for v in self.forcing_slope))
+            super().__post_init__()
+
+        @property
+        def _kicks(self) -> tuple:
+            k = self.__dict__.get("_slope_cache")
+            if k is None:
+                cin, cout = _slope_kicks(self.A, self.length, self.forcing_slope)
+                k = (tuple(cin), tuple(cout))
+                object.__setattr__(self, "_slope_cache", k)
+            return k
+
+        @property
+        def entrance6(self) -> np.ndarray:
+            c = self._kicks[0]
+            return _delta_kick(np.eye(6), c[0], c[1])
+
+        @property
+        def exit6(self) -> np.ndarray:
+            c = self._kicks[1]
+            return _delta_kick(np.eye(6), c[0], c[1])
+
+    return KickedGeneric
 
 
 def kicked_quadrupole(length: float, k1: float, k1s: float, tilt: float, kick_x: float,
-                      kick_z: float, name: str):
+                      kick_z: float, name: str, kick_slope=(0.0, 0.0)):
     """A (thin or thick) quadrupole that also kicks the closed orbit by (kick_x, kick_z) (magnet frame).
 
     On the orbit the kick is part of the orbit; what it leaves in the linear
@@ -311,6 +409,9 @@ def kicked_quadrupole(length: float, k1: float, k1s: float, tilt: float, kick_x:
     correctors) generates, e.g. vertical dispersion from a vertical orbit.
     Thick: :class:`~coupled_beam.lattice.Generic` with K = R^T K_m R (R the
     roll) and forcing b = -theta / L; thin: :class:`~coupled_beam.lattice.Matrix`.
+    ``kick_slope`` (1/m^2, magnet frame): the kick per metre at the exit minus that at the
+    entrance when the orbit moves inside (thick only): the forcing then varies along the
+    magnet, entered exactly in the delta column by end kicks (``KickedGeneric``).
 
     Examples
     --------
@@ -331,5 +432,11 @@ def kicked_quadrupole(length: float, k1: float, k1s: float, tilt: float, kick_x:
         return lat.Matrix(0.0, M, name=name)
     Km = np.array([[k1, -k1s], [-k1s, -k1]])
     K = R.T @ Km @ R
-    return lat.Generic(length, K_matrix=K, b=np.array([0.0, -th[0], 0.0, -th[1]]) / length,
-                       name=name)
+    b = np.array([0.0, -th[0], 0.0, -th[1]]) / length
+    slope = -(R.T @ np.asarray(kick_slope, dtype=float))
+    if not np.any(slope):
+        return lat.Generic(length, K_matrix=K, b=b, name=name)
+    cls = _CACHE.get("kicked_generic")
+    if cls is None:
+        cls = _CACHE["kicked_generic"] = _kicked_generic_class()
+    return cls(length, K_matrix=K, b=b, name=name, forcing_slope=tuple(slope))

@@ -52,13 +52,19 @@ feed-down c1 = sum_n n (b_n + i a_n) w0^(n-1)
 (:mod:`coupled_beam.interop._common`): a sextupole adds k1 = 2 b2 x0 and the
 skew k1s = 2 b2 z0. Not linearised: the bends' own second-order (curvature)
 terms at the orbit (orbit x tunes: 6e-5 per mm on a 1 GeV FODO ring, see the
-MAD-X tests), the variation of the orbit (hence of the feed-down gradient and
-of the chromatic forcing) along a magnet, and the skew feed-down inside a bend
+MAD-X tests; the kinematic (1 + h x) p^2 / 2 and second-order face terms that
+pyAT's BndMPoleSymplectic4E2Pass and ExactSectorBendPass have and its
+first-order BndMPoleSymplectic4Pass has not: 6e-4 in x <- z' at a 0.3 mm
+vertical orbit through dba.mat's 45-degree bends, tests/test_pyat_rolled_bends.py),
+the variation of the orbit along a magnet in the feed-down gradient and, in
+straight magnets, in the chromatic forcing, and the skew feed-down inside a bend
 (no skew gradient in a Bend: integrated k1s L below 1e-5 /m is dropped with a
 PhysicsWarning naming the largest, above it refused).
 The chromatic part of every orbit kick theta is kept (x' = px/(1 + delta):
 the map gains the delta column -theta; an orbit through quadrupoles makes
-dispersion), in bends as a constant forcing (``kicked_bend``).
+dispersion), in bends as a constant forcing plus the end kicks of its change
+along the magnet and the chromatic part of the pole-face kicks at the orbit
+(``kicked_bend``, "Rolled bends").
 
 Shipped lattices (``machine_data``; tests/test_interop_pyat.py)
 ----------------------------------------------------------------
@@ -112,7 +118,21 @@ find_m44 1.3e-5 (the thick sextupoles' feed-down at that orbit), vs
 ``ohmi_envelope`` sigma_x 2.1e-4, sigma_z 4.9e-3, tilt 2.3e-4 rad, mode
 emittances 2.3e-3, 4.0e-4, 6.0e-3; eps_2 vs the coupled integrals -2.4 %.
 The mean orbit in every magnet is that of the cubic through the ends'
-positions and slopes, (a + b)/2 + L (a' - b')/12 (Simpson-exact for a cubic).
+positions and slopes, (a + b)/2 + L (a' - b')/12 (Simpson-exact for a cubic),
+in a bend with the slopes inside (after the entrance face kick, before the exit's).
+Pole faces at the orbit: each face kick x' += K tan(e) x / (1 + delta),
+z' -= z F(delta) (F per pyAT's FringeBendEntrance/Exit 0-3, psi / (1 + delta)
+included) leaves its chromatic part at the orbit, -K tan(e) x0 and -z0 dF/d(delta)
+in the delta column (``_common._face_kick6``); the forcing's change along the
+magnet enters as exact end kicks (``_common._slope_kicks``). Without them
+dba.mat (45-degree rectangular bends, rolled 0.3 mrad rms, vertical orbit
+0.5 mm) had the one-turn vertical dispersion 4e-4 and sigma_z 5.7e-2 off
+pyAT; with them (first-order faces, steps x10) sigma_z 1.1e-3, tilt 2e-5 rad,
+and a single bend at an orbit equals find_elem_m66 to 7e-9 (4x4) and 3e-8
+(delta column) for every fringe method. hmba with these: sigma_z 4.4e-3,
+tilt 1.0e-4 rad. The rest, and what pyAT itself contributes (its quantum noise
+ignores R1/R2; its E2 faces are not symplectic off axis), is measured in
+tests/test_pyat_rolled_bends.py.
 
 Pole faces and radiation
 ------------------------
@@ -324,11 +344,24 @@ def _magnet_orbit(el, o_in, o_out, tilt: float) -> tuple[float, float]:
     a = o_in + (T1[:4] if T1.size else 0.0)
     b = o_out - (T2[:4] if T2.size else 0.0)
     L = float(getattr(el, "Length", 0.0))
+    c, s = math.cos(tilt), math.sin(tilt)
+    R = np.array([[c, 0, s, 0], [0, c, 0, s], [-s, 0, c, 0], [0, -s, 0, c]])
+    a, b = R @ a, R @ b
+    K = float(getattr(el, "BendingAngle", 0.0) or 0.0) / L if L else 0.0
+    if K:      # a bend: the slopes inside, after the entrance face kick and before the exit face kick
+        gap = float(getattr(el, "FullGap", 0.0) or 0.0)
+        for e, fint, fb, v, sign in ((getattr(el, "EntranceAngle", 0.0), getattr(el, "FringeInt1", 0.0),
+                                      getattr(el, "FringeBendEntrance", 1), a, 1.0),
+                                     (getattr(el, "ExitAngle", 0.0), getattr(el, "FringeInt2", 0.0),
+                                      getattr(el, "FringeBendExit", 1), b, -1.0)):
+            e = float(e)
+            psi = K * gap * float(fint or 0.0) * (1 + math.sin(e)**2) / math.cos(e) if int(fb) else 0.0
+            v[1] += sign * K * math.tan(e) * v[0]
+            v[3] -= sign * K * math.tan(e - psi) * v[2]
     m = 0.5 * (a + b)
     m[0] += L * (a[1] - b[1]) / 12.0
     m[2] += L * (a[3] - b[3]) / 12.0
-    c, s = math.cos(tilt), math.sin(tilt)
-    return c * m[0] + s * m[2], -s * m[0] + c * m[2]
+    return m[0], m[2]
 
 
 def _face_orbit(el, o_in, o_out) -> tuple:
@@ -487,10 +520,15 @@ def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
                         ka[:_arr(el, "KickAngle").size] = _arr(el, "KickAngle")[:2]
                         f_x = S.real + K**2 * x0 - ka[0] / L
                         f_z = -S.imag - ka[1] / L
-                        faces = _face_orbit(el, o_in, o_out) if bend.e1 or bend.e2 or bend.fint_gap1 \
-                            or bend.fint_gap2 or 3 in (fb1, fb2) else (0.0,) * 8
-                        if abs(f_x) + abs(f_z) > 1e-15 or any(faces):
-                            bend = kicked_bend(bend, f_x, f_z, faces, (fb1, fb2))
+                        faces = _face_orbit(el, o_in, o_out)
+                        # the forcing's change along the magnet (orbit at the faces)
+                        Sa, Sb = (sum(complex(B[n], A[n]) * complex(w[0], w[2]) ** n for n in range(len(B)))
+                                  for w in (faces[:4], faces[4:]))
+                        slope = (Sb.real - Sa.real + K**2 * (faces[4] - faces[0]), Sa.imag - Sb.imag)
+                        if not (bend.e1 or bend.e2 or bend.fint_gap1 or bend.fint_gap2 or 3 in (fb1, fb2)):
+                            faces = (0.0,) * 8
+                        if abs(f_x) + abs(f_z) + abs(slope[0]) + abs(slope[1]) > 1e-15 or any(faces):
+                            bend = kicked_bend(bend, f_x, f_z, faces, (fb1, fb2), slope)
                     out.append(bend)
                     continue
                 if kick is None and orbit_sensitivity(B, A, x0, z0):
