@@ -32,29 +32,24 @@ def _blockwise(kernel, args, n_out, out, block):
         return tuple(it.operands[len(args):])
 
 
-#: Horner coefficients of c_1 ... c_11 (derivations.stumpff._series), highest power first
-_STUMPFF_HORNER = numpy.array([
-    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.2256174391283858e-48, 2.9893108271424046e-50, 7.117406731291439e-52, 0.0],
-    [0.0, 0.0, 0.0, 0.0, 0.0, 2.6882202662866363e-42, 0.0, 1.911963205040282e-45, 4.902469756513544e-47, 1.2256174391283858e-48, 2.9893108271424046e-50],
-    [0.0, 0.0, 1.216125041553518e-34, 0.0, 0.0, 3.387157535521162e-39, 9.67759295863189e-41, 2.6882202662866363e-42, 7.265460179153071e-44, 1.911963205040282e-45, 4.902469756513544e-47],
-    [0.0, 0.0, 1.1309962886447716e-31, 3.7699876288159054e-33, 1.216125041553518e-34, 3.8003907548547434e-36, 1.151633562077195e-37, 3.387157535521162e-39, 9.67759295863189e-41, 2.6882202662866363e-42, 7.265460179153071e-44],
-    [0.0, 2.4795962632247976e-27, 9.183689863795546e-29, 3.279889237069838e-30, 1.1309962886447716e-31, 3.7699876288159054e-33, 1.216125041553518e-34, 3.8003907548547434e-36, 1.151633562077195e-37, 3.387157535521162e-39, 9.67759295863189e-41],
-    [0.0, 1.6117375710961184e-24, 6.446950284384474e-26, 2.4795962632247976e-27, 9.183689863795546e-29, 3.279889237069838e-30, 1.1309962886447716e-31, 3.7699876288159054e-33, 1.216125041553518e-34, 3.8003907548547434e-36, 1.151633562077195e-37],
-    [0.0, 8.896791392450574e-22, 3.868170170630684e-23, 1.6117375710961184e-24, 6.446950284384474e-26, 2.4795962632247976e-27, 9.183689863795546e-29, 3.279889237069838e-30, 1.1309962886447716e-31, 3.7699876288159054e-33, 1.216125041553518e-34],
-    [0.0, 4.110317623312165e-19, 1.9572941063391263e-20, 8.896791392450574e-22, 3.868170170630684e-23, 1.6117375710961184e-24, 6.446950284384474e-26, 2.4795962632247976e-27, 9.183689863795546e-29, 3.279889237069838e-30, 1.1309962886447716e-31],
-    [0.0, 1.5619206968586225e-16, 8.22063524662433e-18, 4.110317623312165e-19, 1.9572941063391263e-20, 8.896791392450574e-22, 3.868170170630684e-23, 1.6117375710961184e-24, 6.446950284384474e-26, 2.4795962632247976e-27, 9.183689863795546e-29],
-    [0.0, 4.779477332387385e-14, 2.8114572543455206e-15, 1.5619206968586225e-16, 8.22063524662433e-18, 4.110317623312165e-19, 1.9572941063391263e-20, 8.896791392450574e-22, 3.868170170630684e-23, 1.6117375710961184e-24, 6.446950284384474e-26],
-    [1.6059043836821613e-10, 1.1470745597729725e-11, 7.647163731819816e-13, 4.779477332387385e-14, 2.8114572543455206e-15, 1.5619206968586225e-16, 8.22063524662433e-18, 4.110317623312165e-19, 1.9572941063391263e-20, 8.896791392450574e-22, 3.868170170630684e-23],
-    [2.505210838544172e-08, 2.08767569878681e-09, 1.6059043836821613e-10, 1.1470745597729725e-11, 7.647163731819816e-13, 4.779477332387385e-14, 2.8114572543455206e-15, 1.5619206968586225e-16, 8.22063524662433e-18, 4.110317623312165e-19, 1.9572941063391263e-20],
-    [2.7557319223985893e-06, 2.755731922398589e-07, 2.505210838544172e-08, 2.08767569878681e-09, 1.6059043836821613e-10, 1.1470745597729725e-11, 7.647163731819816e-13, 4.779477332387385e-14, 2.8114572543455206e-15, 1.5619206968586225e-16, 8.22063524662433e-18],
-    [0.0001984126984126984, 2.48015873015873e-05, 2.7557319223985893e-06, 2.755731922398589e-07, 2.505210838544172e-08, 2.08767569878681e-09, 1.6059043836821613e-10, 1.1470745597729725e-11, 7.647163731819816e-13, 4.779477332387385e-14, 2.8114572543455206e-15],
-    [0.008333333333333333, 0.001388888888888889, 0.0001984126984126984, 2.48015873015873e-05, 2.7557319223985893e-06, 2.755731922398589e-07, 2.505210838544172e-08, 2.08767569878681e-09, 1.6059043836821613e-10, 1.1470745597729725e-11, 7.647163731819816e-13],
-    [0.16666666666666666, 0.041666666666666664, 0.008333333333333333, 0.001388888888888889, 0.0001984126984126984, 2.48015873015873e-05, 2.7557319223985893e-06, 2.755731922398589e-07, 2.505210838544172e-08, 2.08767569878681e-09, 1.6059043836821613e-10],
-    [1.0, 0.5, 0.16666666666666666, 0.041666666666666664, 0.008333333333333333, 0.001388888888888889, 0.0001984126984126984, 2.48015873015873e-05, 2.7557319223985893e-06, 2.755731922398589e-07, 2.505210838544172e-08]])
+#: Taylor coefficients of c_1 ... c_11 in powers of w = -u, ascending (derivations.stumpff._series)
+_STUMPFF_SERIES = numpy.array([
+    [1.0, 0.16666666666666666, 0.008333333333333333, 0.0001984126984126984, 2.7557319223985893e-06, 2.505210838544172e-08, 1.6059043836821613e-10, 7.647163731819816e-13, 2.8114572543455206e-15, 8.22063524662433e-18, 1.9572941063391263e-20, 3.868170170630684e-23, 6.446950284384474e-26, 9.183689863795546e-29, 0.0, 0.0, 0.0],
+    [0.5, 0.041666666666666664, 0.001388888888888889, 2.48015873015873e-05, 2.755731922398589e-07, 2.08767569878681e-09, 1.1470745597729725e-11, 4.779477332387385e-14, 1.5619206968586225e-16, 4.110317623312165e-19, 8.896791392450574e-22, 1.6117375710961184e-24, 2.4795962632247976e-27, 0.0, 0.0, 0.0, 0.0],
+    [0.16666666666666666, 0.008333333333333333, 0.0001984126984126984, 2.7557319223985893e-06, 2.505210838544172e-08, 1.6059043836821613e-10, 7.647163731819816e-13, 2.8114572543455206e-15, 8.22063524662433e-18, 1.9572941063391263e-20, 3.868170170630684e-23, 6.446950284384474e-26, 9.183689863795546e-29, 1.1309962886447716e-31, 1.216125041553518e-34, 0.0, 0.0],
+    [0.041666666666666664, 0.001388888888888889, 2.48015873015873e-05, 2.755731922398589e-07, 2.08767569878681e-09, 1.1470745597729725e-11, 4.779477332387385e-14, 1.5619206968586225e-16, 4.110317623312165e-19, 8.896791392450574e-22, 1.6117375710961184e-24, 2.4795962632247976e-27, 3.279889237069838e-30, 3.7699876288159054e-33, 0.0, 0.0, 0.0],
+    [0.008333333333333333, 0.0001984126984126984, 2.7557319223985893e-06, 2.505210838544172e-08, 1.6059043836821613e-10, 7.647163731819816e-13, 2.8114572543455206e-15, 8.22063524662433e-18, 1.9572941063391263e-20, 3.868170170630684e-23, 6.446950284384474e-26, 9.183689863795546e-29, 1.1309962886447716e-31, 1.216125041553518e-34, 0.0, 0.0, 0.0],
+    [0.001388888888888889, 2.48015873015873e-05, 2.755731922398589e-07, 2.08767569878681e-09, 1.1470745597729725e-11, 4.779477332387385e-14, 1.5619206968586225e-16, 4.110317623312165e-19, 8.896791392450574e-22, 1.6117375710961184e-24, 2.4795962632247976e-27, 3.279889237069838e-30, 3.7699876288159054e-33, 3.8003907548547434e-36, 3.387157535521162e-39, 2.6882202662866363e-42, 0.0],
+    [0.0001984126984126984, 2.7557319223985893e-06, 2.505210838544172e-08, 1.6059043836821613e-10, 7.647163731819816e-13, 2.8114572543455206e-15, 8.22063524662433e-18, 1.9572941063391263e-20, 3.868170170630684e-23, 6.446950284384474e-26, 9.183689863795546e-29, 1.1309962886447716e-31, 1.216125041553518e-34, 1.151633562077195e-37, 9.67759295863189e-41, 0.0, 0.0],
+    [2.48015873015873e-05, 2.755731922398589e-07, 2.08767569878681e-09, 1.1470745597729725e-11, 4.779477332387385e-14, 1.5619206968586225e-16, 4.110317623312165e-19, 8.896791392450574e-22, 1.6117375710961184e-24, 2.4795962632247976e-27, 3.279889237069838e-30, 3.7699876288159054e-33, 3.8003907548547434e-36, 3.387157535521162e-39, 2.6882202662866363e-42, 1.911963205040282e-45, 1.2256174391283858e-48],
+    [2.7557319223985893e-06, 2.505210838544172e-08, 1.6059043836821613e-10, 7.647163731819816e-13, 2.8114572543455206e-15, 8.22063524662433e-18, 1.9572941063391263e-20, 3.868170170630684e-23, 6.446950284384474e-26, 9.183689863795546e-29, 1.1309962886447716e-31, 1.216125041553518e-34, 1.151633562077195e-37, 9.67759295863189e-41, 7.265460179153071e-44, 4.902469756513544e-47, 2.9893108271424046e-50],
+    [2.755731922398589e-07, 2.08767569878681e-09, 1.1470745597729725e-11, 4.779477332387385e-14, 1.5619206968586225e-16, 4.110317623312165e-19, 8.896791392450574e-22, 1.6117375710961184e-24, 2.4795962632247976e-27, 3.279889237069838e-30, 3.7699876288159054e-33, 3.8003907548547434e-36, 3.387157535521162e-39, 2.6882202662866363e-42, 1.911963205040282e-45, 1.2256174391283858e-48, 7.117406731291439e-52],
+    [2.505210838544172e-08, 1.6059043836821613e-10, 7.647163731819816e-13, 2.8114572543455206e-15, 8.22063524662433e-18, 1.9572941063391263e-20, 3.868170170630684e-23, 6.446950284384474e-26, 9.183689863795546e-29, 1.1309962886447716e-31, 1.216125041553518e-34, 1.151633562077195e-37, 9.67759295863189e-41, 7.265460179153071e-44, 4.902469756513544e-47, 2.9893108271424046e-50, 0.0]])
 #: abs(u) below which c_1 ... c_11 sum their series (derivations.stumpff.THRESHOLDS)
-_STUMPFF_T = numpy.array([0.01, 4.0, 8.0, 8.0, 8.0, 16.0, 16.0, 32.0, 32.0, 32.0, 32.0])
-#: first Horner row used by columns 1..N
-_STUMPFF_START = [10, 4, 2, 2, 2, 1, 1, 0, 0, 0, 0]
+_STUMPFF_T = numpy.array([4.0, 4.0, 8.0, 8.0, 8.0, 16.0, 16.0, 32.0, 32.0, 32.0, 32.0])
+#: number of series terms summed (the longest series; the same for every N, so that a column's
+#: value does not depend on how many columns its row has: zero terms add exactly nothing)
+_STUMPFF_DEPTH = 17
 #: row i - 1: what step i of the recurrence adds in columns 1 ... 11 (1/(n mod 2 + 2 i - 2)!)
 _STUMPFF_REC = numpy.array([
     [0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
@@ -67,13 +62,12 @@ _STUMPFF_REC = numpy.array([
 def stumpff_row(u, N):
     """c_0(u), ..., c_N(u) stacked on a new last axis: one evaluation for all n <= N.
 
-    Same numerics as ``stumpff_c<n>`` (derivations.stumpff.stumpff_row_source):
     c_0 = cos sqrt(u) (cosh sqrt(-u) for u < 0); for n >= 1 the Taylor series
-    (Horner in w = -u) below abs(u) = T_n, else the closed form at v = max(abs(u), T_n)
-    by the recurrence c_n = (1/(n-2)! - c_(n-2))/v (u > 0; cosh/sinh for u < 0).
-    All columns take each Horner step together; a branch no point needs (the
-    closed forms when every abs(u) is below its threshold, one sign) is not
-    evaluated. Each value depends on its own u only (not on the batch).
+    sum_k w^k/(2k + n)!, w = -u, below abs(u) = T_n (all columns in one product
+    and one reduction over the terms), else the closed form at v = max(abs(u), T_n)
+    by the recurrence c_n = (1/(n-2)! - c_(n-2))/v (u > 0; cosh/sinh for u < 0),
+    evaluated only when some point needs it. Each value depends on its own u
+    only (not on the batch). < 3e-16 relative away from zeros of c_n.
 
     Arguments: u (array_like, any shape), N (0 ... 11).
     Backend: numpy float64, broadcasting.
@@ -96,17 +90,18 @@ def stumpff_row(u, N):
     small = abs(x) < T
     every = numpy.count_nonzero(small) == small.size
     w = -x if every else numpy.maximum(numpy.minimum(-x, T), -T)    # = -clip(u, -T, T)
-    H = _STUMPFF_HORNER[_STUMPFF_START[N - 1]:, :N]
-    p = H[0] * w + H[1]
-    for c in H[2:]:
-        p = p * w + c
+    K = _STUMPFF_DEPTH
+    # powers w^1 ... w^(K-1) and the terms summed over a contiguous last axis (same order everywhere)
+    powers = numpy.cumprod(numpy.broadcast_to(w[..., None], w.shape + (K - 1,)), axis=-1)
+    p = (powers * _STUMPFF_SERIES[:N, 1:K]).sum(axis=-1) + _STUMPFF_SERIES[:N, 0]
     if not every:
         closed = []
         if n_neg < u.size:          # u > 0: cos, sin
             v = numpy.maximum(x, T)
             sv = numpy.sqrt(v)
-            f = numpy.cos(sv)
-            f[..., 0::2] = numpy.sin(sv[..., 0::2]) / sv[..., 0::2]
+            f = numpy.empty_like(v)
+            f[..., 0::2] = numpy.sin(sv[..., 0::2]) / sv[..., 0::2]    # odd n
+            f[..., 1::2] = numpy.cos(sv[..., 1::2])                    # even n
             for i in range(1, N // 2 + 1):       # column n (index n - 1) takes step i when n >= 2 i
                 j = 2 * i - 1
                 f[..., j:] = (_STUMPFF_REC[i - 1, j:N] - f[..., j:]) / v[..., j:]
@@ -114,8 +109,9 @@ def stumpff_row(u, N):
         if n_neg:                   # u < 0: cosh, sinh
             v = numpy.maximum(-x, T)
             sv = numpy.sqrt(v)
-            f = numpy.cosh(sv)
+            f = numpy.empty_like(v)
             f[..., 0::2] = numpy.sinh(sv[..., 0::2]) / sv[..., 0::2]
+            f[..., 1::2] = numpy.cosh(sv[..., 1::2])
             for i in range(1, N // 2 + 1):
                 j = 2 * i - 1
                 f[..., j:] = (f[..., j:] - _STUMPFF_REC[i - 1, j:N]) / v[..., j:]
@@ -242,22 +238,24 @@ def quadrupole_focusing_mp(k1):
 
 def stumpff_c0(u):
     """Stumpff function c_0(u) = sum_m (-u)^m/(2m+0)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 0.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 0 of stumpff_row(u, 0) (the one numeric form: Taylor series for
+    abs(u) < 0.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    return (numpy.where(numpy.greater_equal(u, 0), numpy.cos(numpy.sqrt(numpy.maximum(u, 0))), numpy.cosh(numpy.sqrt(numpy.maximum(-u, 0)))),)
+    return (stumpff_row(u, 0)[..., 0],)
 
 
 def stumpff_c0_mp(u):
     """Stumpff function c_0(u) = sum_m (-u)^m/(2m+0)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 0.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 0 of stumpff_row(u, 0) (the one numeric form: Taylor series for
+    abs(u) < 0.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: mpmath, run under mpmath.workdps(n).
@@ -269,25 +267,24 @@ def stumpff_c0_mp(u):
 
 def stumpff_c1(u):
     """Stumpff function c_1(u) = sum_m (-u)^m/(2m+1)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 0.01, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 1 of stumpff_row(u, 1) (the one numeric form: Taylor series for
+    abs(u) < 4.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    _x0 = numpy.clip(u, -0.01, 0.01)
-    _x1 = numpy.sqrt(numpy.maximum(u, 0.01))
-    _x2 = numpy.sqrt(numpy.maximum(-u, 0.01))
-    return (numpy.where(numpy.less(abs(u), 0.01), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/39916800 - 1/6227020800*_x0) + 1/362880) + 1/5040) + 1/120) + 1/6) + 1, numpy.where(numpy.greater(u, 0), numpy.sin(_x1)/_x1, numpy.sinh(_x2)/_x2)),)
+    return (stumpff_row(u, 1)[..., 1],)
 
 
 def stumpff_c1_mp(u):
     """Stumpff function c_1(u) = sum_m (-u)^m/(2m+1)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 0.01, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 1 of stumpff_row(u, 1) (the one numeric form: Taylor series for
+    abs(u) < 4.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: mpmath, run under mpmath.workdps(n).
@@ -299,25 +296,24 @@ def stumpff_c1_mp(u):
 
 def stumpff_c2(u):
     """Stumpff function c_2(u) = sum_m (-u)^m/(2m+2)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 4.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 2 of stumpff_row(u, 2) (the one numeric form: Taylor series for
+    abs(u) < 4.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    _x0 = numpy.clip(u, -4.0, 4.0)
-    _x1 = numpy.maximum(u, 4.0)
-    _x2 = numpy.maximum(-u, 4.0)
-    return (numpy.where(numpy.less(abs(u), 4.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/620448401733239439360000 - 1/403291461126605635584000000*_x0) + 1/1124000727777607680000) + 1/2432902008176640000) + 1/6402373705728000) + 1/20922789888000) + 1/87178291200) + 1/479001600) + 1/3628800) + 1/40320) + 1/720) + 1/24) + 1/2, numpy.where(numpy.greater(u, 0), (1 - numpy.cos(numpy.sqrt(_x1)))/_x1, (numpy.cosh(numpy.sqrt(_x2)) - 1)/_x2)),)
+    return (stumpff_row(u, 2)[..., 2],)
 
 
 def stumpff_c2_mp(u):
     """Stumpff function c_2(u) = sum_m (-u)^m/(2m+2)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 4.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 2 of stumpff_row(u, 2) (the one numeric form: Taylor series for
+    abs(u) < 4.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: mpmath, run under mpmath.workdps(n).
@@ -329,27 +325,24 @@ def stumpff_c2_mp(u):
 
 def stumpff_c3(u):
     """Stumpff function c_3(u) = sum_m (-u)^m/(2m+3)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 8.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 3 of stumpff_row(u, 3) (the one numeric form: Taylor series for
+    abs(u) < 8.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    _x0 = numpy.clip(u, -8.0, 8.0)
-    _x1 = numpy.maximum(u, 8.0)
-    _x2 = numpy.sqrt(_x1)
-    _x3 = numpy.maximum(-u, 8.0)
-    _x4 = numpy.sqrt(_x3)
-    return (numpy.where(numpy.less(abs(u), 8.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/8841761993739701954543616000000 - 1/8222838654177922817725562880000000*_x0) + 1/10888869450418352160768000000) + 1/15511210043330985984000000) + 1/25852016738884976640000) + 1/51090942171709440000) + 1/121645100408832000) + 1/355687428096000) + 1/1307674368000) + 1/6227020800) + 1/39916800) + 1/362880) + 1/5040) + 1/120) + 1/6, numpy.where(numpy.greater(u, 0), (1 - numpy.sin(_x2)/_x2)/_x1, (-1 + numpy.sinh(_x4)/_x4)/_x3)),)
+    return (stumpff_row(u, 3)[..., 3],)
 
 
 def stumpff_c3_mp(u):
     """Stumpff function c_3(u) = sum_m (-u)^m/(2m+3)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 8.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 3 of stumpff_row(u, 3) (the one numeric form: Taylor series for
+    abs(u) < 8.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: mpmath, run under mpmath.workdps(n).
@@ -361,27 +354,24 @@ def stumpff_c3_mp(u):
 
 def stumpff_c4(u):
     """Stumpff function c_4(u) = sum_m (-u)^m/(2m+4)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 8.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 4 of stumpff_row(u, 4) (the one numeric form: Taylor series for
+    abs(u) < 8.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    _x0 = numpy.clip(u, -8.0, 8.0)
-    _x1 = numpy.maximum(u, 8.0)
-    _x2 = _x1**(-1.0)
-    _x3 = numpy.maximum(-u, 8.0)
-    _x4 = _x3**(-1.0)
-    return (numpy.where(numpy.less(abs(u), 8.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/304888344611713860501504000000 - 1/265252859812191058636308480000000*_x0) + 1/403291461126605635584000000) + 1/620448401733239439360000) + 1/1124000727777607680000) + 1/2432902008176640000) + 1/6402373705728000) + 1/20922789888000) + 1/87178291200) + 1/479001600) + 1/3628800) + 1/40320) + 1/720) + 1/24, numpy.where(numpy.greater(u, 0), _x2*(-_x2*(1 - numpy.cos(numpy.sqrt(_x1))) + 1/2), _x4*(_x4*(numpy.cosh(numpy.sqrt(_x3)) - 1) - 1/2))),)
+    return (stumpff_row(u, 4)[..., 4],)
 
 
 def stumpff_c4_mp(u):
     """Stumpff function c_4(u) = sum_m (-u)^m/(2m+4)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 8.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 4 of stumpff_row(u, 4) (the one numeric form: Taylor series for
+    abs(u) < 8.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: mpmath, run under mpmath.workdps(n).
@@ -393,29 +383,24 @@ def stumpff_c4_mp(u):
 
 def stumpff_c5(u):
     """Stumpff function c_5(u) = sum_m (-u)^m/(2m+5)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 8.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 5 of stumpff_row(u, 5) (the one numeric form: Taylor series for
+    abs(u) < 8.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    _x0 = numpy.clip(u, -8.0, 8.0)
-    _x1 = numpy.maximum(u, 8.0)
-    _x2 = _x1**(-1.0)
-    _x3 = numpy.sqrt(_x1)
-    _x4 = numpy.maximum(-u, 8.0)
-    _x5 = _x4**(-1.0)
-    _x6 = numpy.sqrt(_x4)
-    return (numpy.where(numpy.less(abs(u), 8.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/8841761993739701954543616000000 - 1/8222838654177922817725562880000000*_x0) + 1/10888869450418352160768000000) + 1/15511210043330985984000000) + 1/25852016738884976640000) + 1/51090942171709440000) + 1/121645100408832000) + 1/355687428096000) + 1/1307674368000) + 1/6227020800) + 1/39916800) + 1/362880) + 1/5040) + 1/120, numpy.where(numpy.greater(u, 0), _x2*(-_x2*(1 - numpy.sin(_x3)/_x3) + 1/6), _x5*(_x5*(-1 + numpy.sinh(_x6)/_x6) - 1/6))),)
+    return (stumpff_row(u, 5)[..., 5],)
 
 
 def stumpff_c5_mp(u):
     """Stumpff function c_5(u) = sum_m (-u)^m/(2m+5)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 8.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 5 of stumpff_row(u, 5) (the one numeric form: Taylor series for
+    abs(u) < 8.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: mpmath, run under mpmath.workdps(n).
@@ -427,27 +412,24 @@ def stumpff_c5_mp(u):
 
 def stumpff_c6(u):
     """Stumpff function c_6(u) = sum_m (-u)^m/(2m+6)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 16.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 6 of stumpff_row(u, 6) (the one numeric form: Taylor series for
+    abs(u) < 16.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    _x0 = numpy.clip(u, -16.0, 16.0)
-    _x1 = numpy.maximum(u, 16.0)
-    _x2 = _x1**(-1.0)
-    _x3 = numpy.maximum(-u, 16.0)
-    _x4 = _x3**(-1.0)
-    return (numpy.where(numpy.less(abs(u), 16.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/295232799039604140847618609643520000000 - 1/371993326789901217467999448150835200000000*_x0) + 1/263130836933693530167218012160000000) + 1/265252859812191058636308480000000) + 1/304888344611713860501504000000) + 1/403291461126605635584000000) + 1/620448401733239439360000) + 1/1124000727777607680000) + 1/2432902008176640000) + 1/6402373705728000) + 1/20922789888000) + 1/87178291200) + 1/479001600) + 1/3628800) + 1/40320) + 1/720, numpy.where(numpy.greater(u, 0), _x2*(-_x2*(-_x2*(1 - numpy.cos(numpy.sqrt(_x1))) + 1/2) + 1/24), _x4*(_x4*(_x4*(numpy.cosh(numpy.sqrt(_x3)) - 1) - 1/2) - 1/24))),)
+    return (stumpff_row(u, 6)[..., 6],)
 
 
 def stumpff_c6_mp(u):
     """Stumpff function c_6(u) = sum_m (-u)^m/(2m+6)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 16.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 6 of stumpff_row(u, 6) (the one numeric form: Taylor series for
+    abs(u) < 16.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: mpmath, run under mpmath.workdps(n).
@@ -459,29 +441,24 @@ def stumpff_c6_mp(u):
 
 def stumpff_c7(u):
     """Stumpff function c_7(u) = sum_m (-u)^m/(2m+7)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 16.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 7 of stumpff_row(u, 7) (the one numeric form: Taylor series for
+    abs(u) < 16.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    _x0 = numpy.clip(u, -16.0, 16.0)
-    _x1 = numpy.maximum(u, 16.0)
-    _x2 = _x1**(-1.0)
-    _x3 = numpy.sqrt(_x1)
-    _x4 = numpy.maximum(-u, 16.0)
-    _x5 = _x4**(-1.0)
-    _x6 = numpy.sqrt(_x4)
-    return (numpy.where(numpy.less(abs(u), 16.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/8683317618811886495518194401280000000 - 1/10333147966386144929666651337523200000000*_x0) + 1/8222838654177922817725562880000000) + 1/8841761993739701954543616000000) + 1/10888869450418352160768000000) + 1/15511210043330985984000000) + 1/25852016738884976640000) + 1/51090942171709440000) + 1/121645100408832000) + 1/355687428096000) + 1/1307674368000) + 1/6227020800) + 1/39916800) + 1/362880) + 1/5040, numpy.where(numpy.greater(u, 0), _x2*(-_x2*(-_x2*(1 - numpy.sin(_x3)/_x3) + 1/6) + 1/120), _x5*(_x5*(_x5*(-1 + numpy.sinh(_x6)/_x6) - 1/6) - 1/120))),)
+    return (stumpff_row(u, 7)[..., 7],)
 
 
 def stumpff_c7_mp(u):
     """Stumpff function c_7(u) = sum_m (-u)^m/(2m+7)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 16.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 7 of stumpff_row(u, 7) (the one numeric form: Taylor series for
+    abs(u) < 16.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: mpmath, run under mpmath.workdps(n).
@@ -493,27 +470,24 @@ def stumpff_c7_mp(u):
 
 def stumpff_c8(u):
     """Stumpff function c_8(u) = sum_m (-u)^m/(2m+8)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 32.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 8 of stumpff_row(u, 8) (the one numeric form: Taylor series for
+    abs(u) < 32.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    _x0 = numpy.clip(u, -32.0, 32.0)
-    _x1 = numpy.maximum(u, 32.0)
-    _x2 = _x1**(-1.0)
-    _x3 = numpy.maximum(-u, 32.0)
-    _x4 = _x3**(-1.0)
-    return (numpy.where(numpy.less(abs(u), 32.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/523022617466601111760007224100074291200000000 - 1/815915283247897734345611269596115894272000000000*_x0) + 1/371993326789901217467999448150835200000000) + 1/295232799039604140847618609643520000000) + 1/263130836933693530167218012160000000) + 1/265252859812191058636308480000000) + 1/304888344611713860501504000000) + 1/403291461126605635584000000) + 1/620448401733239439360000) + 1/1124000727777607680000) + 1/2432902008176640000) + 1/6402373705728000) + 1/20922789888000) + 1/87178291200) + 1/479001600) + 1/3628800) + 1/40320, numpy.where(numpy.greater(u, 0), _x2*(-_x2*(-_x2*(-_x2*(1 - numpy.cos(numpy.sqrt(_x1))) + 1/2) + 1/24) + 1/720), _x4*(_x4*(_x4*(_x4*(numpy.cosh(numpy.sqrt(_x3)) - 1) - 1/2) - 1/24) - 1/720))),)
+    return (stumpff_row(u, 8)[..., 8],)
 
 
 def stumpff_c8_mp(u):
     """Stumpff function c_8(u) = sum_m (-u)^m/(2m+8)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 32.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 8 of stumpff_row(u, 8) (the one numeric form: Taylor series for
+    abs(u) < 32.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: mpmath, run under mpmath.workdps(n).
@@ -525,29 +499,24 @@ def stumpff_c8_mp(u):
 
 def stumpff_c9(u):
     """Stumpff function c_9(u) = sum_m (-u)^m/(2m+9)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 32.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 9 of stumpff_row(u, 9) (the one numeric form: Taylor series for
+    abs(u) < 32.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    _x0 = numpy.clip(u, -32.0, 32.0)
-    _x1 = numpy.maximum(u, 32.0)
-    _x2 = _x1**(-1.0)
-    _x3 = numpy.sqrt(_x1)
-    _x4 = numpy.maximum(-u, 32.0)
-    _x5 = _x4**(-1.0)
-    _x6 = numpy.sqrt(_x4)
-    return (numpy.where(numpy.less(abs(u), 32.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/20397882081197443358640281739902897356800000000 - 1/33452526613163807108170062053440751665152000000000*_x0) + 1/13763753091226345046315979581580902400000000) + 1/10333147966386144929666651337523200000000) + 1/8683317618811886495518194401280000000) + 1/8222838654177922817725562880000000) + 1/8841761993739701954543616000000) + 1/10888869450418352160768000000) + 1/15511210043330985984000000) + 1/25852016738884976640000) + 1/51090942171709440000) + 1/121645100408832000) + 1/355687428096000) + 1/1307674368000) + 1/6227020800) + 1/39916800) + 1/362880, numpy.where(numpy.greater(u, 0), _x2*(-_x2*(-_x2*(-_x2*(1 - numpy.sin(_x3)/_x3) + 1/6) + 1/120) + 1/5040), _x5*(_x5*(_x5*(_x5*(-1 + numpy.sinh(_x6)/_x6) - 1/6) - 1/120) - 1/5040))),)
+    return (stumpff_row(u, 9)[..., 9],)
 
 
 def stumpff_c9_mp(u):
     """Stumpff function c_9(u) = sum_m (-u)^m/(2m+9)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 32.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 9 of stumpff_row(u, 9) (the one numeric form: Taylor series for
+    abs(u) < 32.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: mpmath, run under mpmath.workdps(n).
@@ -559,27 +528,24 @@ def stumpff_c9_mp(u):
 
 def stumpff_c10(u):
     """Stumpff function c_10(u) = sum_m (-u)^m/(2m+10)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 32.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 10 of stumpff_row(u, 10) (the one numeric form: Taylor series for
+    abs(u) < 32.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    _x0 = numpy.clip(u, -32.0, 32.0)
-    _x1 = numpy.maximum(u, 32.0)
-    _x2 = _x1**(-1.0)
-    _x3 = numpy.maximum(-u, 32.0)
-    _x4 = _x3**(-1.0)
-    return (numpy.where(numpy.less(abs(u), 32.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/815915283247897734345611269596115894272000000000 - 1/1405006117752879898543142606244511569936384000000000*_x0) + 1/523022617466601111760007224100074291200000000) + 1/371993326789901217467999448150835200000000) + 1/295232799039604140847618609643520000000) + 1/263130836933693530167218012160000000) + 1/265252859812191058636308480000000) + 1/304888344611713860501504000000) + 1/403291461126605635584000000) + 1/620448401733239439360000) + 1/1124000727777607680000) + 1/2432902008176640000) + 1/6402373705728000) + 1/20922789888000) + 1/87178291200) + 1/479001600) + 1/3628800, numpy.where(numpy.greater(u, 0), _x2*(-_x2*(-_x2*(-_x2*(-_x2*(1 - numpy.cos(numpy.sqrt(_x1))) + 1/2) + 1/24) + 1/720) + 1/40320), _x4*(_x4*(_x4*(_x4*(_x4*(numpy.cosh(numpy.sqrt(_x3)) - 1) - 1/2) - 1/24) - 1/720) - 1/40320))),)
+    return (stumpff_row(u, 10)[..., 10],)
 
 
 def stumpff_c10_mp(u):
     """Stumpff function c_10(u) = sum_m (-u)^m/(2m+10)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 32.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 10 of stumpff_row(u, 10) (the one numeric form: Taylor series for
+    abs(u) < 32.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: mpmath, run under mpmath.workdps(n).
@@ -591,29 +557,24 @@ def stumpff_c10_mp(u):
 
 def stumpff_c11(u):
     """Stumpff function c_11(u) = sum_m (-u)^m/(2m+11)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 32.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 11 of stumpff_row(u, 11) (the one numeric form: Taylor series for
+    abs(u) < 32.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
-    _x0 = numpy.clip(u, -32.0, 32.0)
-    _x1 = numpy.maximum(u, 32.0)
-    _x2 = _x1**(-1.0)
-    _x3 = numpy.sqrt(_x1)
-    _x4 = numpy.maximum(-u, 32.0)
-    _x5 = _x4**(-1.0)
-    _x6 = numpy.sqrt(_x4)
-    return (numpy.where(numpy.less(abs(u), 32.0), -_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(-_x0*(1/20397882081197443358640281739902897356800000000 - 1/33452526613163807108170062053440751665152000000000*_x0) + 1/13763753091226345046315979581580902400000000) + 1/10333147966386144929666651337523200000000) + 1/8683317618811886495518194401280000000) + 1/8222838654177922817725562880000000) + 1/8841761993739701954543616000000) + 1/10888869450418352160768000000) + 1/15511210043330985984000000) + 1/25852016738884976640000) + 1/51090942171709440000) + 1/121645100408832000) + 1/355687428096000) + 1/1307674368000) + 1/6227020800) + 1/39916800, numpy.where(numpy.greater(u, 0), _x2*(-_x2*(-_x2*(-_x2*(-_x2*(1 - numpy.sin(_x3)/_x3) + 1/6) + 1/120) + 1/5040) + 1/362880), _x5*(_x5*(_x5*(_x5*(_x5*(-1 + numpy.sinh(_x6)/_x6) - 1/6) - 1/120) - 1/5040) - 1/362880))),)
+    return (stumpff_row(u, 11)[..., 11],)
 
 
 def stumpff_c11_mp(u):
     """Stumpff function c_11(u) = sum_m (-u)^m/(2m+11)!, entire in u (any sign).
-    numpy: Taylor series (Horner) for abs(u) < 32.0, else the closed form
-    (cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);
-    < 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).
+    numpy: column 11 of stumpff_row(u, 11) (the one numeric form: Taylor series for
+    abs(u) < 32.0, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,
+    recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.
+    mpmath: exact (hypergeometric 1F2).
 
     Arguments: u.
     Backend: mpmath, run under mpmath.workdps(n).

@@ -89,7 +89,12 @@ def mode_decomposition(N) -> tuple[np.ndarray, np.ndarray]:
     >>> Delta.real
     array([1., 1., 1., 1.])
     """
-    N = _check_matrix("N", N)
+    U, w, _ = _modes(_check_matrix("N", N))
+    return U, w
+
+
+def _modes(N: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """U, Delta and V = U^-1 (the right eigenvectors, columns) of a checked N: see mode_decomposition."""
     w, V = np.linalg.eig(N)
     ang = np.abs(np.angle(w))
     order = np.lexsort((-np.sign(w.imag), np.round(ang, 12)))   # same rule for every n
@@ -100,8 +105,7 @@ def mode_decomposition(N) -> tuple[np.ndarray, np.ndarray]:
             f"N is not diagonalizable (condition of its eigenvectors {cond:.3g}): two modes coincide "
             f"(Delta = {np.round(w, 8).tolist()}), so Delta = U N U^-1 of (10) does not exist; move the "
             "tunes off the coupling resonance edge", value=cond)
-    U = np.linalg.inv(V)
-    return U, w
+    return np.linalg.inv(V), w, V
 
 
 def resonance_denominators(Delta) -> np.ndarray:
@@ -252,7 +256,7 @@ def decompose(N, R, *, warn_below: float = 1e-8) -> Decomposition:
     N = _check_matrix("N", N)
     sR = psd_matrix("R", _check_matrix("R", R, symmetric=True, n=len(N)))
     try:
-        U, Delta = mode_decomposition(N)
+        U, Delta, W = _modes(N)          # W = U^-1: the eigenvectors themselves
     except ResonanceError:  # defective N: if it is also unstable, say that first (drifts only, ...)
         Delta = np.linalg.eigvals(N)
         if np.all(np.abs(Delta) < 1.0):
@@ -273,7 +277,6 @@ def decompose(N, R, *, warn_below: float = 1e-8) -> Decomposition:
             "path: equilibrium_moments(N, R, precision=50)", ResonanceWarning, stacklevel=3)
     Rq = U @ sR @ U.T
     (Q,) = _kernels.mode_covariance(Rq, Delta[:, None], Delta[None, :])
-    W = np.linalg.inv(U)
     S = W @ Q @ W.T
     S = 0.5 * (S + S.T).real
     return Decomposition(N=N, script_R=sR, U=U, Delta=Delta, R=Rq, denominators=den, Q=Q,
@@ -444,7 +447,10 @@ def moments_around(ring, *, warn_below: float = 1e-8,
     """
     with np.errstate(over="ignore", invalid="ignore"):   # an overflow is named once, below
         P, G = ring._cumulative
-    ring_maps_finite(ring, P, G)
+    # a non-finite entry anywhere propagates to the last boundary (products and sums of IEEE
+    # numbers): check the one-turn map and noise, and search the culprit only then
+    if not (np.isfinite(P[-1]).all() and np.isfinite(G[-1]).all()):
+        ring_maps_finite(ring, P, G)
     # one-turn map and noise at s = 0: the cell's to the power P (periodic rings), else P[-1], G[-1]
     N, R = getattr(ring, "_turn4", (P[-1], G[-1]))
     dec = decompose(N, R, warn_below=warn_below if precision is None else 0.0)
@@ -484,6 +490,10 @@ def beam_spots(xz: np.ndarray, eta: np.ndarray, p2: float):
     diag = absolute[:, 0, 0] * absolute[:, 1, 1]
     det = diag - absolute[:, 0, 1] ** 2
     spot = (absolute[:, 0, 0] > 0) & (absolute[:, 1, 1] > 0) & (det > 1e-12 * diag)
+    if spot.all():      # the usual case: no masking needed (the kernels work point by point)
+        mu = np.asarray(distribution.folded_mu(xz, eta, p2))
+        theta, _, _, inv_area = distribution.beam_spot(mu)
+        return absolute, mu, theta, inv_area, spot
     mu = np.full(xz.shape, np.nan)
     theta = np.full(len(xz), np.nan)
     inv_area = np.full(len(xz), np.nan)

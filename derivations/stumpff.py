@@ -26,8 +26,10 @@ This module provides
   left (the named rewrite that removes the cancellation at k -> 0);
 * :func:`integrate_trig`: int_0^L of polynomials times products of cos, sin of
   omega*s and omega*(L - s), exactly (exponential form, term by term);
-* :func:`helper_specs`: the helpers' kernel specs. Numerics of ``stumpff_c<n>``:
-  the Taylor series (Horner) for abs(u) < T_n, above it the closed form from
+* :func:`helper_specs`: the helpers' kernel specs; :func:`stumpff_row_source`: the one
+  numeric form, ``stumpff_row(u, N)`` = c_0 ... c_N of one argument (the element maps
+  evaluate one row per argument; ``stumpff_c<n>`` is a column of it). Numerics:
+  the Taylor series (a power sum) for abs(u) < T_n, above it the closed form from
   c_0, c_1 by the recurrence (cos/sin for u > 0, cosh/sinh for u < 0); T_n is
   chosen (measured against mpmath at 40 digits) so that both sides keep
   < 3e-16 relative away from the zeros of c_n. The mpmath twins are exact
@@ -59,8 +61,10 @@ __all__ = ["stumpff", "stumpff_d", "closed_form", "to_stumpff", "integrate_trig"
 
 #: highest index c_n used by the element maps and integrals
 N_MAX = 11
-#: abs(u) below which stumpff_c<n> sums its Taylor series (measured, module doc)
-THRESHOLDS = {0: 0.0, 1: 1e-2, 2: 4.0, 3: 8.0, 4: 8.0, 5: 8.0, 6: 16.0, 7: 16.0,
+#: abs(u) below which stumpff_c<n> sums its Taylor series (measured, module doc; c_1: its
+#: series and sin/sinh(sqrt u)/sqrt u are both < 2.5e-16 relative up to 4, and the rows of
+#: the element maps then take the series of every column at once for abs(u) < 4)
+THRESHOLDS = {0: 0.0, 1: 4.0, 2: 4.0, 3: 8.0, 4: 8.0, 5: 8.0, 6: 16.0, 7: 16.0,
               8: 32.0, 9: 32.0, 10: 32.0, 11: 32.0}
 #: abs(u) below which skew_d<n> sums its series
 D_THRESHOLD = 1.0
@@ -548,11 +552,12 @@ def helper_specs(KernelSpec) -> list:
         specs.append(KernelSpec(
             f"stumpff_c{n}", (u,), (_Impl(0, n, u),),
             f"Stumpff function c_{n}(u) = sum_m (-u)^m/(2m+{n})!, entire in u (any sign).\n"
-            f"numpy: Taylor series (Horner) for abs(u) < {THRESHOLDS[n]}, else the closed form\n"
-            "(cos/sin for u > 0, cosh/sinh for u < 0, recurrence c_n = (1/(n-2)! - c_{n-2})/u);\n"
-            "< 3e-16 relative away from zeros of c_n. mpmath: exact (hypergeometric 1F2).",
+            f"numpy: column {n} of stumpff_row(u, {n}) (the one numeric form: Taylor series for\n"
+            f"abs(u) < {THRESHOLDS[n]}, else the closed form: cos/sin for u > 0, cosh/sinh for u < 0,\n"
+            "recurrence c_n = (1/(n-2)! - c_{n-2})/u); < 3e-16 relative away from zeros of c_n.\n"
+            "mpmath: exact (hypergeometric 1F2).",
             "K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff",
-            numpy_exprs=(_numeric_body(0, n, u),)))
+            numpy_exprs=(_Col(n, _Row(n, u)),)))
     for n in (0, 1):
         specs.append(KernelSpec(
             f"skew_d{n}", (u,), (_Impl(1, n, u),),
@@ -565,20 +570,19 @@ def helper_specs(KernelSpec) -> list:
 
 
 # ------------------------------------------------------- all c_n of one argument at once
-def _horner_table() -> list[list[float]]:
-    """Horner coefficients of the series of c_1 ... c_N_MAX, highest power first, zero-padded.
+def _series_table() -> list[list[float]]:
+    """Taylor coefficients of c_1 ... c_N_MAX in powers of w = -u, ascending, zero-padded.
 
-    Row r, column n - 1: the coefficient the Horner step r adds for c_n (the same
-    terms and order as :func:`_series`; leading zeros leave a shorter series exact).
+    Row n - 1, entry k: 1/(2k + n)! for the terms :func:`_series` keeps at
+    abs(u) = T_n (below 1e-19 relative there), 0 beyond (a zero term adds nothing).
     """
-    cols = []
+    rows = []
     for n in range(1, N_MAX + 1):
         poly = sp.Poly(_series(n, _U, False, THRESHOLDS[n]).subs(_U, -_U), _U)   # in w = -u
-        coeffs = poly.all_coeffs()                                              # highest first
-        cols.append([int(sp.fraction(c)[0]) / int(sp.fraction(c)[1]) for c in coeffs])
-    depth = max(len(c) for c in cols)
-    return [[(c[r - (depth - len(c))] if r >= depth - len(c) else 0.0) for c in cols]
-            for r in range(depth)]
+        rows.append([int(sp.fraction(c)[0]) / int(sp.fraction(c)[1])
+                     for c in reversed(poly.all_coeffs())])                       # ascending
+    depth = max(len(r) for r in rows)
+    return [r + [0.0] * (depth - len(r)) for r in rows]
 
 
 class _Row(sp.Function):
@@ -604,9 +608,8 @@ def rows_for_numpy(exprs):
 
     N is the highest n used with that x; common-subexpression elimination then
     evaluates each row once (:func:`stumpff_row_source`), so a kernel pays one
-    vectorised evaluation per argument instead of one helper call per c_n.
-    The values are those of the ``stumpff_c<n>`` helpers (same series, same
-    thresholds, same closed forms).
+    vectorised evaluation per argument instead of one helper call per c_n
+    (the helpers ``stumpff_c<n>`` are columns of the same rows).
 
     Examples
     --------
@@ -625,52 +628,31 @@ def rows_for_numpy(exprs):
     return [sp.sympify(e).replace(stumpff, rep) for e in exprs]
 
 
-def stumpff_row_source() -> str:
-    """Source of ``stumpff_row(u, N)`` (numpy), printed into ``coupled_beam/_kernels.py``.
-
-    Numerics per column n (as ``stumpff_c<n>``): c_0 = cos sqrt(u) / cosh sqrt(-u);
-    c_n, n >= 1, the Taylor series (Horner in w = -u, the coefficients of
-    :func:`_series`) for abs(u) < T_n (:data:`THRESHOLDS`), else the closed form
-    from c_0, c_1 at v = max(abs(u), T_n) and the recurrence c_n = (1/(n-2)! -
-    c_{n-2})/v (u > 0; u < 0: cosh, sinh, c_n = (c_{n-2} - 1/(n-2)!)/v). All
-    columns go through each Horner step together (one numpy operation per step),
-    and the closed forms are evaluated only when some abs(u) reaches a threshold.
-    """
-    table = _horner_table()
-    T = [float(THRESHOLDS[n]) for n in range(1, N_MAX + 1)]
-    # step i of the recurrence (i = 1 ... N_MAX // 2) adds 1/(p + 2 i - 2)! in column n (p = n mod 2)
-    rec = ",\n    ".join("[" + ", ".join(repr(1 / factorial(n % 2 + 2 * i - 2)) if n >= 2 * i else "0.0"
-                                           for n in range(1, N_MAX + 1)) + "]"
-                         for i in range(1, N_MAX // 2 + 1))
-    rows = ",\n    ".join("[" + ", ".join(repr(float(c)) for c in r) + "]" for r in table)
-    # first Horner row with a non-zero entry in columns 1..N
-    starts = [min(r for r in range(len(table)) if any(table[r][j] != 0 for j in range(N)))
-              for N in range(1, N_MAX + 1)]
-    return f'''
-#: Horner coefficients of c_1 ... c_{N_MAX} (derivations.stumpff._series), highest power first
-_STUMPFF_HORNER = numpy.array([
-    {rows}])
-#: abs(u) below which c_1 ... c_{N_MAX} sum their series (derivations.stumpff.THRESHOLDS)
-_STUMPFF_T = numpy.array({T!r})
-#: first Horner row used by columns 1..N
-_STUMPFF_START = {starts!r}
-#: row i - 1: what step i of the recurrence adds in columns 1 ... {N_MAX} (1/(n mod 2 + 2 i - 2)!)
+_ROW_TEMPLATE = '''
+#: Taylor coefficients of c_1 ... c_@NMAX@ in powers of w = -u, ascending (derivations.stumpff._series)
+_STUMPFF_SERIES = numpy.array([
+    @ROWS@])
+#: abs(u) below which c_1 ... c_@NMAX@ sum their series (derivations.stumpff.THRESHOLDS)
+_STUMPFF_T = numpy.array(@T@)
+#: number of series terms summed (the longest series; the same for every N, so that a column's
+#: value does not depend on how many columns its row has: zero terms add exactly nothing)
+_STUMPFF_DEPTH = @DEPTH@
+#: row i - 1: what step i of the recurrence adds in columns 1 ... @NMAX@ (1/(n mod 2 + 2 i - 2)!)
 _STUMPFF_REC = numpy.array([
-    {rec}])
+    @REC@])
 
 
 def stumpff_row(u, N):
     """c_0(u), ..., c_N(u) stacked on a new last axis: one evaluation for all n <= N.
 
-    Same numerics as ``stumpff_c<n>`` (derivations.stumpff.stumpff_row_source):
     c_0 = cos sqrt(u) (cosh sqrt(-u) for u < 0); for n >= 1 the Taylor series
-    (Horner in w = -u) below abs(u) = T_n, else the closed form at v = max(abs(u), T_n)
-    by the recurrence c_n = (1/(n-2)! - c_(n-2))/v (u > 0; cosh/sinh for u < 0).
-    All columns take each Horner step together; a branch no point needs (the
-    closed forms when every abs(u) is below its threshold, one sign) is not
-    evaluated. Each value depends on its own u only (not on the batch).
+    sum_k w^k/(2k + n)!, w = -u, below abs(u) = T_n (all columns in one product
+    and one reduction over the terms), else the closed form at v = max(abs(u), T_n)
+    by the recurrence c_n = (1/(n-2)! - c_(n-2))/v (u > 0; cosh/sinh for u < 0),
+    evaluated only when some point needs it. Each value depends on its own u
+    only (not on the batch). < 3e-16 relative away from zeros of c_n.
 
-    Arguments: u (array_like, any shape), N (0 ... {N_MAX}).
+    Arguments: u (array_like, any shape), N (0 ... @NMAX@).
     Backend: numpy float64, broadcasting.
     Reference: K. Stumpff, Himmelsmechanik I (1959); derivations.stumpff.
     """
@@ -691,17 +673,18 @@ def stumpff_row(u, N):
     small = abs(x) < T
     every = numpy.count_nonzero(small) == small.size
     w = -x if every else numpy.maximum(numpy.minimum(-x, T), -T)    # = -clip(u, -T, T)
-    H = _STUMPFF_HORNER[_STUMPFF_START[N - 1]:, :N]
-    p = H[0] * w + H[1]
-    for c in H[2:]:
-        p = p * w + c
+    K = _STUMPFF_DEPTH
+    # powers w^1 ... w^(K-1) and the terms summed over a contiguous last axis (same order everywhere)
+    powers = numpy.cumprod(numpy.broadcast_to(w[..., None], w.shape + (K - 1,)), axis=-1)
+    p = (powers * _STUMPFF_SERIES[:N, 1:K]).sum(axis=-1) + _STUMPFF_SERIES[:N, 0]
     if not every:
         closed = []
         if n_neg < u.size:          # u > 0: cos, sin
             v = numpy.maximum(x, T)
             sv = numpy.sqrt(v)
-            f = numpy.cos(sv)
-            f[..., 0::2] = numpy.sin(sv[..., 0::2]) / sv[..., 0::2]
+            f = numpy.empty_like(v)
+            f[..., 0::2] = numpy.sin(sv[..., 0::2]) / sv[..., 0::2]    # odd n
+            f[..., 1::2] = numpy.cos(sv[..., 1::2])                    # even n
             for i in range(1, N // 2 + 1):       # column n (index n - 1) takes step i when n >= 2 i
                 j = 2 * i - 1
                 f[..., j:] = (_STUMPFF_REC[i - 1, j:N] - f[..., j:]) / v[..., j:]
@@ -709,8 +692,9 @@ def stumpff_row(u, N):
         if n_neg:                   # u < 0: cosh, sinh
             v = numpy.maximum(-x, T)
             sv = numpy.sqrt(v)
-            f = numpy.cosh(sv)
+            f = numpy.empty_like(v)
             f[..., 0::2] = numpy.sinh(sv[..., 0::2]) / sv[..., 0::2]
+            f[..., 1::2] = numpy.cosh(sv[..., 1::2])
             for i in range(1, N // 2 + 1):
                 j = 2 * i - 1
                 f[..., j:] = (f[..., j:] - _STUMPFF_REC[i - 1, j:N]) / v[..., j:]
@@ -719,3 +703,29 @@ def stumpff_row(u, N):
         p = numpy.where(small, p, f)
     return numpy.concatenate((c0[..., None], p), axis=-1)
 '''
+
+
+def stumpff_row_source() -> str:
+    """Source of ``stumpff_row(u, N)`` (numpy), printed into ``coupled_beam/_kernels.py``.
+
+    Numerics per column n: c_0 = cos sqrt(u) (cosh sqrt(-u) for u < 0); c_n,
+    n >= 1, for abs(u) < T_n (:data:`THRESHOLDS`) the Taylor series of
+    :func:`_series` as a sum of c_k w^k, w = -u, powers by a cumulative product
+    and the terms added by one numpy reduction over a contiguous last axis (the
+    same order for every point: values do not depend on the batch); above T_n
+    the closed form from c_0, c_1 at v = max(abs(u), T_n) and the recurrence
+    c_n = (1/(n-2)! - c_{n-2})/v (u > 0; u < 0: cosh, sinh, c_n = (c_{n-2} -
+    1/(n-2)!)/v), evaluated only when some point needs it. Accuracy: < 3e-16
+    relative away from the zeros of c_n (measured against mpmath, module doc).
+    A row costs about one former single-c_n helper call (a dozen numpy calls).
+    """
+    table = _series_table()
+    T = [float(THRESHOLDS[n]) for n in range(1, N_MAX + 1)]
+    rows = ",\n    ".join("[" + ", ".join(repr(float(c)) for c in r) + "]" for r in table)
+    depth = len(table[0])
+    # step i of the recurrence (i = 1 ... N_MAX // 2) adds 1/(p + 2 i - 2)! in column n (p = n mod 2)
+    rec = ",\n    ".join("[" + ", ".join(repr(1 / factorial(n % 2 + 2 * i - 2)) if n >= 2 * i else "0.0"
+                                           for n in range(1, N_MAX + 1)) + "]"
+                         for i in range(1, N_MAX // 2 + 1))
+    return (_ROW_TEMPLATE.replace("@NMAX@", str(N_MAX)).replace("@ROWS@", rows)
+            .replace("@T@", repr(T)).replace("@DEPTH@", repr(depth)).replace("@REC@", rec))
