@@ -241,6 +241,88 @@ def _delta_kick(M: np.ndarray, c1: float, c3: float) -> np.ndarray:
     return M
 
 
+def _hamiltonian_part(X: np.ndarray) -> np.ndarray:
+    """(X + J X^T J) / 2: the part of a 4x4 X in the symplectic algebra (exp of it is symplectic)."""
+    J = np.kron(np.eye(2), np.array([[0.0, 1.0], [-1.0, 0.0]]))
+    return 0.5 * (X + J @ X.T @ J)
+
+
+def e2_face_jacobian(K: float, e: float, gap: float, h_face: float, k1: float, orbit,
+                     exit: bool = False) -> np.ndarray:
+    """First-order-in-orbit part (4x4) of pyAT's second-order (Brown) pole-face map at an orbit.
+
+    pyAT's BndMPoleSymplectic4E2Pass applies at each face x += T111 x^2 + T133 z^2,
+    x' += 2 T212 x x' + 2 T234 z z' + T211 x^2 + T233 z^2, z += 2 T313 x z,
+    z' += 2 T414 x z' + 2 T413 x z + 2 T423 x' z (K. L. Brown, SLAC-75; h1/h2 the
+    face curvature, k1 the gradient) on top of the linear face; linearised at the
+    orbit (x0, x0', z0, z0') met by the face (magnet frame, before its kick) these
+    give the 4x4 returned here, to be added to the linear face map. Their delta
+    terms are second order in the orbit (none kept). The exact hard-edge wedge
+    (pyAT's ExactSectorBendPass) has the same terms to 1e-7 at a 0.3 mm orbit.
+
+    Examples
+    --------
+    >>> D = e2_face_jacobian(0.785, 0.3927, 0.0, 0.0, 0.0, (0.0, 0.0, -3e-4, 0.0))
+    >>> round(float(D[0, 2]), 9)                  # x <- z: 2 T133 z0 = K sec^2(e) z0
+    -0.000275906
+    """
+    x0, px0, z0, pz0 = (float(v) for v in orbit)
+    ca, sa = math.cos(e), math.sin(e)
+    t, sec = sa / ca, 1.0 / ca
+    tb = math.tan(e - K * gap * (1.0 + sa * sa) / ca)
+    h = K
+    if not exit:
+        T111, T234 = -0.5 * h * t * t, -0.5 * h * t * t
+        T133 = 0.5 * h * sec * sec
+        T211 = 0.5 * h * h_face * sec**3 + k1 * t
+        T233 = -0.5 * h * h_face * sec**3 - k1 * t + 0.5 * h * h * t * (tb * tb + sec * sec)
+        T413 = -0.5 * h * h_face * sec**3 - k1 * t
+    else:
+        T111, T234 = 0.5 * h * t * t, 0.5 * h * t * t
+        T133 = -0.5 * h * sec * sec
+        T211 = 0.5 * h * h_face * sec**3 + k1 * t - 0.5 * h * h * t**3
+        T233 = -0.5 * h * h_face * sec**3 - k1 * t - 0.5 * h * h * t * tb * tb
+        T413 = -0.5 * h * h_face * sec**3 - k1 * t + 0.5 * h * h * t * sec * sec
+    T414, T212, T313, T423 = T234, -T111, -T234, -T133
+    D = np.zeros((4, 4))
+    D[0, 0], D[0, 2] = 2 * T111 * x0, 2 * T133 * z0
+    D[1, 0], D[1, 1] = 2 * T212 * px0 + 2 * T211 * x0, 2 * T212 * x0
+    D[1, 2], D[1, 3] = 2 * T234 * pz0 + 2 * T233 * z0, 2 * T234 * z0
+    D[2, 0], D[2, 2] = 2 * T313 * z0, 2 * T313 * x0
+    D[3, 0], D[3, 1] = 2 * T414 * pz0 + 2 * T413 * z0, 2 * T423 * z0
+    D[3, 2], D[3, 3] = 2 * T413 * x0 + 2 * T423 * px0, 2 * T414 * x0
+    return D
+
+
+def e2_body_jacobian(K: float, k1: float, k2: float, orbit) -> np.ndarray:
+    """First-order-in-orbit part (4x4, per metre) of the bend body's second-order terms at an orbit.
+
+    pyAT's BndMPoleSymplectic4E2Pass integrates H = (1 + h x)(px^2 + pz^2) / 2 (1 + delta)
+    - h x delta + h^2 x^2 / 2 + the field with its curvature terms h k1 (x^3 / 3 - x z^2 / 2)
+    + h k2 (x^4 / 4 - 2 x^2 z^2 / 3) + ...; the cubic terms linearised at the mean
+    orbit (x0, x0', z0, z0') (magnet frame) add this to the generator A (at
+    delta = 0; their delta terms are second order in the orbit). The first-order
+    pass (BndMPoleSymplectic4Pass) and the paraxial Bend have none of them.
+
+    Examples
+    --------
+    >>> dA = e2_body_jacobian(0.785, 0.0, 0.0, (0.0, 0.0, 0.0, -2.6e-4))
+    >>> round(float(dA[2, 0]), 9), round(float(dA[1, 3]), 9)    # z' <- x: h z0', x'' <- z': -h z0'
+    (-0.0002041, 0.0002041)
+    """
+    x0, xp0, z0, zp0 = (float(v) for v in orbit)
+    h = K
+    dA = np.zeros((4, 4))
+    dA[0, 0], dA[0, 1] = h * xp0, h * x0                 # dx/ds = (1 + h x) x'
+    dA[2, 0], dA[2, 3] = h * zp0, h * x0                 # dz/ds = (1 + h x) z'
+    dA[1, 1], dA[1, 3] = -h * xp0, -h * zp0              # dx'/ds = -h (x'^2 + z'^2) / 2 + ...
+    dA[1, 0] = -2 * h * k1 * x0 - 3 * h * k2 * x0**2 + 4.0 / 3.0 * h * k2 * z0**2
+    dA[1, 2] = h * k1 * z0 + 8.0 / 3.0 * h * k2 * x0 * z0
+    dA[3, 0] = h * k1 * z0 + 8.0 / 3.0 * h * k2 * x0 * z0
+    dA[3, 2] = h * k1 * x0 + 4.0 / 3.0 * h * k2 * x0**2 + 3 * (h * k1 / 6.0 - k2 / 3.0) * z0**2
+    return dA
+
+
 def _kicked_bend_class():
     from dataclasses import dataclass, field
 
@@ -271,9 +353,11 @@ def _kicked_bend_class():
         face_orbit: tuple = field(default=(0.0,) * 8, kw_only=True)
         fringe: tuple = field(default=(1, 1), kw_only=True)
         forcing_slope: tuple = field(default=(0.0, 0.0), kw_only=True)
+        orbit_terms: tuple = field(default=(), kw_only=True)
 
         def __post_init__(self) -> None:
             object.__setattr__(self, "chromatic", tuple(float(v) for v in self.chromatic))
+            object.__setattr__(self, "orbit_terms", tuple(float(v) for v in self.orbit_terms))
             object.__setattr__(self, "face_orbit", tuple(float(v) for v in self.face_orbit))
             object.__setattr__(self, "fringe", tuple(int(v) for v in self.fringe))
             object.__setattr__(self, "forcing_slope", tuple(float(v) for v in self.forcing_slope))
@@ -288,18 +372,41 @@ def _kicked_bend_class():
             return out
 
         @property
+        def A(self) -> np.ndarray:
+            A = np.array(super().A, dtype=float)
+            if self.orbit_terms:
+                A += np.asarray(self.orbit_terms[:16]).reshape(4, 4)
+            return A
+
+        def _face_terms(self, k: int, m: np.ndarray) -> np.ndarray:
+            """m with the face's second-order orbit terms (``orbit_terms``), symplectic (exp of their
+            Hamiltonian part; pyAT's truncated map is not: det - 1 ~ (K z0)^2)."""
+            if not self.orbit_terms:
+                return m
+            from coupled_beam.lattice.maps import expm_stacked
+
+            D = np.asarray(self.orbit_terms[16 + 16 * k:32 + 16 * k]).reshape(4, 4)
+            if not np.any(D):
+                return m
+            lin = m[:4, :4]
+            X = _hamiltonian_part(np.linalg.solve(lin, D))
+            out = m.copy()
+            out[:4, :4] = lin @ expm_stacked(X[None])[0]
+            return out
+
+        @property
         def entrance6(self) -> np.ndarray:
             """Entrance face at the orbit (6x6, the face's chromatic kick included)."""
-            m = _face_kick6(self.entrance, self.K, self.e1, self.fint_gap1, self.face_orbit[:4],
-                            self.fringe[0])
+            m = self._face_terms(0, _face_kick6(self.entrance, self.K, self.e1, self.fint_gap1,
+                                                self.face_orbit[:4], self.fringe[0]))
             c = self._slope_kicks[0]
             return _delta_kick(m, c[0], c[1])
 
         @property
         def exit6(self) -> np.ndarray:
             """Exit face at the orbit (6x6, the face's chromatic kick included)."""
-            m = _face_kick6(self.exit, self.K, self.e2, self.fint_gap2, self.face_orbit[4:],
-                            self.fringe[1], -1.0)
+            m = self._face_terms(1, _face_kick6(self.exit, self.K, self.e2, self.fint_gap2,
+                                                self.face_orbit[4:], self.fringe[1], -1.0))
             c = self._slope_kicks[1]
             return _delta_kick(m, c[0], c[1])
 
@@ -318,10 +425,12 @@ def _kicked_bend_class():
 
 
 def kicked_bend(bend, f_x: float, f_z: float, face_orbit=(0.0,) * 8, fringe=(1, 1),
-                forcing_slope=(0.0, 0.0)):
+                forcing_slope=(0.0, 0.0), orbit_terms=()):
     """``bend`` (a Bend or TrackingFaceBend) on an orbit: chromatic forcing (f_x, f_z) (1/m) of its
     orbit kicks, the orbit (x, x', z, z') at its entrance and exit faces (magnet frame) and the
-    faces' fringe methods (:func:`_face_kick6`), the change of the forcing along it (1/m).
+    faces' fringe methods (:func:`_face_kick6`), the change of the forcing along it (1/m), and
+    optionally the second-order terms at the orbit (48 floats: the body's dA per metre,
+    :func:`e2_body_jacobian`, then the entrance and exit faces' :func:`e2_face_jacobian`).
 
     Examples
     --------
@@ -353,7 +462,7 @@ def kicked_bend(bend, f_x: float, f_z: float, face_orbit=(0.0,) * 8, fringe=(1, 
     fields = {f: getattr(bend, f) for f in ("length", "K", "n", "e1", "e2", "fint_gap1", "fint_gap2",
                                             "tilt", "name")}
     return cls(**fields, chromatic=(f_x, f_z), face_orbit=tuple(face_orbit), fringe=tuple(fringe),
-               forcing_slope=tuple(forcing_slope))
+               forcing_slope=tuple(forcing_slope), orbit_terms=tuple(orbit_terms))
 
 
 def _kicked_generic_class():

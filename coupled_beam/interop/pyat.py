@@ -52,10 +52,11 @@ feed-down c1 = sum_n n (b_n + i a_n) w0^(n-1)
 (:mod:`coupled_beam.interop._common`): a sextupole adds k1 = 2 b2 x0 and the
 skew k1s = 2 b2 z0. Not linearised: the bends' own second-order (curvature)
 terms at the orbit (orbit x tunes: 6e-5 per mm on a 1 GeV FODO ring, see the
-MAD-X tests; the kinematic (1 + h x) p^2 / 2 and second-order face terms that
-pyAT's BndMPoleSymplectic4E2Pass and ExactSectorBendPass have and its
-first-order BndMPoleSymplectic4Pass has not: 6e-4 in x <- z' at a 0.3 mm
-vertical orbit through dba.mat's 45-degree bends, tests/test_pyat_rolled_bends.py),
+MAD-X tests) in bends tracked by pyAT's first-order BndMPoleSymplectic4Pass,
+which has none (a BndMPoleSymplectic4E2Pass bend converts with its kinematic
+(1 + h x) p^2 / 2 and second-order face terms at the orbit: 6e-4 in x <- z' at
+a 0.3 mm vertical orbit through dba.mat's 45-degree bends, equal to
+ExactSectorBendPass's; tests/test_pyat_rolled_bends.py),
 the variation of the orbit along a magnet in the feed-down gradient and, in
 straight magnets, in the chromatic forcing, and the skew feed-down inside a bend
 (no skew gradient in a Bend: integrated k1s L below 1e-5 /m is dropped with a
@@ -155,8 +156,8 @@ import warnings
 import numpy as np
 
 from coupled_beam.errors import InputError, PhysicsWarning
-from coupled_beam.interop._common import (Offenders, feed_down, kicked_bend, kicked_quadrupole,
-                                          no_face_radiation, quadrupole)
+from coupled_beam.interop._common import (Offenders, e2_body_jacobian, e2_face_jacobian, feed_down,
+                                          kicked_bend, kicked_quadrupole, no_face_radiation, quadrupole)
 from coupled_beam.interop._feed_down import linear_part, orbit_sensitivity
 
 __all__ = ["ATTRIBUTES", "ring_from_pyat", "pyat_elements", "closed_orbit",
@@ -222,6 +223,7 @@ _MULTIPOLE = {"StrMPoleSymplectic4Pass", "StrMPoleSymplectic4RadPass", "StrMPole
               "ExactMultipolePass", "ExactMultipoleRadPass", "QuadLinearPass"}
 _BEND = {"BndMPoleSymplectic4Pass", "BndMPoleSymplectic4RadPass", "BndMPoleSymplectic4E2Pass",
          "BndMPoleSymplectic4E2RadPass", "BndMPoleSymplectic4QuantPass"}
+_E2 = {"BndMPoleSymplectic4E2Pass", "BndMPoleSymplectic4E2RadPass"}
 _THIN = {"ThinMPolePass"}
 _IDENTITY = {"IdentityPass", "AperturePass", "EAperturePass", "LongtAperturePass", "BeamMomentsPass",
              "SliceMomentsPass"}
@@ -382,8 +384,14 @@ def _face_orbit(el, o_in, o_out) -> tuple:
     if getattr(el, "R2", None) is not None:
         b = np.linalg.solve(np.asarray(el.R2, dtype=float).reshape(6, 6), b)
     L = float(getattr(el, "Length", 0.0))
-    if L:      # the slope before the exit face kick x' += K tan(e2) x (fringe method 3 reads it)
-        b[1] -= float(getattr(el, "BendingAngle", 0.0)) / L * math.tan(float(getattr(el, "ExitAngle", 0.0))) * b[0]
+    K = float(getattr(el, "BendingAngle", 0.0) or 0.0) / L if L else 0.0
+    if K:      # the slopes before the exit face kick (fringe method 3, the E2 face terms read them)
+        e = float(getattr(el, "ExitAngle", 0.0))
+        fb = int(getattr(el, "FringeBendExit", 1))
+        gap = float(getattr(el, "FullGap", 0.0) or 0.0) * float(getattr(el, "FringeInt2", 0.0) or 0.0)
+        psi = K * gap * (1 + math.sin(e)**2) / math.cos(e) if fb else 0.0
+        b[1] -= K * math.tan(e) * b[0]
+        b[3] += K * math.tan(e - psi) * b[2]
     return tuple(float(v) for v in a[:4]) + tuple(float(v) for v in b[:4])
 
 
@@ -525,10 +533,20 @@ def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
                         Sa, Sb = (sum(complex(B[n], A[n]) * complex(w[0], w[2]) ** n for n in range(len(B)))
                                   for w in (faces[:4], faces[4:]))
                         slope = (Sb.real - Sa.real + K**2 * (faces[4] - faces[0]), Sa.imag - Sb.imag)
+                        terms = ()
+                        if pm in _E2:      # pyAT's second-order body and faces: their terms at the orbit
+                            zp = ((faces[4] - faces[0]) / L, (faces[6] - faces[2]) / L)
+                            terms = tuple(e2_body_jacobian(K, B[1], B[2] if len(B) > 2 else 0.0,
+                                                           (x0, zp[0], z0, zp[1])).ravel()) + \
+                                tuple(e2_face_jacobian(K, bend.e1, bend.fint_gap1, float(getattr(el, "H1", 0.0)),
+                                                       B[1], faces[:4]).ravel()) + \
+                                tuple(e2_face_jacobian(K, bend.e2, bend.fint_gap2, float(getattr(el, "H2", 0.0)),
+                                                       B[1], faces[4:], exit=True).ravel())
                         if not (bend.e1 or bend.e2 or bend.fint_gap1 or bend.fint_gap2 or 3 in (fb1, fb2)):
                             faces = (0.0,) * 8
-                        if abs(f_x) + abs(f_z) + abs(slope[0]) + abs(slope[1]) > 1e-15 or any(faces):
-                            bend = kicked_bend(bend, f_x, f_z, faces, (fb1, fb2), slope)
+                        if abs(f_x) + abs(f_z) + abs(slope[0]) + abs(slope[1]) > 1e-15 or any(faces) \
+                                or any(terms):
+                            bend = kicked_bend(bend, f_x, f_z, faces, (fb1, fb2), slope, terms)
                     out.append(bend)
                     continue
                 if kick is None and orbit_sensitivity(B, A, x0, z0):
