@@ -549,7 +549,11 @@ def chromatic_elements(elements: Sequence, delta, *, tapered: bool = False) -> l
 
     Quadrupole k1, skew M, solenoid H, thin k1l / k1sl / m scale by 1 / (1 + delta);
     a bend keeps its field index n and scales K by 1 / sqrt(1 + delta), so that
-    both planes' focusing (K^2 + k1 and -k1) scale by 1 / (1 + delta). Drifts,
+    both planes' focusing (K^2 + k1 and -k1) scale by 1 / (1 + delta), and its
+    face angles by tan(e) / sqrt(1 + delta), so that the faces' K tan(e) does too
+    (the fringe's psi = K g (1 + sin^2 e) / cos e then to O(delta e^2)). The drive
+    and path terms K, now K / sqrt(1 + delta), are restored to first order by
+    :func:`coupled_beam.sixd._orbit_forcing_change`. Drifts,
     markers, cavities and given matrices are unchanged. ``tapered=True``: the
     magnets follow the local energy, the maps are those at delta = 0.
 
@@ -586,7 +590,9 @@ def chromatic_elements(elements: Sequence, delta, *, tapered: bool = False) -> l
         s = 1.0 / (1.0 + d)
         if isinstance(el, lat.Bend):
             if el.K:
-                out[i] = el.replace(K=el.K * math.sqrt(s))
+                r = math.sqrt(s)       # K tan(e) -> s K tan(e): the pole faces' focusing scales too
+                out[i] = el.replace(K=el.K * r, e1=math.atan(r * math.tan(el.e1)),
+                                    e2=math.atan(r * math.tan(el.e2)))
         elif isinstance(el, lat.Quadrupole):
             out[i] = el.replace(k1=el.k1 * s)
         elif isinstance(el, lat.SkewQuadrupole):

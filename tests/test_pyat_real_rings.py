@@ -10,9 +10,9 @@ Measured (max over all refpts; relative for sizes, rad for tilt, this machine, s
 ========================  ===========  ===========  ==========  =============================
 ring, NumIntSteps          sigma_x      sigma_z      tilt        mode emittances (one def.)
 ========================  ===========  ===========  ==========  =============================
-dba + cavity, default      2.9e-5       4.4e-4       1.7e-6      2.5e-5, 3.2e-5, 8.3e-4
-dba + cavity, x10          1.1e-5       1.6e-4       4.6e-7      1.6e-6, 3.6e-6, 8.9e-5
-esrf, default              3.5e-4       1.7e-3       5.3e-4      9.5e-6, 2.3e-3, 2.6e-4
+dba + cavity, default      2.9e-5       4.0e-4       1.7e-6      2.5e-5, 3.2e-5, 8.1e-4
+dba + cavity, x10          1.1e-5       1.2e-4       3.5e-7      1.6e-6, 3.6e-6, 6.7e-5
+esrf, default              3.6e-4       1.7e-3       5.2e-4      9.5e-6, 2.4e-3, 2.6e-4
 esrf tapered, default      2.5e-4       2.5e-4       6.4e-5      9.4e-6, 2.3e-4, 4.3e-6
 ========================  ===========  ===========  ==========  =============================
 
@@ -45,7 +45,7 @@ of 2.2e-4 through the natural chromaticity, and the coupled mode's eps_2 goes as
 tapered (no sawtooth optics); not resolved (one-turn 4-D optics agree to 2e-9, damping
 rates to 4e-5, sigma_delta to 5e-6, pyAT's own horizontal mode emittance to 5e-5).
 
-The dba x10 longitudinal mode emittance (8.9e-5, was 2.6e-6) is pyAT's Sigma projected on
+The dba x10 longitudinal mode emittance (6.7e-5, was 2.6e-6) is pyAT's Sigma projected on
 our eigenvectors; sigma_delta and sigma_l agree to 6e-7 and 1e-6, sigma_x improved 15x:
 the sextupole feed-down moves the longitudinal eigenvector's dispersion part, which is why
 the x10 bound on the mode emittances is 2e-4 (the issue's size goal), not 2e-5.
