@@ -550,8 +550,11 @@ def chromatic_elements(elements: Sequence, delta, *, tapered: bool = False) -> l
     Quadrupole k1, skew M, solenoid H, thin k1l / k1sl / m scale by 1 / (1 + delta);
     a bend keeps its field index n and scales K by 1 / sqrt(1 + delta), so that
     both planes' focusing (K^2 + k1 and -k1) scale by 1 / (1 + delta), and its
-    face angles by tan(e) / sqrt(1 + delta), so that the faces' K tan(e) does too
-    (the fringe's psi = K g (1 + sin^2 e) / cos e then to O(delta e^2)). The drive
+    face angles by tan(e) / sqrt(1 + delta), so that the faces' K tan(e) does too,
+    and the fringe integrals g = FINT x gap by 1 / (1 + delta), so that the vertical
+    face K tan(e - psi), psi = K g (1 + sin^2 e) / cos e, becomes
+    s K tan(e - s psi) (s = 1 / (1 + delta)) as pyAT's fringe psi / (1 + delta)
+    in x' = p / (1 + delta), to first order. The drive
     and path terms K, now K / sqrt(1 + delta), are restored to first order by
     :func:`coupled_beam.sixd._orbit_forcing_change`. Drifts,
     markers, cavities and given matrices are unchanged. ``tapered=True``: the
@@ -592,7 +595,8 @@ def chromatic_elements(elements: Sequence, delta, *, tapered: bool = False) -> l
             if el.K:
                 r = math.sqrt(s)       # K tan(e) -> s K tan(e): the pole faces' focusing scales too
                 out[i] = el.replace(K=el.K * r, e1=math.atan(r * math.tan(el.e1)),
-                                    e2=math.atan(r * math.tan(el.e2)))
+                                    e2=math.atan(r * math.tan(el.e2)),
+                                    fint_gap1=el.fint_gap1 * s, fint_gap2=el.fint_gap2 * s)
         elif isinstance(el, lat.Quadrupole):
             out[i] = el.replace(k1=el.k1 * s)
         elif isinstance(el, lat.SkewQuadrupole):
