@@ -46,8 +46,8 @@ Q_s = 0.012 / 0.024 / 0.048; sigma_delta, sigma_l <= 2.2e-6; Q_s 1e-7;
 damping times 4e-5; mode emittances (one definition on both Sigma's) 6e-5.
 Without the sawtooth the sizes differ by 1.2e-4 ... 2.1e-4. pyAT's shipped
 ESRF lattice (tests/test_pyat_real_rings.py; 1636 elements, rolled
-quadrupoles, delta0 peak-to-peak 4e-4): sigma_x 2.4e-4, sigma_z 3.8e-4, tilt
-1.4e-4 rad against ohmi_envelope with 10x pyAT's steps (strength scaling
+quadrupoles, delta0 peak-to-peak 4e-4): sigma_x 2.4e-4, sigma_z 4.0e-4, tilt
+1.5e-4 rad against ohmi_envelope with 10x pyAT's steps (strength scaling
 alone: 1.2e-2, 1.5e-2, 5e-3); at pyAT's default steps sigma_z is 1.7e-3 off,
 as much as pyAT's own result moves from default to 30x steps. pyAT's own
 ``mode_emittances`` normalise the eigenvectors with its ``jmatswap`` (the
