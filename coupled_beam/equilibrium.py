@@ -255,6 +255,11 @@ def decompose(N, R, *, warn_below: float = 1e-8) -> Decomposition:
     """
     N = _check_matrix("N", N)
     sR = psd_matrix("R", _check_matrix("R", R, symmetric=True, n=len(N)))
+    return _decompose(N, sR, warn_below, stacklevel=4)
+
+
+def _decompose(N: np.ndarray, sR: np.ndarray, warn_below: float, stacklevel: int) -> Decomposition:
+    """:func:`decompose` of an N and a symmetric sR already checked (the ring's own one-turn map and noise)."""
     try:
         U, Delta, W = _modes(N)          # W = U^-1: the eigenvectors themselves
     except ResonanceError:  # defective N: if it is also unstable, say that first (drifts only, ...)
@@ -274,7 +279,7 @@ def decompose(N, R, *, warn_below: float = 1e-8) -> Decomposition:
         warnings.warn(
             f"|1 - Delta_{r + 1} Delta_{s + 1}| = {small:.3g}: float64 keeps about "
             f"{max(0.0, 16 + np.log10(small)):.0f} digits of (10); use the high-precision "
-            "path: equilibrium_moments(N, R, precision=50)", ResonanceWarning, stacklevel=3)
+            "path: equilibrium_moments(N, R, precision=50)", ResonanceWarning, stacklevel=stacklevel)
     Rq = U @ sR @ U.T
     (Q,) = _kernels.mode_covariance(Rq, Delta[:, None], Delta[None, :])
     S = W @ Q @ W.T
@@ -414,8 +419,10 @@ def moments_around(ring, *, warn_below: float = 1e-8,
 
     Formula (10) is solved once, at s = 0; the other boundaries follow from
     Sigma(s_i) = P_i Sigma(0) P_i^T + G_i with P_i = N(s_i, 0) and G_i the noise
-    accumulated from 0 to s_i. This is the same equilibrium that (10) gives
-    at s_i directly (both solve the stationarity condition at s_i).
+    accumulated from 0 to s_i (for a Ring: from its blocked scan,
+    :class:`coupled_beam.lattice.maps.AffineScan`, Sigma at the block starts and
+    one stacked sandwich, P_i and G_i never formed). This is the same equilibrium
+    that (10) gives at s_i directly (both solve the stationarity condition at s_i).
 
     Parameters
     ----------
@@ -446,15 +453,28 @@ def moments_around(ring, *, warn_below: float = 1e-8,
     ((5, 4, 4), True)
     """
     with np.errstate(over="ignore", invalid="ignore"):   # an overflow is named once, below
-        P, G = ring._cumulative
+        scan = getattr(ring, "_scan", None)                # (computes the maps and the scan)
+        if scan is not None:
+            last = scan.total
+        else:
+            P, G = ring._cumulative
+            last = (P[-1], G[-1])
     # a non-finite entry anywhere propagates to the last boundary (products and sums of IEEE
-    # numbers): check the one-turn map and noise, and search the culprit only then
-    if not (np.isfinite(P[-1]).all() and np.isfinite(G[-1]).all()):
+    # numbers): check the cell's map and noise, and search the culprit only then
+    if not (np.isfinite(last[0]).all() and np.isfinite(last[1]).all()):
+        with np.errstate(over="ignore", invalid="ignore"):
+            P, G = ring._cumulative
         ring_maps_finite(ring, P, G)
     # one-turn map and noise at s = 0: the cell's to the power P (periodic rings), else P[-1], G[-1]
-    N, R = getattr(ring, "_turn4", (P[-1], G[-1]))
-    dec = decompose(N, R, warn_below=warn_below if precision is None else 0.0)
+    N, R = getattr(ring, "_turn4", last)
+    if scan is not None and np.isfinite(N).all() and np.isfinite(R).all():
+        # the ring's own one-turn map and noise: finite, exactly symmetric, noise >= 0 by construction
+        dec = _decompose(N, R, warn_below if precision is None else 0.0, stacklevel=3)
+    else:
+        dec = decompose(N, R, warn_below=warn_below if precision is None else 0.0)
     S0 = dec.moments if precision is None else equilibrium_moments(N, R, precision=precision)
+    if scan is not None:      # S_i = P_i S0 P_i^T + G_i from the scan's blocks (P_i, G_i not formed)
+        return scan.apply(S0), dec
     S = P @ S0 @ np.swapaxes(P, -1, -2) + G
     return 0.5 * (S + np.swapaxes(S, -1, -2)), dec
 
@@ -486,12 +506,20 @@ def beam_spots(xz: np.ndarray, eta: np.ndarray, p2: float):
     """
     from coupled_beam import distribution
 
-    absolute = np.asarray(distribution.absolute_moments(xz, eta, p2))
+    xz, eta = np.asarray(xz, dtype=float), np.asarray(eta, dtype=float)
+    args = (xz[:, 0, 0], xz[:, 0, 1], xz[:, 1, 1], eta[:, 0], eta[:, 1], float(p2))
+    if np.isfinite(xz).all() and np.isfinite(eta).all() and np.isfinite(p2) and p2 >= 0:
+        # the ring's own moments (finite, symmetric): (6) and (8) by their kernels directly;
+        # anything else goes through the checked public functions below (their errors)
+        absolute = distribution._pack(*_kernels.absolute_moments(*args))
+    else:
+        absolute = np.asarray(distribution.absolute_moments(xz, eta, p2))
     diag = absolute[:, 0, 0] * absolute[:, 1, 1]
     det = diag - absolute[:, 0, 1] ** 2
     spot = (absolute[:, 0, 0] > 0) & (absolute[:, 1, 1] > 0) & (det > 1e-12 * diag)
-    if spot.all():      # the usual case: no masking needed (the kernels work point by point)
-        mu = np.asarray(distribution.folded_mu(xz, eta, p2))
+    if spot.all():      # the usual case: every spot regular (positive-definite), nothing masked
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mu = distribution._pack(*_kernels.folded_mu_rs(*args))
         theta, _, _, inv_area = distribution.beam_spot(mu)
         return absolute, mu, theta, inv_area, spot
     mu = np.full(xz.shape, np.nan)

@@ -248,17 +248,21 @@ def _entrance_twiss(lat: _Lattice) -> tuple[np.ndarray, ...]:
     which couples nothing; NaN where strong coupling leaves that block no oscillation).
     """
     index, inv = lat.index, lat.inv
-    rot = maps.rotation6(np.array([el.tilt for el in lat.unique]))[:, :4, :4][inv]
+    tilt = np.array([el.tilt for el in lat.unique])
     C = lat.ring._bare_prefix6[:, :4, :4]
     Ci = C[index]
-    turn = rot @ Ci @ C[-1] @ _symplectic_inverse(Ci) @ np.swapaxes(rot, -1, -2)
+    turn = Ci @ C[-1] @ _symplectic_inverse(Ci)
+    eta = lat.eta[index]
+    if np.any(tilt):        # into each bend's rolled frame (without rolls: the identity, skipped)
+        rot = maps.rotation6(tilt)[:, :4, :4][inv]
+        turn = rot @ turn @ np.swapaxes(rot, -1, -2)
+        eta = np.einsum("bij,bj->bi", rot, eta)
     mx = turn[:, :2, :2]
     cos_mu = 0.5 * (mx[:, 0, 0] + mx[:, 1, 1])
     with np.errstate(invalid="ignore"):
         sin_mu = np.sign(mx[:, 0, 1]) * np.sqrt(1.0 - cos_mu**2)
         beta = mx[:, 0, 1] / sin_mu
         alpha = (mx[:, 0, 0] - mx[:, 1, 1]) / (2.0 * sin_mu)
-    eta = np.einsum("bij,bj->bi", rot, lat.eta[index])
     return beta, alpha, eta[:, 0], eta[:, 1]
 
 

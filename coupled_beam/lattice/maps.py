@@ -63,6 +63,7 @@ __all__ = [
     "element_noise4",
     "prefix_products",
     "prefix_affine",
+    "AffineScan",
     "power_affine",
     "locate",
     "partial_maps6",
@@ -541,6 +542,12 @@ def prefix_affine(M: np.ndarray, R: np.ndarray | None = None) -> tuple[np.ndarra
     >>> float(C[40, 0, 1]), float(G[40, 1, 1])
     (40.0, 40.0)
     """
+    return _expand(_blocks(M, R))
+
+
+def _blocks(M, R) -> tuple:
+    """The scan up to the last level: ("full", C, G) for short sequences, else the in-block
+    prefixes (Pin, Gin) of blocks of 8 and the prefixes (Cb, Gb) of their totals."""
     M = np.asarray(M, dtype=float)
     n, d = M.shape[0], M.shape[-1]
     noise = R is not None
@@ -560,7 +567,7 @@ def prefix_affine(M: np.ndarray, R: np.ndarray | None = None) -> tuple[np.ndarra
                 g = G[i + 1]
                 np.matmul(m @ G[i], m.T, out=g)
                 g += R[i]
-        return C, G
+        return ("full", C, G)
     k = _SCAN_BLOCK
     nb = -(-n // k)
     pad = nb * k - n
@@ -569,6 +576,7 @@ def prefix_affine(M: np.ndarray, R: np.ndarray | None = None) -> tuple[np.ndarra
     # in-block prefixes, vectorized over blocks
     Pin = np.empty((nb, k + 1, d, d))
     Pin[:, 0] = eye
+    Gin = None
     if noise:
         Rb = (np.concatenate([R, np.zeros((pad, d, d))]) if pad else R).reshape(nb, k, d, d)
         Gin = np.empty((nb, k + 1, d, d))
@@ -583,16 +591,25 @@ def prefix_affine(M: np.ndarray, R: np.ndarray | None = None) -> tuple[np.ndarra
             g = Gin[:, t + 1]
             np.matmul(tmp, MbT[:, t], out=g)
             g += Rb[:, t]
-    # prefixes of the block totals (the same scan), then every element's
+    # prefixes of the block totals (the same scan, expanded)
     Cb, Gb = prefix_affine(Pin[:, k], Gin[:, k] if noise else None)
+    return ("blocks", n, Pin, Gin, Cb, Gb)
+
+
+def _expand(b: tuple) -> tuple[np.ndarray, np.ndarray | None]:
+    """(C, G) at every boundary from :func:`_blocks` (one stacked product per array)."""
+    if b[0] == "full":
+        return b[1], b[2]
+    _, n, Pin, Gin, Cb, Gb = b
+    nb, k, d = Pin.shape[0], Pin.shape[1] - 1, Pin.shape[-1]
     P = Pin[:, :k]
     C = np.empty((n + 1, d, d))
-    if pad:
+    if nb * k > n:
         C[:n] = mm(P, Cb[:nb, None]).reshape(nb * k, d, d)[:n]
     else:
         np.matmul(P, Cb[:nb, None], out=C[:n].reshape(nb, k, d, d))
     C[n] = Cb[nb]
-    if not noise:
+    if Gin is None:
         return C, None
     X = _mmT(mm(P, Gb[:nb, None]), P)
     X += Gin[:, :k]
@@ -600,6 +617,60 @@ def prefix_affine(M: np.ndarray, R: np.ndarray | None = None) -> tuple[np.ndarra
     G[:n] = X.reshape(nb * k, d, d)[:n]
     G[n] = Gb[nb]
     return C, G
+
+
+class AffineScan:
+    """The prefix scan of X -> M_i X M_i^T + R_i over a cell, kept by blocks.
+
+    ``total`` is (C_n, G_n) (the cell's map and noise); :meth:`apply` gives
+    S_i = C_i S_0 C_i^T + G_i at every boundary for a given S_0 directly
+    from the blocks (S at the block starts, then one stacked sandwich), without
+    forming C_i and G_i; :meth:`arrays` forms them (:func:`prefix_affine`).
+    Per-ring (it holds no state between rings).
+
+    Examples
+    --------
+    >>> sc = AffineScan(np.array([[[1.0, 1.0], [0.0, 1.0]]] * 40), np.array([np.eye(2)] * 40))
+    >>> float(sc.total[1][1, 1]), float(sc.apply(np.zeros((2, 2)))[40, 0, 0])
+    (40.0, 20580.0)
+    """
+
+    def __init__(self, M: np.ndarray, R: np.ndarray) -> None:
+        self._b = _blocks(M, R)
+        if self._b[0] == "full":
+            C, G = self._b[1], self._b[2]
+            self.total = (C[-1], G[-1])
+        else:
+            Cb, Gb = self._b[4], self._b[5]
+            self.total = (Cb[-1], Gb[-1])
+        self._arrays = None
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(C, G) at the n + 1 boundaries, as :func:`prefix_affine` returns them."""
+        if self._arrays is None:
+            self._arrays = _expand(self._b)
+        return self._arrays
+
+    def apply(self, S0: np.ndarray) -> np.ndarray:
+        """S_i = C_i S0 C_i^T + G_i at the n + 1 boundaries (exactly symmetric)."""
+        S0 = np.asarray(S0, dtype=float)
+        if self._b[0] == "full":
+            C, G = self._b[1], self._b[2]
+            S = _mmT(mm(C, S0), C) + G
+        else:
+            _, n, Pin, Gin, Cb, Gb = self._b
+            nb, k, d = Pin.shape[0], Pin.shape[1] - 1, Pin.shape[-1]
+            Sb = _mmT(mm(Cb, S0), Cb)
+            Sb += Gb                                   # S at the block starts (and at the end)
+            P = Pin[:, :k]
+            X = _mmT(mm(P, Sb[:nb, None]), P)
+            X += Gin[:, :k]
+            S = np.empty((n + 1, d, d))
+            S[:n] = X.reshape(nb * k, d, d)[:n]
+            S[n] = Sb[nb]
+        S += np.swapaxes(S, -1, -2)
+        S *= 0.5
+        return S
 
 
 def prefix_products(M: np.ndarray) -> np.ndarray:

@@ -254,14 +254,19 @@ class Ring:
 
     # --- cumulative --------------------------------------------------------------------
     @cached_property
+    def _scan(self) -> maps.AffineScan:
+        """The blocked prefix scan of the betatron maps and noise over the cell (this ring's only)."""
+        return maps.AffineScan(np.asarray(self._maps4), np.asarray(self._noise4))
+
+    @cached_property
     def _cumulative(self) -> tuple[np.ndarray, np.ndarray]:
         """(P, G): betatron maps N(s_i, 0) and noise accumulated from 0 to s_i over the cell."""
-        return maps.prefix_affine(np.asarray(self._maps4), np.asarray(self._noise4))
+        return self._scan.arrays()
 
     @cached_property
     def _turn4(self) -> tuple[np.ndarray, np.ndarray]:
-        P, G = self._cumulative
-        return maps.power_affine(P[-1], G[-1], self.periodicity)
+        C, G = self._scan.total
+        return maps.power_affine(C, G, self.periodicity)
 
     def _rotated4(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         n = len(self.elements)
