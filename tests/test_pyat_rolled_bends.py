@@ -43,8 +43,17 @@ dba, symplectic faces, x10         1.6e-4      1.1e-3      2.1e-5      1.8e-4   
 dba, symplectic faces, x100        1.6e-4      9.2e-4      2.1e-5      1.8e-4
 dba as shipped (E2), x10           9.5e-3      8.3e-3      2.5e-4      1.9e-2    8.8e-2
  the same vs pyAT symplectified     1.6e-4      3.1e-3      2.0e-5                4e-2
-hmba, x10                          2.2e-4      3.5e-3      1.0e-4      4.0e-4    4.0e-3
+hmba, x10                          2.2e-4      8.8e-3      1.8e-4      4.0e-4    4.0e-3
+hmba, x10, straight magnets too    2.2e-4      5.3e-3      6.9e-6      4.0e-4
+hmba, x30, straight magnets too    1.4e-4      1.5e-3      5.7e-6      1.3e-4
 =================================  ==========  ==========  ==========  ========  ===========
+
+"straight magnets too": the quadrupoles and sextupoles on the orbit with kicked_quadrupole's
+ends, gradient_slope and fringe (not wired into the converter's multipole branch yet; measured
+with it: dba symplectic faces x10 / x100 sigma_z 4.2e-4 / 2.1e-4, tilt 5.5e-6 rad; hmba's sigma_z
+then follows pyAT's 1/N noise, 6e-2 / 5e-3 / 1.5e-3 at x1 / x10 / x30). The bends are exact at
+the orbit: hmba's one-turn map with pyAT's own quadrupole and sextupole maps 1.8e-8 off find_m66
+(tests/test_interop_common.py for the straight magnets).
 
 dba with symplectic faces, where the remaining 9e-4 in sigma_z sits: with pyAT's maps and our
 noise 1.9e-4, with pyAT's maps and pyAT's (split) noise 1.5e-4 at x100, so it is in our one-turn

@@ -27,7 +27,7 @@ import numpy as np
 from coupled_beam.errors import UnknownElementError
 
 __all__ = ["feed_down", "quadrupole", "Offenders", "roll_of", "kicked_bend", "kicked_quadrupole",
-           "orbit_slopes", "e2_body_jacobian", "e2_face_jacobian"]
+           "orbit_slopes", "e2_body_jacobian", "e2_face_jacobian", "quad_fringe_jacobian"]
 
 
 def feed_down(normal, skew, x0: float, z0: float, start: int = 2) -> tuple[float, float]:
@@ -233,6 +233,49 @@ def _slope_kicks(A4: np.ndarray, length: float, slope) -> tuple[np.ndarray, np.n
     return cin, cout
 
 
+def _profile_kicks(A4: np.ndarray, length: float, a, b, mean) -> tuple[np.ndarray, np.ndarray]:
+    """End kicks (c_in, c_out) for the exact chromatic forcing of an orbit that the piece itself bends.
+
+    Inside a linear piece (generator A, 4x4) the orbit solves X' = A X + f, f a constant force
+    (x', z' rows) fixed by the orbit at the ends (a just inside the entrance, b just inside the
+    exit). Every force F is F / (1 + delta) in x' = px / (1 + delta), so the orbit leaves the
+    delta forcing -P X''(s) = -P (A X + f) (P: the x', z' rows), which varies along the piece as
+    the orbit does. Its response at the exit (exact: one exponential of A augmented by the
+    orbit and f), minus that of the constant ``mean`` forcing (4-vector) the generator already
+    carries, is reproduced in the delta column by kicks at the ends (as :func:`_slope_kicks`).
+
+    Examples
+    --------
+    >>> A = np.zeros((4, 4)); A[0, 1] = A[2, 3] = 1.0; A[1, 0], A[3, 2] = -1.0, 1.0   # a quadrupole
+    >>> a = np.array([1e-3, 0.0, 0.0, 0.0])
+    >>> from coupled_beam.lattice.maps import expm_stacked
+    >>> b = expm_stacked((A * 0.5)[None])[0] @ a
+    >>> cin, cout = _profile_kicks(A, 0.5, a, b, np.zeros(4))
+    >>> bool(abs(cin[0]) > 0), bool(abs(cout[0]) > 0)
+    (True, True)
+    """
+    from coupled_beam.lattice.maps import expm_stacked
+
+    A4 = np.asarray(A4, dtype=float)
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    G = np.zeros((8, 8))
+    G[:4, :4], G[:4, 4:] = A4, np.eye(4)
+    E = expm_stacked((G * length)[None])[0]
+    Phi, Psi = E[:4, :4], E[:4, 4:]
+    f = np.zeros(4)
+    f[[1, 3]] = np.linalg.lstsq(Psi[:, [1, 3]], b - Phi @ a, rcond=None)[0]
+    P = np.diag([0.0, 1.0, 0.0, 1.0])
+    Z = np.zeros((10, 10))
+    Z[:4, :4], Z[:4, 4:8], Z[:4, 8] = A4, -P @ A4, -P @ f
+    Z[4:8, 4:8], Z[4:8, 8] = A4, f
+    Z[:4, 9] = -np.asarray(mean, dtype=float)        # minus the constant forcing already in the generator
+    Ez = expm_stacked((Z * length)[None])[0]
+    resp = Ez[:4, 4:8] @ a + Ez[:4, 8] + Ez[:4, 9]
+    cin = np.linalg.solve(Phi[[0, 2]][:, [1, 3]], resp[[0, 2]])
+    cout = resp[[1, 3]] - Phi[[1, 3]][:, [1, 3]] @ cin
+    return cin, cout
+
+
 def _delta_kick(M: np.ndarray, c1: float, c3: float) -> np.ndarray:
     """M with a thin delta kick x' += c1 delta, z' += c3 delta and its partner l += c1 x + c3 z."""
     M[1, 4] += c1
@@ -344,6 +387,9 @@ def _kicked_bend_class():
         (the orbit moves inside): its linear part along the magnet enters as
         thin delta kicks at the faces that reproduce its response exactly
         (:func:`_slope_kicks`; -+ slope L / 12 in a drift); the constant part is ``chromatic``.
+        ``ends`` = the orbit (x, x', z, z') just inside the body at the entrance and the exit
+        (magnet frame): then the whole profile of the orbit the bend itself curves enters
+        exactly (:func:`_profile_kicks`) instead of its linear part.
         Same map route as a bend with explicit D (generator, Padé exponential,
         a few ulp) and the same radiation (generator route: the bend's h, k1,
         faces; Van Loan noise on this map, so the vertical dispersion the
@@ -355,10 +401,12 @@ def _kicked_bend_class():
         fringe: tuple = field(default=(1, 1), kw_only=True)
         forcing_slope: tuple = field(default=(0.0, 0.0), kw_only=True)
         orbit_terms: tuple = field(default=(), kw_only=True)
+        ends: tuple = field(default=(), kw_only=True)
 
         def __post_init__(self) -> None:
             object.__setattr__(self, "chromatic", tuple(float(v) for v in self.chromatic))
             object.__setattr__(self, "orbit_terms", tuple(float(v) for v in self.orbit_terms))
+            object.__setattr__(self, "ends", tuple(float(v) for v in self.ends))
             object.__setattr__(self, "face_orbit", tuple(float(v) for v in self.face_orbit))
             object.__setattr__(self, "fringe", tuple(int(v) for v in self.fringe))
             object.__setattr__(self, "forcing_slope", tuple(float(v) for v in self.forcing_slope))
@@ -416,7 +464,13 @@ def _kicked_bend_class():
             k = self.__dict__.get("_slope_cache")
             if k is None:
                 k = ((0.0, 0.0), (0.0, 0.0))
-                if any(self.forcing_slope) and self.length > 0:
+                if self.ends and self.length > 0:        # the orbit's own profile, exact
+                    from coupled_beam.lattice import Bend
+
+                    cin, cout = _profile_kicks(Bend.A.fget(self), self.length, self.ends[:4], self.ends[4:],
+                                               (0.0, self.chromatic[0], 0.0, self.chromatic[1]))
+                    k = (tuple(cin), tuple(cout))
+                elif any(self.forcing_slope) and self.length > 0:
                     cin, cout = _slope_kicks(self.A, self.length, self.forcing_slope)
                     k = (tuple(cin), tuple(cout))
                 object.__setattr__(self, "_slope_cache", k)
@@ -426,12 +480,14 @@ def _kicked_bend_class():
 
 
 def kicked_bend(bend, f_x: float, f_z: float, face_orbit=(0.0,) * 8, fringe=(1, 1),
-                forcing_slope=(0.0, 0.0), orbit_terms=()):
+                forcing_slope=(0.0, 0.0), orbit_terms=(), ends=()):
     """``bend`` (a Bend or TrackingFaceBend) on an orbit: chromatic forcing (f_x, f_z) (1/m) of its
     orbit kicks, the orbit (x, x', z, z') at its entrance and exit faces (magnet frame) and the
     faces' fringe methods (:func:`_face_kick6`), the change of the forcing along it (1/m), and
     optionally the second-order terms at the orbit (48 floats: the body's dA per metre,
-    :func:`e2_body_jacobian`, then the entrance and exit faces' :func:`e2_face_jacobian`).
+    :func:`e2_body_jacobian`, then the entrance and exit faces' :func:`e2_face_jacobian`);
+    ``ends`` (8 floats): the orbit just inside the body at both ends, for the exact chromatic
+    forcing of its profile (:func:`_profile_kicks`, replaces ``forcing_slope``).
 
     Examples
     --------
@@ -463,7 +519,7 @@ def kicked_bend(bend, f_x: float, f_z: float, face_orbit=(0.0,) * 8, fringe=(1, 
     fields = {f: getattr(bend, f) for f in ("length", "K", "n", "e1", "e2", "fint_gap1", "fint_gap2",
                                             "tilt", "name")}
     return cls(**fields, chromatic=(f_x, f_z), face_orbit=tuple(face_orbit), fringe=tuple(fringe),
-               forcing_slope=tuple(forcing_slope), orbit_terms=tuple(orbit_terms))
+               forcing_slope=tuple(forcing_slope), orbit_terms=tuple(orbit_terms), ends=tuple(ends))
 
 
 def orbit_slopes(normal, skew, w_in, w_out) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -490,6 +546,34 @@ def orbit_slopes(normal, skew, w_in, w_out) -> tuple[tuple[float, float], tuple[
     return (Sa.real - Sb.real, Sb.imag - Sa.imag), (gb[0] - ga[0], gb[1] - ga[1])
 
 
+def quad_fringe_jacobian(b1: float, orbit, exit: bool = False) -> np.ndarray:
+    """First-order-in-orbit part (4x4) of pyAT's hard-edge quadrupole fringe at an orbit (magnet frame).
+
+    pyAT's FringeQuadEntrance / FringeQuadExit = 1 (QuadFringePassP / N, Lee-Whiting's
+    thin-lens limit, E. Forest, Beam Dynamics p. 390), u = +-b1 / 12: x += u (x^2 + 3 z^2) x,
+    z -= u (z^2 + 3 x^2) z, x' += 3 u (2 x z z' - (x^2 + z^2) x'), z' -= 3 u (2 x z x' - (x^2 + z^2) z');
+    no linear part on axis, and at an orbit w0 terms of order b1 w0^2 (6e-6 for ESRF's QD6
+    at its 4 mm vertical orbit with bends rolled 0.3 mrad). Its delta terms are third order.
+
+    Examples
+    --------
+    >>> D = quad_fringe_jacobian(-1.147, (0.0, 0.0, -4e-3, 0.0))
+    >>> round(float(D[2, 2]), 12)           # dz/dz - 1 = -3 u z0^2
+    4.588e-06
+    """
+    x0, px0, z0, pz0 = (float(v) for v in orbit)
+    u = (-1.0 if exit else 1.0) * b1 / 12.0
+    r2 = x0 * x0 + z0 * z0
+    D = np.zeros((4, 4))
+    D[0, 0], D[0, 2] = 3 * u * r2, 6 * u * x0 * z0
+    D[2, 0], D[2, 2] = -6 * u * x0 * z0, -3 * u * r2
+    D[1, 0] = 6 * u * (z0 * pz0 - x0 * px0)
+    D[1, 1], D[1, 2], D[1, 3] = -3 * u * r2, 6 * u * (x0 * pz0 - z0 * px0), 6 * u * x0 * z0
+    D[3, 0] = -6 * u * (z0 * px0 - x0 * pz0)
+    D[3, 1], D[3, 2], D[3, 3] = -6 * u * x0 * z0, -6 * u * (x0 * px0 - z0 * pz0), 3 * u * r2
+    return D
+
+
 def _kicked_generic_class():
     from dataclasses import dataclass, field
 
@@ -509,9 +593,13 @@ def _kicked_generic_class():
 
         forcing_slope: tuple = field(default=(0.0, 0.0), kw_only=True)
         K_slope: tuple = field(default=(), kw_only=True)
+        face_terms: tuple = field(default=(), kw_only=True)
+        ends: tuple = field(default=(), kw_only=True)
 
         def __post_init__(self) -> None:
             object.__setattr__(self, "forcing_slope", tuple(float(v) for v in self.forcing_slope))
+            object.__setattr__(self, "face_terms", tuple(float(v) for v in self.face_terms))
+            object.__setattr__(self, "ends", tuple(float(v) for v in self.ends))
             object.__setattr__(self, "K_slope", tuple(float(v) for v in np.ravel(self.K_slope)))
             super().__post_init__()
 
@@ -530,6 +618,14 @@ def _kicked_generic_class():
         def _kicks(self) -> tuple:
             k = self.__dict__.get("_slope_cache")
             if k is None:
+                if self.ends:
+                    from coupled_beam.lattice import Generic
+
+                    cin, cout = _profile_kicks(Generic.A.fget(self), self.length, self.ends[:4],
+                                               self.ends[4:], self.b)
+                    k = (tuple(cin), tuple(cout))
+                    object.__setattr__(self, "_slope_cache", k)
+                    return k
                 if not any(self.forcing_slope):
                     k = ((0.0, 0.0), (0.0, 0.0))
                     object.__setattr__(self, "_slope_cache", k)
@@ -539,21 +635,32 @@ def _kicked_generic_class():
                 object.__setattr__(self, "_slope_cache", k)
             return k
 
+        def _face(self, k: int) -> np.ndarray:
+            m = np.eye(6)
+            if self.face_terms:
+                from coupled_beam.lattice.maps import expm_stacked
+
+                D = np.asarray(self.face_terms[16 * k:16 * k + 16]).reshape(4, 4)
+                if np.any(D):
+                    m[:4, :4] = expm_stacked(_hamiltonian_part(D)[None])[0]
+            return m
+
         @property
         def entrance6(self) -> np.ndarray:
             c = self._kicks[0]
-            return _delta_kick(np.eye(6), c[0], c[1])
+            return _delta_kick(self._face(0), c[0], c[1])
 
         @property
         def exit6(self) -> np.ndarray:
             c = self._kicks[1]
-            return _delta_kick(np.eye(6), c[0], c[1])
+            return _delta_kick(self._face(1), c[0], c[1])
 
     return KickedGeneric
 
 
 def kicked_quadrupole(length: float, k1: float, k1s: float, tilt: float, kick_x: float,
-                      kick_z: float, name: str, kick_slope=(0.0, 0.0), gradient_slope=(0.0, 0.0)):
+                      kick_z: float, name: str, kick_slope=(0.0, 0.0), gradient_slope=(0.0, 0.0),
+                      fringe=None, ends=None):
     """A (thin or thick) quadrupole that also kicks the closed orbit by (kick_x, kick_z) (magnet frame).
 
     On the orbit the kick is part of the orbit; what it leaves in the linear
@@ -570,6 +677,12 @@ def kicked_quadrupole(length: float, k1: float, k1s: float, tilt: float, kick_x:
     (the feed-down of sextupoles and higher orders follows the orbit inside; k1, k1s are the
     mean): second-order Magnus generator (``KickedGeneric``). With both, a shifted thick
     sextupole equals find_elem_m66 at its orbit to 1e-7 instead of 6e-6 (tests/test_interop_common.py).
+    ``fringe`` = (b1, w_in, w_out): pyAT's hard-edge quadrupole fringe of gradient b1 at the
+    magnet-frame orbit (x, x', z, z') met by the entrance / exit face (None: that face has none),
+    :func:`quad_fringe_jacobian`, made symplectic (thick only). ``ends`` = (w_in, w_out), the
+    orbit (x, x', z, z') in the magnet frame just inside the ends: the chromatic forcing of the
+    orbit's whole profile inside (:func:`_profile_kicks`, exact for a linear field) replaces
+    ``kick_slope``.
 
     Examples
     --------
@@ -593,11 +706,27 @@ def kicked_quadrupole(length: float, k1: float, k1s: float, tilt: float, kick_x:
     b = np.array([0.0, -th[0], 0.0, -th[1]]) / length
     slope = -(R.T @ np.asarray(kick_slope, dtype=float))
     dk1, dk1s = (float(v) for v in gradient_slope)
-    if not (np.any(slope) or dk1 or dk1s):
+    faces = ()
+    if fringe is not None and fringe[0]:
+        R6 = np.eye(4)
+        R6[:2, :2] = R6[2:, 2:] = np.eye(2) * c
+        R6[0, 2] = R6[1, 3] = s
+        R6[2, 0] = R6[3, 1] = -s
+        faces = tuple(np.concatenate([(R6.T @ quad_fringe_jacobian(fringe[0], w, exit=bool(k)) @ R6).ravel()
+                                      if w is not None else np.zeros(16)
+                                      for k, w in enumerate(fringe[1:3])]))
+    lab_ends = ()
+    if ends is not None:
+        R4 = np.eye(4)
+        R4[:2, :2] = R4[2:, 2:] = np.eye(2) * c
+        R4[0, 2] = R4[1, 3] = s
+        R4[2, 0] = R4[3, 1] = -s
+        lab_ends = tuple(R4.T @ np.asarray(ends[0], dtype=float)) + tuple(R4.T @ np.asarray(ends[1], dtype=float))
+    if not (np.any(slope) or dk1 or dk1s or any(faces) or lab_ends):
         return lat.Generic(length, K_matrix=K, b=b, name=name)
     dK = R.T @ np.array([[dk1, -dk1s], [-dk1s, -dk1]]) @ R if (dk1 or dk1s) else np.zeros((2, 2))
     cls = _CACHE.get("kicked_generic")
     if cls is None:
         cls = _CACHE["kicked_generic"] = _kicked_generic_class()
     return cls(length, K_matrix=K, b=b, name=name, forcing_slope=tuple(slope),
-               K_slope=tuple(dK.ravel()) if (dk1 or dk1s) else ())
+               K_slope=tuple(dK.ravel()) if (dk1 or dk1s) else (), face_terms=faces, ends=lab_ends)

@@ -124,16 +124,23 @@ in a bend with the slopes inside (after the entrance face kick, before the exit'
 Pole faces at the orbit: each face kick x' += K tan(e) x / (1 + delta),
 z' -= z F(delta) (F per pyAT's FringeBendEntrance/Exit 0-3, psi / (1 + delta)
 included) leaves its chromatic part at the orbit, -K tan(e) x0 and -z0 dF/d(delta)
-in the delta column (``_common._face_kick6``); the forcing's change along the
-magnet enters as exact end kicks (``_common._slope_kicks``). Without them
-dba.mat (45-degree rectangular bends, rolled 0.3 mrad rms, vertical orbit
-0.5 mm) had the one-turn vertical dispersion 4e-4 and sigma_z 5.7e-2 off
-pyAT; with them (first-order faces, steps x10) sigma_z 1.1e-3, tilt 2e-5 rad,
-and a single bend at an orbit equals find_elem_m66 to 7e-9 (4x4) and 3e-8
-(delta column) for every fringe method. hmba with these: sigma_z 4.4e-3,
-tilt 1.0e-4 rad. The rest, and what pyAT itself contributes (its quantum noise
-ignores R1/R2; its E2 faces are not symplectic off axis), is measured in
-tests/test_pyat_rolled_bends.py.
+in the delta column (``_common._face_kick6``); the orbit's whole profile inside
+the body (its chromatic forcing -x''(s), the orbit the bend itself curves)
+enters exactly as end kicks (``_common._profile_kicks``, from the orbit just
+inside both ends). Without them dba.mat (45-degree rectangular bends, rolled
+0.3 mrad rms, vertical orbit 0.5 mm) had the one-turn vertical dispersion 4e-4
+and sigma_z 5.7e-2 off pyAT; with them (first-order faces, steps x10) sigma_z
+1.1e-3, tilt 2e-5 rad, and a single bend at an orbit equals find_elem_m66 to
+7e-9 (4x4) and 1e-10 (delta column) for every fringe method (hmba's DQ1 bends
+4e-7 -> 5e-12). The straight magnets on the same orbit (multipole branch) still
+take their chromatic forcing at the mean orbit, a sextupole its mean feed-down
+gradient and a quadrupole no FringeQuad terms: hmba's one-turn map at the orbit
+is 1.3e-5 / 1.2e-6 (4x4 / delta column) off find_m66 with them, 1.2e-8 / 5e-12
+with ``_common.kicked_quadrupole``'s ``ends``, ``gradient_slope`` and ``fringe``
+(tests/test_interop_common.py; esrf with rolled bends, 4 mm vertical orbit:
+6e-2 -> 3.5e-5, the FringeQuad terms the largest). The rest, and what pyAT
+itself contributes (its quantum noise ignores R1/R2; its E2 faces are not
+symplectic off axis), is measured in tests/test_pyat_rolled_bends.py.
 
 Pole faces and radiation
 ------------------------
@@ -529,10 +536,8 @@ def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
                         f_x = S.real + K**2 * x0 - ka[0] / L
                         f_z = -S.imag - ka[1] / L
                         faces = _face_orbit(el, o_in, o_out)
-                        # the forcing's change along the magnet (orbit at the faces)
-                        Sa, Sb = (sum(complex(B[n], A[n]) * complex(w[0], w[2]) ** n for n in range(len(B)))
-                                  for w in (faces[:4], faces[4:]))
-                        slope = (Sb.real - Sa.real + K**2 * (faces[4] - faces[0]), Sa.imag - Sb.imag)
+                        # the orbit just inside the body at both ends: its profile's chromatic forcing
+                        ends = (bend.entrance @ np.asarray(faces[:4]), np.asarray(faces[4:]))
                         terms = ()
                         if pm in _E2:      # pyAT's second-order body and faces: their terms at the orbit
                             zp = ((faces[4] - faces[0]) / L, (faces[6] - faces[2]) / L)
@@ -544,9 +549,10 @@ def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
                                                        B[1], faces[4:], exit=True).ravel())
                         if not (bend.e1 or bend.e2 or bend.fint_gap1 or bend.fint_gap2 or 3 in (fb1, fb2)):
                             faces = (0.0,) * 8
-                        if abs(f_x) + abs(f_z) + abs(slope[0]) + abs(slope[1]) > 1e-15 or any(faces) \
-                                or any(terms):
-                            bend = kicked_bend(bend, f_x, f_z, faces, (fb1, fb2), slope, terms)
+                        if abs(f_x) + abs(f_z) > 1e-15 or np.any(np.abs(ends[1] - ends[0]) > 1e-15) \
+                                or any(faces) or any(terms):
+                            bend = kicked_bend(bend, f_x, f_z, faces, (fb1, fb2), orbit_terms=terms,
+                                               ends=tuple(ends[0]) + tuple(ends[1]))
                     out.append(bend)
                     continue
                 if kick is None and orbit_sensitivity(B, A, x0, z0):
