@@ -198,8 +198,9 @@ ATTRIBUTES: dict[str, tuple[str, str]] = {
     "HarmNumber": ("used", "RFCavity harmonic when Frequency is absent"),
     "FieldScaling": ("refused", "scales every field; refused unless 1"),
     "NumIntSteps": ("ignored", "pyAT's integration steps; the maps here are exact (pyAT's error ~ (L/N)^4)"),
-    "FringeQuadEntrance": ("ignored", "pyAT's hard-edge quadrupole fringe has no linear part at delta = 0 "
-                                      "(find_elem_m66 unchanged, measured)"),
+    "FringeQuadEntrance": ("ignored", "pyAT's hard-edge quadrupole fringe has no linear part on axis "
+                                      "(find_elem_m66 unchanged, measured); at an orbit w0 it has terms k1 w0^2 "
+                                      "(6e-6 at a 4 mm orbit, _common.quad_fringe_jacobian), not yet applied"),
     "FringeQuadExit": ("ignored", "as FringeQuadEntrance"),
     "H": ("ignored", "alias of PolynomB[2] (sextupole), which is read"),
     "Energy": ("ignored", "the lattice energy is used"),
