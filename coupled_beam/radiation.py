@@ -448,7 +448,7 @@ def _kernel_route(unique) -> bool:
 _UPPER = np.triu_indices(6)
 
 
-def _radiating_maps_kernels(unique, energy: float) -> tuple[np.ndarray, np.ndarray]:
+def _radiating_maps_kernels(unique, energy: float, parts: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """6x6 damped maps and noise of distinct bends from the generated kernels.
 
     M_rad = E2 (M + c_d dM) E1 + c_d (dE2 M E1 + E2 M dE1) (first order in c_d,
@@ -456,6 +456,8 @@ def _radiating_maps_kernels(unique, energy: float) -> tuple[np.ndarray, np.ndarr
     (4/3) C_q r_e gamma^5 E2 G E2^T with G = ``noise6_bend`` (exact in-bend dispersion).
     M, dM and G come from one call of the fused ``bend6_radiation`` (shared Stumpff
     rows); the edge products are skipped for bends without faces (exact identities).
+    ``parts``: those 93 entries per bend already evaluated for the bare maps of the same
+    ring (:func:`coupled_beam.lattice.maps.element_maps6`), by id(element).
     """
     gamma = energy / ELECTRON_MASS
     c_d = C_GAMMA * energy**3 / (2 * np.pi)
@@ -466,7 +468,10 @@ def _radiating_maps_kernels(unique, energy: float) -> tuple[np.ndarray, np.ndarr
     k1 = -n * K**2
     fa = np.array([_faces(el) for el in unique]).reshape(-1, 2)
     # body, its damping and its noise in one call (they share their Stumpff rows)
-    parts = maps._stack(_kernels.bend6_radiation(L, K, k1), u, 93)
+    if parts is not None and all(id(el) in parts for el in unique):
+        parts = np.array([parts[id(el)] for el in unique])
+    else:
+        parts = maps._stack(_kernels.bend6_radiation(L, K, k1), u, 93)
     body = parts[:, :36].reshape(u, 6, 6)
     M = body + c_d * parts[:, 36:72].reshape(u, 6, 6)
     G = np.zeros((u, 6, 6))
@@ -491,10 +496,10 @@ def _radiating_maps_kernels(unique, energy: float) -> tuple[np.ndarray, np.ndarr
     return M, 0.5 * (G + np.swapaxes(G, -1, -2))
 
 
-def _radiating_maps(unique, energy: float) -> tuple[np.ndarray, np.ndarray]:
+def _radiating_maps(unique, energy: float, parts: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """6x6 damped maps and noise of distinct radiating elements (kernels, else the generator route)."""
     if _kernel_route(unique):
-        return _radiating_maps_kernels(unique, energy)
+        return _radiating_maps_kernels(unique, energy, parts)
     return _radiating_maps_generator(unique, energy)
 
 
@@ -571,13 +576,15 @@ def radiation_model(ring: Ring, energy: float) -> RadiationModel:
     _validate.radiation_loss(energy, par.U0)   # no map can be formed when the beam loses its energy per turn
     M6 = np.array(lat.ring._bare6)
     G6 = np.zeros_like(M6)
-    G6[:, :4, :4] = lat.ring._user_noise4
-    Mb, Rb = _radiating_maps(lat.unique, energy)
+    user_noise = any(el._has_phi for el in lat.ring._distinct[0])   # the paper's phi_hat, if any
+    if user_noise:
+        G6[:, :4, :4] = lat.ring._user_noise4
+    Mb, Rb = _radiating_maps(lat.unique, energy, getattr(lat.ring, "_bend_parts", None))
     M6[lat.index] = Mb[lat.inv]
     G6[lat.index] += Rb[lat.inv]
     # betatron restriction: only radiating elements have a delta row or delta noise
     maps4 = np.array(lat.ring._bare6[:, :4, :4])
-    noise4 = np.array(lat.ring._user_noise4)
+    noise4 = np.array(lat.ring._user_noise4) if user_noise else np.zeros_like(maps4)
     idx = lat.index
     Mi, Gi, eo = M6[idx], G6[idx], lat.eta[idx + 1]
     maps4[idx] = Mi[:, :4, :4] - eo[:, :, None] * Mi[:, 4, None, :4]

@@ -50,8 +50,8 @@ MODULES = [
 TARGET = Path(__file__).resolve().parent.parent / "coupled_beam" / "_kernels.py"
 
 #: fused kernels: name -> (parts, doc). One printed function returns the parts' results
-#: concatenated, in order, through one common-subexpression elimination: what the parts
-#: share (the Stumpff rows of the same arguments) is evaluated once. Infrastructure, no
+#: concatenated, in order: the Stumpff rows of the same arguments are evaluated once, and
+#: each part is printed as in its own kernel (bit-identical values). Infrastructure, no
 #: formula of its own: the expressions are the parts' (same arguments, same order).
 FUSED = {
     "bend6_radiation": (("map6_bend", "damping6_bend", "noise6_bend"),
@@ -89,6 +89,11 @@ class KernelSpec:
         from the exact one the mpmath twin prints (the Stumpff helpers: series
         below a threshold and closed forms above, against the exact 1F2); CSE then
         sees the branches' shared pieces.
+    parts : tuple of tuple of sympy.Expr, optional
+        A fused kernel (:data:`FUSED`): ``exprs`` is the concatenation of these
+        groups; the numpy kernel shares their Stumpff rows and eliminates common
+        subexpressions per group, so each group prints to the operations of its
+        own kernel (bit-identical results).
     """
 
     name: str
@@ -98,6 +103,7 @@ class KernelSpec:
     reference: str
     block: int = 0
     numpy_exprs: tuple | None = None
+    parts: tuple = ()
 
 
 #: source of the blocked evaluator printed into ``_kernels.py`` when a spec has ``block > 0``
@@ -166,16 +172,24 @@ def render_kernel(spec: KernelSpec, kind: str = "numpy") -> str:
     printer = _printer(kind)
     numeric_form = kind == "numpy" and spec.numpy_exprs is not None
     exprs = spec.numpy_exprs if numeric_form else spec.exprs
+    rows: list = []
     if kind == "numpy" and not numeric_form:
-        # every c_n(x) a column of one stumpff_row(x, N) per argument x (evaluated once)
-        from derivations.stumpff import rows_for_numpy
+        # every c_n(x) a column of one stumpff_row(x, N) per argument x (evaluated once, first)
+        from derivations.stumpff import row_symbols
 
-        exprs = rows_for_numpy(exprs)
-    # the numeric forms are already in their evaluation order (Horner): no rewriting
-    replacements, reduced = sp.cse(
-        list(exprs), symbols=sp.numbered_symbols("_x"),
-        optimizations=None if numeric_form else "basic"
-    )
+        rows, groups = row_symbols(list(spec.parts) or [list(exprs)])
+        replacements, reduced = [], []
+        for prefix, group in zip("xyzuvw", groups):   # CSE per group (fused: per part)
+            rep, red = sp.cse(group, symbols=sp.numbered_symbols(f"_{prefix}"),
+                              optimizations="basic")
+            replacements += rep
+            reduced += red
+    else:
+        # the numeric forms are already in their evaluation order: no rewriting
+        replacements, reduced = sp.cse(
+            list(exprs), symbols=sp.numbered_symbols("_x"),
+            optimizations=None if numeric_form else "basic"
+        )
     name = spec.name if kind == "numpy" else f"{spec.name}_mp"
     arglist = ", ".join(str(a) for a in spec.args)
     doc = spec.doc.strip().replace("\n", "\n    ")
@@ -195,6 +209,8 @@ def render_kernel(spec: KernelSpec, kind: str = "numpy") -> str:
                   f'    """Per-block expression of :func:`{name}` (printed by sympy)."""']
     if kind == "mpmath":
         lines.append("    import mpmath")
+    for sym, x, N in rows:
+        lines.append(f"    {sym} = stumpff_row({printer.doprint(x)}, {N})")
     for sym, expr in replacements:
         lines.append(f"    {sym} = {printer.doprint(expr)}")
     outs = ", ".join(printer.doprint(e) for e in reduced)
@@ -216,7 +232,8 @@ def collect_specs(modules: list[str] | None = None) -> list[KernelSpec]:
                for p in parts):
             raise ValueError(f"fused kernel {name}: parts {parts} must share their arguments")
         specs.append(KernelSpec(name, first.args, sum((by_name[p].exprs for p in parts), ()),
-                                doc, "; ".join(dict.fromkeys(by_name[p].reference for p in parts))))
+                                doc, "; ".join(dict.fromkeys(by_name[p].reference for p in parts)),
+                                parts=tuple(tuple(by_name[p].exprs) for p in parts)))
     names = [s.name for s in specs]
     dup = {n for n in names if names.count(n) > 1}
     if dup:

@@ -603,6 +603,37 @@ class _Col(sp.Function):
         return f"{printer._print(self.args[1])}[..., {int(self.args[0])}]"
 
 
+def row_symbols(groups):
+    """Every c_n(x) of the expression groups as column n of one shared row symbol per argument x.
+
+    Returns ``(rows, groups)``: ``rows`` is a list of (symbol, x, N) sorted by
+    symbol (N the highest n used with x in any group; evaluate as
+    ``symbol = stumpff_row(x, N)``), and the groups with each c_n(x) replaced by
+    ``_Col(n, symbol)``. A row's symbol depends on its argument only (a CRC of
+    it), so a group prints to the same operations wherever it appears (a
+    kernel alone, or a part of a fused kernel that shares the rows).
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x")
+    >>> rows, groups = row_symbols([[stumpff(1, x) + stumpff(3, x)]])
+    >>> [(str(r[1]), r[2]) for r in rows], str(groups[0][0]).count("_Col")
+    ([('x', 3)], 2)
+    """
+    import zlib
+
+    top: dict = {}
+    for g in groups:
+        for e in g:
+            for a in sp.sympify(e).atoms(stumpff):
+                n, x = int(a.args[0]), a.args[1]
+                top[x] = max(top.get(x, 0), n)
+    names = {x: sp.Symbol(f"_r{zlib.crc32(sp.srepr(x).encode()):08x}") for x in top}
+    rows = sorted(((names[x], x, N) for x, N in top.items()), key=lambda r: r[0].name)
+    rep = lambda n, x: _Col(n, names[x])  # noqa: E731
+    return rows, [[sp.sympify(e).replace(stumpff, rep) for e in g] for g in groups]
+
+
 def rows_for_numpy(exprs):
     """Every c_n(x) of ``exprs`` as a column of one row c_0(x) ... c_N(x) per distinct argument x.
 

@@ -56,19 +56,31 @@ def test_stumpff_row_values_do_not_depend_on_the_batch(u_values):
     assert kk.stumpff_row(0.25, 2).shape == (3,)
 
 
-def test_fused_bend_kernel_equals_its_parts():
-    """bend6_radiation = map6_bend + damping6_bend + noise6_bend (same expressions, one CSE)."""
+def test_fused_bend_kernel_equals_its_parts_bit_for_bit():
+    """bend6_radiation = map6_bend + damping6_bend + noise6_bend exactly (shared rows, CSE per part)."""
     rng = np.random.default_rng(7)
-    m = 400
+    m = 2000
     L = 10 ** rng.uniform(-3, 1.3, m)
     K = rng.choice([-1, 1], m) * 10 ** rng.uniform(-4, 0.5, m)
     k1 = rng.choice([-1, 1], m) * 10 ** rng.uniform(-5, 1, m)
-    fused = np.array(np.broadcast_arrays(*kk.bend6_radiation(L, K, k1)), dtype=float)
-    parts = np.concatenate([np.array(np.broadcast_arrays(*f(L, K, k1)), dtype=float)
-                            for f in (kk.map6_bend, kk.damping6_bend, kk.noise6_bend)])
+    with np.errstate(all="ignore"):
+        fused = np.array(np.broadcast_arrays(*kk.bend6_radiation(L, K, k1)), dtype=float)
+        parts = np.concatenate([np.array(np.broadcast_arrays(*f(L, K, k1)), dtype=float)
+                                for f in (kk.map6_bend, kk.damping6_bend, kk.noise6_bend)])
     assert fused.shape == (93, m)
-    scale = np.abs(parts).max(axis=1, keepdims=True)
-    # same formulas, re-associated by the common CSE: round-off of each entry's own size
-    err = np.abs(fused - parts) / np.maximum(np.abs(parts), 1e-300)
-    ok = (err < 1e-12) | (np.abs(fused - parts) < 1e-14 * scale)
-    assert ok.all(), np.argwhere(~ok)[:5]
+    np.testing.assert_array_equal(fused, parts)
+
+
+def test_radiating_ring_keeps_the_bare_maps_of_the_plain_ring():
+    """Ring(energy=E) takes its bare bends from the fused kernel: the same maps and result as
+    Ring(...).with_radiation(E), which evaluates the parts separately."""
+    from coupled_beam.lattice import Bend, Drift, Quadrupole, Ring
+
+    cell = [Quadrupole(0.2, 1.2), Drift(0.5), Bend(1.0, K=2 * np.pi / 16, n=0.1, e1=0.05),
+            Drift(0.5), Quadrupole(0.2, -1.2), Drift(0.5), Bend(1.0, K=2 * np.pi / 16), Drift(0.5)]
+    hot = Ring(cell * 8, energy=1.0)
+    assert len(hot._bend_parts) == 2
+    np.testing.assert_array_equal(hot._bare6, Ring(cell * 8)._bare6)
+    other = Ring(cell * 8).with_radiation(1.0)
+    np.testing.assert_array_equal(hot.element_maps6, other.element_maps6)
+    np.testing.assert_array_equal(hot.element_noise6, other.element_noise6)

@@ -359,8 +359,13 @@ _CLOSED = ("drift", "quadrupole", "bend", "solenoid", "skew", "thin_skew", "thin
            "marker", "rfcavity")
 
 
-def _closed_form(kind: str, els: list) -> np.ndarray:
-    """6x6 maps of distinct elements of one kind: one generated kernel call on stacked parameters."""
+def _closed_form(kind: str, els: list, bend_parts: dict | None = None) -> np.ndarray:
+    """6x6 maps of distinct elements of one kind: one generated kernel call on stacked parameters.
+
+    ``bend_parts`` (a dict, for a ring about to radiate): bends go through the fused
+    ``bend6_radiation`` (its body is map6_bend's, bit for bit) and each bend's 93 entries
+    are left there under id(element) for the radiation model of the same ring.
+    """
     n = len(els)
     f = lambda name: np.array([getattr(el, name) for el in els], dtype=float)  # noqa: E731
     if kind in ("drift", "rfcavity"):
@@ -378,7 +383,13 @@ def _closed_form(kind: str, els: list) -> np.ndarray:
     if kind == "marker":
         return np.broadcast_to(np.eye(6), (n, 6, 6)).copy()
     K = f("K")
-    body = _stack36(_kernels.map6_bend(f("length"), K, -f("n") * K**2), n)
+    if bend_parts is not None and hasattr(_kernels, "bend6_radiation"):
+        parts = _stack(_kernels.bend6_radiation(f("length"), K, -f("n") * K**2), n, 93)
+        for el, row in zip(els, parts):
+            bend_parts[id(el)] = row
+        body = parts[:, :36].reshape(n, 6, 6).copy()
+    else:
+        body = _stack36(_kernels.map6_bend(f("length"), K, -f("n") * K**2), n)
     e1, e2 = f("e1"), f("e2")
     g1, g2 = f("fint_gap1"), f("fint_gap2")
     out = body
@@ -425,7 +436,7 @@ def body_maps6(elements: Sequence, depth) -> np.ndarray:
     return expm_stacked(G[:, None] * d[..., None, None])
 
 
-def _unique_maps6(unique: Sequence) -> np.ndarray:
+def _unique_maps6(unique: Sequence, bend_parts: dict | None = None) -> np.ndarray:
     """6x6 maps of distinct elements: closed-form kernels per kind, else one stacked exponential."""
     u = len(unique)
     out = np.empty((u, 6, 6))
@@ -443,7 +454,7 @@ def _unique_maps6(unique: Sequence) -> np.ndarray:
         else:
             rest.append(i)
     for kind, idx in groups.items():
-        out[idx] = _closed_form(kind, [unique[i] for i in idx])
+        out[idx] = _closed_form(kind, [unique[i] for i in idx], bend_parts)
     if rest:
         # TEMPORARY route (and the paper's general pieces with D, Generic, Element):
         # stacked Padé exponential of the generator
@@ -458,10 +469,12 @@ def _unique_maps6(unique: Sequence) -> np.ndarray:
     return out
 
 
-def element_maps6(elements: Sequence, distinct: tuple | None = None) -> np.ndarray:
+def element_maps6(elements: Sequence, distinct: tuple | None = None, *,
+                  bend_parts: dict | None = None) -> np.ndarray:
     """6x6 map of every element (bare lattice, the user's D included), (n, 6, 6).
 
-    ``distinct``: the (unique, index) pair of :func:`dedupe`, if already known.
+    ``distinct``: the (unique, index) pair of :func:`dedupe`, if already known;
+    ``bend_parts``: see :func:`_closed_form` (the same maps either way).
 
     Examples
     --------
@@ -472,7 +485,7 @@ def element_maps6(elements: Sequence, distinct: tuple | None = None) -> np.ndarr
     if len(elements) == 0:
         return np.zeros((0, 6, 6))
     unique, inv = dedupe(elements) if distinct is None else distinct
-    return _unique_maps6(unique)[inv]
+    return _unique_maps6(unique, bend_parts)[inv]
 
 
 def _unique_noise4(unique: Sequence) -> np.ndarray:

@@ -130,6 +130,8 @@ class Ring:
                                  "energy the radiation model sets p2", field="p2")
             from coupled_beam import radiation
 
+            # the bare bends through the fused kernel, kept for the radiation model (this ring only)
+            self._bend_parts: dict = {}
             self._radiation = radiation.radiation_model(self, energy)
         if self._radiation is not None:
             self.energy = self._radiation.energy
@@ -172,7 +174,8 @@ class Ring:
     @cached_property
     def s(self) -> np.ndarray:
         """Arc length of the n + 1 boundaries of the cell (m)."""
-        return np.concatenate([[0.0], np.cumsum([el.length for el in self.elements])])
+        unique, inv = self._distinct      # the lengths of the distinct elements, spread
+        return np.concatenate([[0.0], np.cumsum(np.array([el.length for el in unique])[inv])])
 
     @property
     def cell_length(self) -> float:
@@ -192,7 +195,8 @@ class Ring:
 
     @cached_property
     def _bare6(self) -> np.ndarray:
-        m = maps.element_maps6(self.elements, self._distinct)
+        m = maps.element_maps6(self.elements, self._distinct,
+                               bend_parts=getattr(self, "_bend_parts", None))
         m.flags.writeable = False
         return m
 
