@@ -586,7 +586,8 @@ def radiation_model(ring: Ring, energy: float) -> RadiationModel:
     maps4 = np.array(lat.ring._bare6[:, :4, :4])
     noise4 = np.array(lat.ring._user_noise4) if user_noise else np.zeros_like(maps4)
     idx = lat.index
-    Mi, Gi, eo = M6[idx], G6[idx], lat.eta[idx + 1]
+    Mi, eo = Mb[lat.inv], lat.eta[idx + 1]       # = M6[idx]
+    Gi = G6[idx] if user_noise else Rb[lat.inv]   # = G6[idx]
     maps4[idx] = Mi[:, :4, :4] - eo[:, :, None] * Mi[:, 4, None, :4]
     gy = Gi[:, 4, :4]
     Ri = (Gi[:, :4, :4] - eo[:, :, None] * gy[:, None, :] - gy[:, :, None] * eo[:, None, :]
