@@ -296,10 +296,11 @@ def edge_maps6(elements: Sequence, which: str) -> np.ndarray:
     0.0501...
     """
     attr = which + "6"
-    if not any(hasattr(el, attr) for el in elements):
+    has = [hasattr(type(el), attr) for el in elements]      # the class: hasattr(el) would evaluate it
+    if not any(has):
         return _embed4(np.array([getattr(el, which) for el in elements]).reshape(-1, 4, 4))
-    return np.array([getattr(el, attr) if hasattr(el, attr) else _embed4(getattr(el, which))
-                     for el in elements]).reshape(-1, 6, 6)
+    return np.array([getattr(el, attr) if h else _embed4(getattr(el, which))
+                     for el, h in zip(elements, has)]).reshape(-1, 6, 6)
 
 
 def generators6(elements: Sequence) -> np.ndarray:
@@ -381,7 +382,7 @@ def _closed_form(kind: str, els: list, bend_parts: dict | None = None) -> np.nda
     if kind == "thin_quadrupole":
         return _stack36(_kernels.map6_thin(f("k1l"), f("k1sl")), n)
     if kind == "marker":
-        return np.broadcast_to(np.eye(6), (n, 6, 6)).copy()
+        return np.eye(6)[None].repeat(n, 0)
     K = f("K")
     if bend_parts is not None and hasattr(_kernels, "bend6_radiation"):
         parts = _stack(_kernels.bend6_radiation(f("length"), K, -f("n") * K**2), n, 93)
@@ -585,7 +586,7 @@ def _blocks(M, R) -> tuple:
     nb = -(-n // k)
     pad = nb * k - n
     eye = np.eye(d)
-    Mb = (np.concatenate([M, np.broadcast_to(eye, (pad, d, d))]) if pad else M).reshape(nb, k, d, d)
+    Mb = (np.concatenate([M, eye[None].repeat(pad, 0)]) if pad else M).reshape(nb, k, d, d)
     # in-block prefixes, vectorized over blocks
     Pin = np.empty((nb, k + 1, d, d))
     Pin[:, 0] = eye
