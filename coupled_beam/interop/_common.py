@@ -258,19 +258,17 @@ def _profile_kicks(A4: np.ndarray, length: float, a, b, mean) -> tuple[np.ndarra
 
     A4 = np.asarray(A4, dtype=float)
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    G = np.zeros((8, 8))
-    G[:4, :4], G[:4, 4:] = A4, np.eye(4)
-    E = expm_stacked((G * length)[None])[0]
-    Phi, Psi = E[:4, :4], E[:4, 4:]
-    f = np.zeros(4)
-    f[[1, 3]] = np.linalg.lstsq(Psi[:, [1, 3]], b - Phi @ a, rcond=None)[0]
     P = np.diag([0.0, 1.0, 0.0, 1.0])
-    Z = np.zeros((10, 10))
-    Z[:4, :4], Z[:4, 4:8], Z[:4, 8] = A4, -P @ A4, -P @ f
-    Z[4:8, 4:8], Z[4:8, 8] = A4, f
-    Z[:4, 9] = -np.asarray(mean, dtype=float)        # minus the constant forcing already in the generator
-    Ez = expm_stacked((Z * length)[None])[0]
-    resp = Ez[:4, 4:8] @ a + Ez[:4, 8] + Ez[:4, 9]
+    F = np.zeros((4, 2))
+    F[1, 0] = F[3, 1] = 1.0
+    # states (Y, X, 1, f): Y' = A Y - P (A X + F f) - mean, X' = A X + F f; f, 1 constant
+    Z = np.zeros((11, 11))
+    Z[:4, :4], Z[:4, 4:8], Z[:4, 8], Z[:4, 9:] = A4, -P @ A4, -np.asarray(mean, dtype=float), -F
+    Z[4:8, 4:8], Z[4:8, 9:] = A4, F
+    E = expm_stacked((Z * length)[None])[0]
+    Phi = E[4:8, 4:8]
+    f = np.linalg.lstsq(E[4:8, 9:], b - Phi @ a, rcond=None)[0]     # the force that closes the orbit
+    resp = E[:4, 4:8] @ a + E[:4, 8] + E[:4, 9:] @ f
     cin = np.linalg.solve(Phi[[0, 2]][:, [1, 3]], resp[[0, 2]])
     cout = resp[[1, 3]] - Phi[[1, 3]][:, [1, 3]] @ cin
     return cin, cout
