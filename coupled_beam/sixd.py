@@ -444,7 +444,8 @@ def _feed_down_change(elements, X: np.ndarray) -> np.ndarray:
     """The map change of every element that has an orbit-dependent gradient, at the sawtooth orbit, (n, 6, 6).
 
     Sextupole-like elements (:class:`~coupled_beam.lattice.Sextupole`,
-    :class:`~coupled_beam.lattice.ThinSextupole`: a ``displaced`` method) on
+    :class:`~coupled_beam.lattice.ThinSextupole`, a :class:`~coupled_beam.lattice.Generic`
+    with k2: a ``displaced`` method and an orbit sensitivity) on
     the 6-D closed orbit X (the betatron part of the energy sawtooth,
     x0 = eta delta0 + ...) get the feed-down gradient k1 + i k1s += (k2 + i k2s)
     (x0 + i z0) at the orbit's mean over the element (exact for the straight
@@ -456,7 +457,8 @@ def _feed_down_change(elements, X: np.ndarray) -> np.ndarray:
 
     X = np.asarray(X, dtype=float)
     out = np.zeros((len(elements), 6, 6))
-    idx = [i for i, el in enumerate(elements) if callable(getattr(el, "displaced", None))]
+    idx = [i for i, el in enumerate(elements) if callable(getattr(el, "displaced", None))
+           and any(getattr(el, f, 0.0) for f in ("k2", "k2s", "k2l", "k2sl"))]
     if not idx:
         return out
     x = 0.5 * (X[:-1, 0] + X[1:, 0])

@@ -658,7 +658,7 @@ def _kicked_generic_class():
 
 def kicked_quadrupole(length: float, k1: float, k1s: float, tilt: float, kick_x: float,
                       kick_z: float, name: str, kick_slope=(0.0, 0.0), gradient_slope=(0.0, 0.0),
-                      fringe=None, ends=None):
+                      fringe=None, ends=None, c2: complex = 0j):
     """A (thin or thick) quadrupole that also kicks the closed orbit by (kick_x, kick_z) (magnet frame).
 
     On the orbit the kick is part of the orbit; what it leaves in the linear
@@ -680,7 +680,9 @@ def kicked_quadrupole(length: float, k1: float, k1s: float, tilt: float, kick_x:
     :func:`quad_fringe_jacobian`, made symplectic (thick only). ``ends`` = (w_in, w_out), the
     orbit (x, x', z, z') in the magnet frame just inside the ends: the chromatic forcing of the
     orbit's whole profile inside (:func:`_profile_kicks`, exact for a linear field) replaces
-    ``kick_slope``.
+    ``kick_slope``. ``c2``: the gradient's orbit sensitivity d(k1 + i k1s)/dw (magnet frame,
+    :func:`coupled_beam.interop._feed_down.orbit_sensitivity`), kept on the thick element in the
+    lab frame (c2 exp(-3 i tilt): Generic ``k2``, ``k2s``) for the 6-D sawtooth's ``displaced``.
 
     Examples
     --------
@@ -720,11 +722,13 @@ def kicked_quadrupole(length: float, k1: float, k1s: float, tilt: float, kick_x:
         R4[0, 2] = R4[1, 3] = s
         R4[2, 0] = R4[3, 1] = -s
         lab_ends = tuple(R4.T @ np.asarray(ends[0], dtype=float)) + tuple(R4.T @ np.asarray(ends[1], dtype=float))
+    c2 = complex(c2) * complex(math.cos(3 * tilt), -math.sin(3 * tilt))     # lab frame
     if not (np.any(slope) or dk1 or dk1s or any(faces) or lab_ends):
-        return lat.Generic(length, K_matrix=K, b=b, name=name)
+        return lat.Generic(length, K_matrix=K, b=b, name=name, k2=c2.real, k2s=c2.imag)
     dK = R.T @ np.array([[dk1, -dk1s], [-dk1s, -dk1]]) @ R if (dk1 or dk1s) else np.zeros((2, 2))
     cls = _CACHE.get("kicked_generic")
     if cls is None:
         cls = _CACHE["kicked_generic"] = _kicked_generic_class()
     return cls(length, K_matrix=K, b=b, name=name, forcing_slope=tuple(slope),
-               K_slope=tuple(dK.ravel()) if (dk1 or dk1s) else (), face_terms=faces, ends=lab_ends)
+               K_slope=tuple(dK.ravel()) if (dk1 or dk1s) else (), face_terms=faces, ends=lab_ends,
+               k2=c2.real, k2s=c2.imag)

@@ -350,7 +350,7 @@ def _at_orbit(L, b, a, k1, k1s, tilt, name, orbit, x0, z0):
     kick = (-Lk * S.real, Lk * S.imag)
     if abs(kick[0]) + abs(kick[1]) < 1e-15:
         return linear_part(L, k1, k1s, tilt, c2, name)
-    return kicked_quadrupole(L, k1, k1s, tilt, kick[0], kick[1], name)
+    return kicked_quadrupole(L, k1, k1s, tilt, kick[0], kick[1], name, c2=c2)
 
 
 _CACHE: dict = {}

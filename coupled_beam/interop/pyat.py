@@ -164,7 +164,8 @@ import numpy as np
 
 from coupled_beam.errors import InputError, PhysicsWarning
 from coupled_beam.interop._common import (Offenders, e2_body_jacobian, e2_face_jacobian, feed_down,
-                                          kicked_bend, kicked_quadrupole, no_face_radiation, quadrupole)
+                                          kicked_bend, kicked_quadrupole, no_face_radiation, orbit_slopes,
+                                          quadrupole)
 from coupled_beam.interop._feed_down import linear_part, orbit_sensitivity
 
 __all__ = ["ATTRIBUTES", "ring_from_pyat", "pyat_elements", "closed_orbit",
@@ -341,6 +342,23 @@ def closed_orbit(at_ring) -> np.ndarray | None:
     ring4 = at_ring.disable_6d(copy=True)
     _, orbit = ring4.find_orbit(refpts=range(len(ring4) + 1))
     return np.asarray(orbit, dtype=float)[:, :4]
+
+
+def _thick_orbit_terms(el, B, A, o_in, o_out) -> dict:
+    """A thick straight magnet on an orbit that moves inside it: what ``kicked_quadrupole`` needs.
+
+    The orbit (x, x', z, z') at its faces in the magnet frame (:func:`_face_orbit`) gives the
+    gradient's change along it (``gradient_slope``, the feed-down follows the orbit), the
+    orbit's profile for the chromatic forcing (``ends``) and pyAT's hard-edge quadrupole fringe
+    at the orbit (``fringe``, FringeQuadEntrance / FringeQuadExit = 1).
+    """
+    if not float(getattr(el, "Length", 0.0)):
+        return {}
+    w = _face_orbit(el, o_in, o_out)
+    _, gs = orbit_slopes(B, A, w[:4], w[4:])
+    fq = (int(getattr(el, "FringeQuadEntrance", 0) or 0), int(getattr(el, "FringeQuadExit", 0) or 0))
+    fringe = (B[1], w[:4] if fq[0] == 1 else None, w[4:] if fq[1] == 1 else None) if any(fq) else None
+    return dict(gradient_slope=gs, fringe=fringe, ends=(w[:4], w[4:]))
 
 
 def _magnet_orbit(el, o_in, o_out, tilt: float) -> tuple[float, float]:
@@ -560,7 +578,9 @@ def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
                     out.append(linear_part(L, k1, k1s, tilt, orbit_sensitivity(B, A, x0, z0), name))
                     continue
                 out.append(quadrupole(L, k1, k1s, tilt, name) if kick is None else
-                           kicked_quadrupole(L, k1, k1s, tilt, kick[0], kick[1], name))
+                           kicked_quadrupole(L, k1, k1s, tilt, kick[0], kick[1], name,
+                                             c2=orbit_sensitivity(B, A, x0, z0),
+                                             **_thick_orbit_terms(el, B, A, o_in, o_out)))
                 continue
             bad.add(i, name, kind, f"pass method {pm!r} has no linear counterpart here; "
                     "replace the element by drifts, magnets or markers")

@@ -213,7 +213,8 @@ def xtrack_elements(line, *, orbit=None) -> list:
                     Lk = Lm if Lm else 1.0
                     kick = (-Lk * S.real, Lk * S.imag)
                     if abs(kick[0]) + abs(kick[1]) > 1e-15:
-                        out.append(kicked_quadrupole(Lm, k1, k1s, tilt, kick[0], kick[1], name))
+                        out.append(kicked_quadrupole(Lm, k1, k1s, tilt, kick[0], kick[1], name,
+                                                     c2=orbit_sensitivity(b, a, x0, z0)))
                         continue
                 # a thin Multipole's 'length' only scales its radiation in xtrack: thin here;
                 # sextupoles keep K2 for the 6-D sawtooth orbit

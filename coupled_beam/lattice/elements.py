@@ -728,10 +728,36 @@ class Generic(Element):
     M: float = _no()
     H: float = _no()
     b: Any = field(default=None, kw_only=True)
+    #: orbit sensitivity of the gradient, d(k1 + i k1s)/d(x + i z) in the element frame (1/m^3):
+    #: a converted sextupole on an orbit (``displaced``); 0 for a linear piece
+    k2: float = field(default=0.0, kw_only=True)
+    k2s: float = field(default=0.0, kw_only=True)
+
+    _floats: ClassVar[tuple[str, ...]] = Element._floats + ("k2", "k2s")
 
     def _check(self) -> None:
         object.__setattr__(self, "K_matrix", _frozen_array("K_matrix", self.K_matrix, (2, 2)))
         object.__setattr__(self, "b", _frozen_array("b", self.b, (4,)))
+
+    def displaced(self, dx: float, dz: float) -> "Generic":
+        """The linearisation about an orbit moved by (dx, dz) (m, lab frame): K gains the feed-down.
+
+        The extra gradient c = (k2 + i k2s) exp(-i tilt) (dx + i dz) is the quadrupole
+        K += [[Re c, -Im c], [-Im c, -Re c]] (x'' = -K y); the forcing b (the chromatic part
+        of the orbit's kicks) is left to the caller (:mod:`coupled_beam.sixd` adds the
+        chromatic part of the moved force itself).
+
+        Examples
+        --------
+        >>> g = Generic(0.3, K_matrix=[[0.0, 0.0], [0.0, 0.0]], k2=20.0).displaced(1e-3, 0.0)
+        >>> g.K_matrix.tolist()
+        [[0.02, -0.0], [-0.0, -0.02]]
+        """
+        if not (self.k2 or self.k2s):
+            return self
+        c = _orbit_gradient(self.k2, self.k2s, self.tilt, dx, dz)
+        K = np.array(self.K_matrix, dtype=float) + np.array([[c.real, -c.imag], [-c.imag, -c.real]])
+        return self.replace(K_matrix=K)
 
     @property
     def A(self) -> np.ndarray:
