@@ -34,12 +34,18 @@ quadrupole gradient of a combined-function bend, MAD sign; gamma = E/mc^2):
   the delta column is the paper's decorrelation (§2 b): the result depends on it
   at relative O(U0/E), e.g. Sands' eps_x is met to 2e-6 at U0/E = 5.5e-6.
 
-Numerics (TEMPORARY until the generated damping6_bend / noise6_bend /
-radiation_integrals_bend kernels exist): the damped map is the stacked
-exponential of the 6x6 generator with the radiation terms, the noise Van
-Loan's block exponential, I1, I4, I5 a 16-point Gauss-Legendre rule on the exact
-in-bend eta and Twiss (exact for constant integrands). Distinct bends are
-computed once (values hashed), never one Python call per element.
+Numerics: plain bends (no explicit D or phi_hat) use the generated closed
+forms -- body, first-order damping and noise of each distinct bend from one
+call of the fused ``bend6_radiation`` (``map6_bend`` + ``damping6_bend`` +
+``noise6_bend``, bit-identical to them; a ring built with ``energy=`` already
+evaluated it for its bare maps and hands it over), faces by ``map6_edge`` /
+``damping6_edge`` (skipped where there are none), I1...I5 by
+``radiation_integrals_bend`` at every bend instance. The paper's general pieces
+(and bends with an explicit D) take the stacked exponential of the 6x6
+generator with the radiation terms, the noise Van Loan's block exponential,
+I1, I4, I5 a 16-point Gauss-Legendre rule on the exact in-bend eta and Twiss
+(exact for constant integrands). Distinct bends are computed once (values
+hashed, per ring), never one Python call per element.
 
 References
 ----------

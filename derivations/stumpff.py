@@ -668,6 +668,8 @@ _STUMPFF_T = numpy.array(@T@)
 #: number of series terms summed (the longest series; the same for every N, so that a column's
 #: value does not depend on how many columns its row has: zero terms add exactly nothing)
 _STUMPFF_DEPTH = @DEPTH@
+#: ones, one per power w^1 ... w^(depth - 1)
+_STUMPFF_ONES = numpy.ones(@DEPTH@ - 1)
 #: row i - 1: what step i of the recurrence adds in columns 1 ... @NMAX@ (1/(n mod 2 + 2 i - 2)!)
 _STUMPFF_REC = numpy.array([
     @REC@])
@@ -706,7 +708,7 @@ def stumpff_row(u, N):
     w = -x if every else numpy.maximum(numpy.minimum(-x, T), -T)    # = -clip(u, -T, T)
     K = _STUMPFF_DEPTH
     # powers w^1 ... w^(K-1) and the terms summed over a contiguous last axis (same order everywhere)
-    powers = numpy.cumprod(numpy.broadcast_to(w[..., None], w.shape + (K - 1,)), axis=-1)
+    powers = numpy.cumprod(w[..., None] * _STUMPFF_ONES, axis=-1)      # w * 1 = w exactly
     p = (powers * _STUMPFF_SERIES[:N, 1:K]).sum(axis=-1) + _STUMPFF_SERIES[:N, 0]
     if not every:
         closed = []

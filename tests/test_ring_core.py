@@ -150,6 +150,24 @@ def test_blocked_prefix_scan_equals_sequential_recursion():
         np.testing.assert_allclose(C6[n], c, rtol=0, atol=1e-13 * np.abs(c).max())
 
 
+def test_affine_scan_apply_equals_the_prefix_arrays():
+    """AffineScan.apply(S0) (Sigma from the blocks) = C_i S0 C_i^T + G_i of prefix_affine, symmetric."""
+    rng = np.random.default_rng(5)
+    for n in (3, 16, 17, 64, 443):
+        M = 0.999 * np.linalg.qr(rng.normal(size=(n, 4, 4)))[0] + 0.05 * rng.normal(size=(n, 4, 4))
+        B = rng.normal(size=(n, 4, 4))
+        R = B @ np.swapaxes(B, 1, 2)
+        S0 = np.diag([2.0, 1.0, 0.5, 0.25])
+        scan = maps.AffineScan(M, R)
+        C, G = maps.prefix_affine(M, R)
+        ref = C @ S0 @ np.swapaxes(C, 1, 2) + G
+        S = scan.apply(S0)
+        np.testing.assert_array_equal(S, np.swapaxes(S, 1, 2))
+        np.testing.assert_allclose(S, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+        np.testing.assert_array_equal(scan.arrays()[0], C)
+        np.testing.assert_array_equal(scan.total[1], G[-1])
+
+
 def test_dedupe_separates_elements_whose_hashes_collide():
     """Equal map hashes with different values (hash(-1.0) == hash(-2.0) in Python) stay distinct."""
     from coupled_beam.lattice import Bend
