@@ -40,9 +40,9 @@ Measured (one BLAS thread, the coupled test ring tiled, with a cavity):
 
 Agreement with pyAT's ``ohmi_envelope`` (coupled test ring of
 :func:`coupled_beam.interop.pyat.example_at_ring`: thin skew quadrupole and
-solenoid; max over all 148 boundaries): sigma_x 4.6e-5 / 4.8e-5 / 5.3e-5,
-sigma_z 4.9e-5 / 5.0e-5 / 5.6e-5, tilt 3.4e-5 / 3.4e-5 / 3.5e-5 rad at
-Q_s = 0.012 / 0.024 / 0.048; sigma_delta, sigma_l <= 2.2e-6; Q_s 1e-7;
+solenoid; max over all 148 boundaries): sigma_x 4.0e-5 / 4.2e-5 / 4.7e-5,
+sigma_z 4.7e-5 / 4.9e-5 / 5.5e-5, tilt 2.0e-5 / 2.0e-5 / 2.2e-5 rad at
+Q_s = 0.012 / 0.024 / 0.048; sigma_delta, sigma_l <= 2.2e-6; Q_s 2e-7;
 damping times 4e-5; mode emittances (one definition on both Sigma's) 6e-5.
 Without the sawtooth the sizes differ by 1.2e-4 ... 2.1e-4. pyAT's shipped
 ESRF lattice (tests/test_pyat_real_rings.py; 1636 elements, rolled
