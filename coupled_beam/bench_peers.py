@@ -39,30 +39,37 @@ pyAT's and xtrack's own integrators and slicing add theirs.
 
 A peer that is not installed is skipped with ``"not installed: pip install
 coupled-beam[bench]"``. Speed is only reported, never asserted. The section
-is opt-in (``coupled-beam bench --peers``, or ``--peers-only``; about 3
-minutes), so the plain ``coupled-beam bench`` stays as fast as before.
+is opt-in (``coupled-beam bench --peers``, or ``--peers-only``; about 75 s
+with all three peers), so the plain ``coupled-beam bench`` stays as fast as before.
 
-Measured (``coupled-beam bench --peers-only``, 2 shared cores, load average
-2.5, 1 Dec 2026 23:12 UTC; medians of 5, ms; ratio = peer / ours 4-D):
+Measured (``coupled-beam bench --peers-only --repeat 7``, 2 shared cores, load
+average 0.5-0.9, 2 Dec 2026 01:20 UTC; medians of 7, ms; ratio = peer / ours 4-D):
 
 =====  =======  =====  ======  ============  ===========  =============
 size   threads  ours   ours6d  pyAT (ratio)  MAD-X        xtrack
 =====  =======  =====  ======  ============  ===========  =============
-442    default  10.4   58.1    177 (17.1)    36.5 (3.53)  375 (36.2)
-442    1        11.9   74.7    126 (10.6)    25.1 (2.11)  411 (34.6)
-4402   default  27.9   535     1040 (37.3)   219 (7.86)   2146 (77.0)
-4402   1        18.6   356     757 (40.7)    159 (8.54)   1722 (92.6)
+442    default  3.38   10.3    82.1 (24.3)   19.0 (5.63)  288 (85.3)
+442    1        2.80   9.0     81.3 (29.0)   20.7 (7.39)  300 (107)
+4402   default  11.2   42.5    778 (69.8)    230 (20.6)   1853 (166)
+4402   1        10.9   39.2    726 (66.6)    187 (17.2)   1739 (160)
 =====  =======  =====  ======  ============  ===========  =============
 
+(Ours alone, not interleaved with the peers, at 442 elements: 2.3 ms median,
+1.9 ms best, at either thread setting; between the peers' rounds the caches are
+cold and, at default threads, their BLAS threads still hold a core. MAD-X's own
+time moves between 16 and 37 ms from run to run.) 10x the elements: ours x3.3
+(default) / x3.9 (1 thread).
 Agreement with ours 4-D (max relative sigma_x / sigma_z, tilt rad), both
-sizes: pyAT 3e-5 / 9e-5 / 3e-5, MAD-X 3e-4 / 2e-4 / 3e-4 (with the bends cut
+sizes: pyAT 3e-5 / 9e-5 / 2e-5, MAD-X 3e-4 / 2e-4 / 3e-4 (with the bends cut
 8x: 3e-5 / 1e-4 / 3e-5 -- EMIT's radiation on thick bends; 4e-3 on the
 0.39 rad bends of 8 cells), xtrack 7e-5 / 1e-4 / 1e-5 at 442 but 7e-3 /
 3e-3 / 1e-3 at 4402 (its damping constants drift with the number of slices
 on 2e4 elements: 16 slices per bend give a sum of damping rates 8 % below
-Robinson's 2 U0/E, 1 slice gives it exactly). Ours 6-D vs pyAT: 3e-5 / 1e-5.
-Periodic (442-element cell, P = 10): ours 6.9 ms vs one cell 8.5 ms
-(0.82x), tiled 18.6 ms; periodic vs tiled 5e-9; pyAT periodic 123 ms.
+Robinson's 2 U0/E, 1 slice gives it exactly). Ours 6-D vs pyAT: 8e-6 / 6e-6
+/ 2e-6 (442), 2e-6 / 4e-6 / 1e-6 (4402).
+Periodic (442-element cell, P = 10): ours 2.83 ms vs one cell 2.98 ms
+(0.95x), tiled 10.6 ms; periodic vs tiled equal at the compared boundaries;
+pyAT periodic 78 ms.
 Times on a shared machine move by 2-3x with its load; the interleaved
 ratios less so.
 
