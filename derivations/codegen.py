@@ -138,8 +138,9 @@ class _WherePrinter(NumPyPrinter):
     Both evaluate every branch; ``select`` costs about 23 us per call on the small
     stacked arrays of a lattice (one entry per distinct element), nested ``where``
     about 5 us (measured here). (The Stumpff functions of the element maps no longer
-    go through Piecewise: they are columns of ``stumpff_row``, about 14 us per row and
-    a dozen rows per radiating ring, against ~47 helper calls of 16-30 us before.)
+    go through Piecewise: they are columns of ``stumpff_row``, about 12 us per row and
+    7 rows per build of the 442-element bench ring, against 47 helper calls of 16-30 us
+    before.)
     """
 
     def _print_Piecewise(self, expr):
