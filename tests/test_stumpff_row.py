@@ -71,15 +71,26 @@ def test_fused_bend_kernel_equals_its_parts_bit_for_bit():
     np.testing.assert_array_equal(fused, parts)
 
 
-def test_radiating_ring_keeps_the_bare_maps_of_the_plain_ring():
+def test_radiating_ring_keeps_the_bare_maps_of_the_plain_ring(monkeypatch):
     """Ring(energy=E) takes its bare bends from the fused kernel: the same maps and result as
     Ring(...).with_radiation(E), which evaluates the parts separately."""
     from coupled_beam.lattice import Bend, Drift, Quadrupole, Ring
 
     cell = [Quadrupole(0.2, 1.2), Drift(0.5), Bend(1.0, K=2 * np.pi / 16, n=0.1, e1=0.05),
             Drift(0.5), Quadrupole(0.2, -1.2), Drift(0.5), Bend(1.0, K=2 * np.pi / 16), Drift(0.5)]
+    import coupled_beam.radiation as radiation
+
+    seen = {}
+    real = radiation._radiating_maps
+
+    def spy(unique, energy, parts=None):
+        seen["parts"] = None if parts is None else len(parts)
+        return real(unique, energy, parts)
+
+    monkeypatch.setattr(radiation, "_radiating_maps", spy)
     hot = Ring(cell * 8, energy=1.0)
-    assert len(hot._bend_parts) == 2
+    monkeypatch.undo()
+    assert seen["parts"] == 2 and not hasattr(hot, "_bend_parts")   # handed over, then dropped
     np.testing.assert_array_equal(hot._bare6, Ring(cell * 8)._bare6)
     other = Ring(cell * 8).with_radiation(1.0)
     np.testing.assert_array_equal(hot.element_maps6, other.element_maps6)

@@ -132,7 +132,10 @@ class Ring:
 
             # the bare bends through the fused kernel, kept for the radiation model (this ring only)
             self._bend_parts: dict = {}
-            self._radiation = radiation.radiation_model(self, energy)
+            try:
+                self._radiation = radiation.radiation_model(self, energy)
+            finally:
+                del self._bend_parts          # used up: nothing outlives this build
         if self._radiation is not None:
             self.energy = self._radiation.energy
             p2 = self._radiation.p2
