@@ -378,18 +378,21 @@ def test_errors_give_coupling_and_match_pyat_at_the_orbit(hmba_errors):
     o0, _ = r4.find_orbit()
     ring = eq.ring.bare()
     m44, _ = r4.find_m44(orbit=o0)
-    # feed-down at the orbit vs pyAT tracking at 10x steps (4.1e-8 measured; 3.9e-7 with the mean of
-    # the ends' orbit instead of the cubic's and no chromatic forcing in bends)
-    assert np.max(np.abs(ring.transfer_map(0, len(ring)) - m44)) < 4e-7
+    # feed-down at the orbit vs pyAT tracking at 10x steps: 3.4e-9 measured (4.1e-8 without the
+    # straight magnets' orbit profile, gradient slope and quadrupole fringe at the orbit; 3.9e-7
+    # with the mean of the ends' orbit instead of the cubic's and no chromatic forcing in bends)
+    assert np.max(np.abs(ring.transfer_map(0, len(ring)) - m44)) < 2e-8
     _, bd, _ = r4.linopt6()
     P = ring_at.periodicity
     for k in range(2):   # cell tunes: 9.5e-10 measured
         assert abs((tab.attrs[f"Q{k + 1}"] / P) % 1 - bd.tune[k]) < 1e-7, k
-    eps = _coupled_integral_emittances(r4, [tab.attrs["J1"], tab.attrs["J2"]])
-    # mode 1: the integrals' trapezoid (32 slices) 2.3e-4; mode 2: 1.3e-4 (4.2e-3 without the
-    # chromatic part of the orbit kicks in the combined-function bends, kicked_bend)
-    assert np.isclose(eps[0], tab.attrs["EX1"], rtol=1e-3), (eps, tab.attrs["EX1"])
-    assert np.isclose(eps[1], tab.attrs["EX2"], rtol=1e-3), (eps, tab.attrs["EX2"])
+    eps = _coupled_integral_emittances(r4, [tab.attrs["J1"], tab.attrs["J2"]], slices=128)
+    # mode 1: 1.5e-5 (the integrals' trapezoid: 2.3e-4 / 5.8e-5 at 32 / 64 slices); mode 2: 1.7e-4,
+    # not the slicing (the same at 32 ... 128) nor the maps (cell map at the orbit 3.4e-9 off
+    # find_m44): not resolved; 4.2e-3 without the chromatic part of the orbit kicks in the
+    # combined-function bends (kicked_bend), 1.9e-4 without the straight magnets' orbit profile
+    assert np.isclose(eps[0], tab.attrs["EX1"], rtol=1e-4), (eps, tab.attrs["EX1"])
+    assert np.isclose(eps[1], tab.attrs["EX2"], rtol=3e-4), (eps, tab.attrs["EX2"])
 
 
 @pytest.mark.slow
