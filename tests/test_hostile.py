@@ -544,3 +544,19 @@ def test_hypothesis_storage_is_outside_the_checkout():
                            if hasattr(storage_directory(intent_to_write=False), "path")
                            else storage_directory(intent_to_write=False))
     assert not home.startswith(repo + os.sep), home
+
+
+def test_nearly_defective_map_still_solves_formula_10():
+    """Found by hypothesis: eigenvalues +-2.8e-9 with an eigenvector condition of 2e8, where the
+    eigenbasis route of (10) was 5 % off with no error; the residual check falls back to the direct
+    solve. Reference: scipy's solve_discrete_lyapunov (an independent route)."""
+    from scipy.linalg import solve_discrete_lyapunov
+
+    N = np.array([[0.0, 0.25, 0.0, 0.25], [0.25, 0.25, 0.25, 0.25],
+                  [0.25, 0.0, 0.25, 0.25], [0.25, 0.25, 0.25, 0.25]])
+    B = np.array([[1.0, 1, 1, 1], [0, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1]])
+    R = B @ B.T
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cb.ResonanceWarning)
+        S = cb.equilibrium_moments(N, R)
+    np.testing.assert_allclose(S, solve_discrete_lyapunov(N, R), rtol=1e-10, atol=1e-12)
