@@ -456,7 +456,8 @@ def cavity_map6(k_rf: float, length: float = 0.0) -> np.ndarray:
     return kick
 
 
-def energy_sawtooth(maps6: np.ndarray, loss: np.ndarray, rf: RFSystem, half_maps6=None) -> np.ndarray:
+def energy_sawtooth(maps6: np.ndarray, loss: np.ndarray, rf: RFSystem, half_maps6=None,
+                    extra=None) -> np.ndarray:
     """The 6-D closed orbit X_co at every boundary of the cell, (n + 1, 6); column 4 is delta(s).
 
     Each element with a loss u_i = U_i / E, spread evenly over its body, adds the
@@ -483,6 +484,9 @@ def energy_sawtooth(maps6: np.ndarray, loss: np.ndarray, rf: RFSystem, half_maps
     half_maps6 : (n, 6, 6) array, optional
         Maps of the second half of each element (only rows with a loss are
         read); None: the trapezoid.
+    extra : (n, 6) array, optional
+        Further constant forcing at each element's exit (the second-order
+        orbit terms of :func:`coupled_beam.sixd._second_order_forcing`).
 
     Returns
     -------
@@ -502,15 +506,18 @@ def energy_sawtooth(maps6: np.ndarray, loss: np.ndarray, rf: RFSystem, half_maps
     e = np.zeros(6)
     e[4] = 1.0
     c = np.zeros((n, 6))
-    for i in range(n):
-        if not loss[i]:
-            continue
+    lossy = np.flatnonzero(np.asarray(loss) != 0)
+    if len(lossy):
+        u = np.asarray(loss, dtype=float)[lossy, None]
+        col = np.asarray(maps6)[lossy, :, 4]             # M e_delta
         if half_maps6 is None:
-            c[i] = -0.5 * loss[i] * (maps6[i] @ e + e)
+            c[lossy] = -0.5 * u * (col + e)
         else:
-            c[i] = -loss[i] * (maps6[i] @ e + 4.0 * (half_maps6[i] @ e) + e) / 6.0
+            c[lossy] = -u * (col + 4.0 * np.asarray(half_maps6)[lossy, :, 4] + e) / 6.0
     for j, i in enumerate(rf.index):
         c[i] += rf.gain[j] * e
+    if extra is not None:
+        c = c + np.asarray(extra, dtype=float)
     aug = np.zeros((n, 7, 7))            # affine maps [[M_i, c_i], [0, 1]], one stacked scan
     aug[:, :6, :6] = maps6
     aug[:, :6, 6] = c

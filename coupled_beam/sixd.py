@@ -16,7 +16,9 @@ X = (x, x', z, z', delta, l) with
 * the energy sawtooth (on by default): the 6-D closed orbit X0(s) has
   delta0(s) from the loss and RF gains along the ring and the betatron orbit
   x0 = eta delta0 + ... it drives (loss spread over each bend by Simpson's
-  rule). Every element is linearised about it, to first order: strengths
+  rule; the orbit's own second-order kicks in sextupoles and the path of its
+  slopes, :func:`_second_order_forcing`, set its delta level as tracking does).
+  Every element is linearised about it, to first order: strengths
   scaled by 1 / (1 + delta0) (:func:`_chromatic_change`), the feed-down of
   sextupole-like elements at x0, z0 (:func:`_feed_down_change`: converted
   sextupoles keep K2), the chromatic part of every force on the orbit (the
@@ -34,8 +36,9 @@ the sawtooth adds its orbit (one affine scan), delta_i dM/d(delta) (one
 central difference per distinct element), the feed-down, forcing and path
 terms (second-half maps of the distinct elements) and the projection.
 Measured (one BLAS thread, the coupled test ring tiled, with a cavity):
-147 / 1169 / 4673 elements, 4-D 2.0 / 3.8 / 10 ms, 6-D 6.2 / 14 / 55 ms,
-6-D without sawtooth 2.5 / 5.7 / 23 ms; pyAT's ``ohmi_envelope`` 28 / 190 /
+147 / 1169 / 4673 elements, 4-D 1.9 / 4.2 / 14 ms, 6-D 8.7 / 24 / 69 ms,
+6-D without sawtooth 3.3 / 9.0 / 22 ms (the sawtooth's orbit is solved three
+times: linear, then twice with its second-order terms); pyAT's ``ohmi_envelope`` 28 / 190 /
 860 ms on rings of that size (notes/peers.md).
 
 Agreement with pyAT's ``ohmi_envelope`` (coupled test ring of
@@ -46,9 +49,9 @@ Q_s = 0.012 / 0.024 / 0.048; sigma_delta, sigma_l <= 2.2e-6; Q_s 2e-7;
 damping times 4e-5; mode emittances (one definition on both Sigma's) 6e-5.
 Without the sawtooth the sizes differ by 1.2e-4 ... 2.1e-4. pyAT's shipped
 ESRF lattice (tests/test_pyat_real_rings.py; 1636 elements, rolled
-quadrupoles, delta0 peak-to-peak 4e-4): sigma_x 2.4e-4, sigma_z 4.0e-4, tilt
-1.5e-4 rad against ohmi_envelope with 10x pyAT's steps (strength scaling
-alone: 1.2e-2, 1.5e-2, 5e-3); at pyAT's default steps sigma_z is 1.7e-3 off,
+quadrupoles, delta0 peak-to-peak 4e-4): sigma_x 2.2e-4, sigma_z 2.9e-4, tilt
+1.1e-4 rad against ohmi_envelope with 10x pyAT's steps (strength scaling
+alone: 1.2e-2, 1.5e-2, 5e-3); at pyAT's default steps sigma_z is 1.6e-3 off,
 as much as pyAT's own result moves from default to 30x steps. pyAT's own
 ``mode_emittances`` normalise the eigenvectors with its ``jmatswap`` (the
 longitudinal block of J sign-flipped, not the form the maps are symplectic
@@ -427,6 +430,50 @@ def _symplectic_change(elements, change: np.ndarray) -> np.ndarray:
     return out
 
 
+def _sensitive(elements) -> list:
+    """Indices of the elements whose gradient depends on the orbit (k2, k2s or k2l, k2sl non-zero)."""
+    unique, inv = dedupe(elements)
+    hit = np.array([callable(getattr(el, "displaced", None))
+                    and any(getattr(el, f, 0.0) for f in ("k2", "k2s", "k2l", "k2sl")) for el in unique],
+                   dtype=bool)
+    return np.flatnonzero(hit[inv]).tolist() if len(unique) else []
+
+
+def _second_order_forcing(elements, X: np.ndarray) -> np.ndarray:
+    """The constant kicks the sawtooth orbit X gives itself at second order, (n, 6) (exits).
+
+    * sextupole-like elements (k2, k2s: :class:`~coupled_beam.lattice.Sextupole`,
+      ``ThinSextupole`` k2l, k2sl, a ``Generic`` with k2): the kick of the quadratic field at
+      the orbit's mean w over the element, conj(w')_e -= (k2 + i k2s) w_e^2 L / 2 (element
+      frame), put at the middle of a thick one (x += L theta / 2 at the exit);
+    * the path of the orbit's slopes, dl = int (x'^2 + z'^2) / 2 ds (trapezoid over the ends).
+
+    The level of delta0 is fixed by the path through 1 / alpha_c, and the sextupoles'
+    feed-down at this corrected orbit is what pyAT's tracked 6-D orbit has: on pyAT's ESRF
+    lattice against pyAT converged in its steps (x100) sigma_z 2.8e-4 -> 1.7e-4, tilt
+    1.3e-4 -> 8e-5 rad, the coupled mode's emittance 5e-5 -> 1e-6.
+    """
+    X = np.asarray(X, dtype=float)
+    n = len(elements)
+    out = np.zeros((n, 6))
+    L = np.array([float(el.length) for el in elements])
+    out[:, 5] = 0.25 * L * (X[:-1, 1]**2 + X[1:, 1]**2 + X[:-1, 3]**2 + X[1:, 3]**2)
+    for i in _sensitive(elements):
+        el = elements[i]
+        thin = bool(getattr(el, "is_thin", False))
+        k = complex(getattr(el, "k2l", 0.0), getattr(el, "k2sl", 0.0)) if thin else \
+            complex(getattr(el, "k2", 0.0), getattr(el, "k2s", 0.0)) * L[i]
+        if k == 0:
+            continue
+        t = float(el.tilt)
+        rot = complex(np.cos(t), -np.sin(t))
+        w = rot * complex(0.5 * (X[i, 0] + X[i + 1, 0]), 0.5 * (X[i, 2] + X[i + 1, 2]))
+        kick = rot * (-0.5 * k * w * w)              # conj(w') in the lab frame
+        thx, thz = kick.real, -kick.imag
+        out[i, :4] += [0.5 * L[i] * thx, thx, 0.5 * L[i] * thz, thz]
+    return out
+
+
 def _half_maps(elements, loss: np.ndarray) -> np.ndarray:
     """Bare maps of the second halves of the elements that lose energy (others: zero), (n, 6, 6)."""
     from coupled_beam import longitudinal as lo
@@ -457,8 +504,7 @@ def _feed_down_change(elements, X: np.ndarray) -> np.ndarray:
 
     X = np.asarray(X, dtype=float)
     out = np.zeros((len(elements), 6, 6))
-    idx = [i for i, el in enumerate(elements) if callable(getattr(el, "displaced", None))
-           and any(getattr(el, f, 0.0) for f in ("k2", "k2s", "k2l", "k2sl"))]
+    idx = _sensitive(elements)
     if not idx:
         return out
     x = 0.5 * (X[:-1, 0] + X[1:, 0])
@@ -486,7 +532,11 @@ def _six_d_maps(ring, *, sawtooth: bool, tapered: bool):
     delta0 = np.zeros(len(ring.elements) + 1)
     if sawtooth:
         loss = lo.element_energy_loss(ring.elements, rf.energy)
-        X = lo.energy_sawtooth(maps, loss, rf, _half_maps(ring.elements, loss))
+        half = _half_maps(ring.elements, loss)
+        X = lo.energy_sawtooth(maps, loss, rf, half)
+        if not tapered:
+            for _ in range(2):       # the orbit's own second-order kicks and path: converges in two
+                X = lo.energy_sawtooth(maps, loss, rf, half, extra=_second_order_forcing(ring.elements, X))
         delta0 = X[:, 4]
         if not tapered:
             mean = 0.5 * (delta0[:-1] + delta0[1:])

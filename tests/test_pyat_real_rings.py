@@ -12,7 +12,7 @@ ring, NumIntSteps          sigma_x      sigma_z      tilt        mode emittances
 ========================  ===========  ===========  ==========  =============================
 dba + cavity, default      2.9e-5       4.0e-4       1.7e-6      2.5e-5, 3.2e-5, 8.1e-4
 dba + cavity, x10          1.1e-5       1.2e-4       3.5e-7      1.6e-6, 3.6e-6, 6.7e-5
-esrf, default              3.6e-4       1.7e-3       5.2e-4      9.5e-6, 2.4e-3, 2.6e-4
+esrf, default              3.7e-4       1.6e-3       5.0e-4      1.0e-5, 2.1e-3, 2.6e-4
 esrf tapered, default      2.5e-4       2.5e-4       6.4e-5      9.4e-6, 2.3e-4, 4.3e-6
 ========================  ===========  ===========  ==========  =============================
 
@@ -23,19 +23,18 @@ are ``Sextupole`` elements that keep K2), the chromatic part of every force on t
 (delta column), the path row, and a first-order symplectic projection. Before this
 (strength scaling only): esrf 1.2e-2 / 1.5e-2 / 5e-3, dba x10 1.6e-4 / 1.1e-4 / 2.8e-6.
 
-ESRF untapered misses 1e-3 in sigma_z at pyAT's default steps (1.7e-3; eps_2 2.3e-3), and
+ESRF untapered misses 1e-3 in sigma_z at pyAT's default steps (1.6e-3; eps_2 2.1e-3), and
 that is pyAT's integrator: its own sigma_z moves by 1.66e-3 from default to x30 steps, and
 ours against it converges with the steps (max over refpts):
 
 =============  ===========  ===========  =========================
 NumIntSteps     sigma_x      sigma_z      pyAT(steps) vs pyAT(x30)
 =============  ===========  ===========  =========================
-x1 (default)    3.5e-4       1.7e-3       sigma_z 1.7e-3
-x3              2.5e-4       7.7e-4       6.2e-4
-x10             2.4e-4       4.0e-4       1.4e-4
-x30             2.3e-4       3.1e-4       0
-x100            2.4e-4       2.8e-4
-x300 / x1000    2.2e-4 / 2.3e-4  2.7e-4 / 2.7e-4
+x1 (default)    3.7e-4       1.6e-3       sigma_z 1.7e-3
+x3              2.6e-4       6.5e-4       6.2e-4
+x10             2.2e-4       2.9e-4       1.4e-4
+x30             2.3e-4       2.0e-4       0
+x100            2.2e-4       1.7e-4
 =============  ===========  ===========  =========================
 
 The mechanism (tests/test_sawtooth_orbit.py): in a radiating bend pyAT's orbit response to
@@ -43,10 +42,12 @@ the loss inside it (x, x', path at the exit) is about half the continuum value a
 and converges as 1 / steps; the delta level of the 6-D orbit, fixed by the path through
 1 / alpha_c (alpha_c C = 0.15 m), is then 1.66e-6 below ours (2.0e-7 at x10), a tune error
 of 2.2e-4 through the natural chromaticity, and the coupled mode's eps_2 goes as
-1 / (Q1 - Q2)^2. Converged (x300, x1000) pyAT's level is 3.4e-8 from ours and its vertical
-tune 8.7e-6: what stays, ~2.5e-4 in the sizes (also tapered), is beyond the first order in the
-orbit that the linear model carries (one-turn 4-D optics agree to 2e-9, damping rates to
-4e-5, sigma_delta to 5e-6, pyAT's own horizontal mode emittance to 5e-5).
+1 / (Q1 - Q2)^2. Ours is the many-step limit: the sawtooth orbit carries its own second-order
+terms (sextupole kicks at the orbit, the path of its slopes; sixd._second_order_forcing), which
+took x100 from 2.8e-4 to 1.7e-4 in sigma_z and the coupled mode's emittance from 5e-5 to 1e-6.
+sigma_x stays at 2.2e-4 at every step count (also tapered): not resolved (one-turn 4-D optics
+agree to 2e-9, damping rates to 4e-5, sigma_delta to 5e-6, pyAT's own horizontal mode
+emittance to 5e-5).
 
 The dba x10 longitudinal mode emittance (6.7e-5, was 2.6e-6) is pyAT's Sigma projected on
 our eigenvectors; sigma_delta and sigma_l agree to 6e-7 and 1e-6, sigma_x improved 15x:
@@ -132,7 +133,7 @@ def test_esrf_tapered_matches_ohmi_envelope():
 
 
 def test_esrf_untapered_sawtooth_orbit():
-    """esrf.m as shipped: sigma_x and tilt within 1e-3 (3.5e-4, 5.3e-4 rad measured), sigma_z 1.7e-3.
+    """esrf.m as shipped: sigma_x and tilt within 1e-3 (3.7e-4, 5.0e-4 rad measured), sigma_z 1.6e-3.
 
     Scaling the strengths alone gave 1.2e-2 / 1.5e-2 / 5e-3: the feed-down, forcing and path
     terms of the sawtooth orbit are what this checks.
@@ -144,7 +145,7 @@ def test_esrf_untapered_sawtooth_orbit():
 
 @pytest.mark.xfail(strict=True, reason="pyAT's default NumIntSteps: its radiating bends move the orbit by "
                    "about half the continuum response to the in-bend loss, so its 6-D delta level is 1.66e-6 "
-                   "lower (2.2e-4 in tune); sigma_z 1.7e-3 measured, pyAT's own x1 -> x30 change 1.66e-3")
+                   "lower (2.2e-4 in tune); sigma_z 1.6e-3 measured, pyAT's own x1 -> x30 change 1.66e-3")
 def test_esrf_untapered_matches_ohmi_envelope():
     """esrf.m as shipped, the issue's goal of 1e-3 (pyAT's default steps)."""
     sx, sz, tilt, _ = _compare(_load("esrf.m"))
@@ -152,8 +153,8 @@ def test_esrf_untapered_matches_ohmi_envelope():
 
 
 def test_esrf_untapered_with_ten_times_the_steps():
-    """esrf.m, NumIntSteps x10: 2.4e-4 (sigma_x), 4.0e-4 (sigma_z), 1.5e-4 rad measured (the issue asks
-    2e-4; x30 gives 2.3e-4 / 3.1e-4, x100 2.4e-4 / 2.8e-4: a floor, in the tapered case too)."""
+    """esrf.m, NumIntSteps x10: 2.2e-4 (sigma_x), 2.9e-4 (sigma_z), 1.1e-4 rad measured (the issue asks
+    2e-4; x30 gives 2.3e-4 / 2.0e-4, x100 2.2e-4 / 1.7e-4 / 8e-5: sigma_x is a floor, tapered too)."""
     sx, sz, tilt, eps = _compare(_load("esrf.m", 10))
-    assert sx < 3e-4 and sz < 5e-4 and tilt < 3e-4, (sx, sz, tilt)
+    assert sx < 3e-4 and sz < 4e-4 and tilt < 2e-4, (sx, sz, tilt)
     assert np.all(eps < 1e-3), eps
