@@ -36,8 +36,8 @@ the sawtooth adds its orbit (one affine scan), delta_i dM/d(delta) (one
 central difference per distinct element), the feed-down, forcing and path
 terms (second-half maps of the distinct elements) and the projection.
 Measured (one BLAS thread, the coupled test ring tiled, with a cavity):
-147 / 1169 / 4673 elements, 4-D 1.9 / 4.2 / 14 ms, 6-D 8.7 / 24 / 69 ms,
-6-D without sawtooth 3.3 / 9.0 / 22 ms (the sawtooth's orbit is solved three
+147 / 1169 / 4673 elements, 4-D 2.0 / 3.8 / 9.2 ms, 6-D 6.9 / 23 / 53 ms,
+6-D without sawtooth 2.5 / 10 / 21 ms (the sawtooth's orbit is solved three
 times: linear, then twice with its second-order terms); pyAT's ``ohmi_envelope`` 28 / 190 /
 860 ms on rings of that size (notes/peers.md).
 
@@ -296,7 +296,21 @@ def _spot(S: np.ndarray):
     return mu, theta, inv_area, spot
 
 
-def _chromatic_change(elements, delta: np.ndarray, eps: float = 1e-4) -> np.ndarray:
+def _distinct(elements, distinct=None, idx=None) -> tuple[list, np.ndarray]:
+    """(distinct elements, index of each) of ``elements`` (or of ``elements[idx]``), reusing ``distinct``.
+
+    ``distinct`` = :func:`~coupled_beam.lattice.maps.dedupe` of the whole list, computed once
+    per 6-D build (:func:`_six_d_maps`) and handed to every sawtooth term.
+    """
+    unique, inv = dedupe(elements) if distinct is None else distinct
+    if idx is None:
+        return unique, inv
+    sub = np.asarray(inv)[np.asarray(idx, dtype=int)]
+    keys, local = np.unique(sub, return_inverse=True)
+    return [unique[k] for k in keys], local
+
+
+def _chromatic_change(elements, delta: np.ndarray, eps: float = 1e-4, distinct=None) -> np.ndarray:
     """delta_i dM_i/d(delta) of every element: the linear chromatic effect of the sawtooth, (n, 6, 6).
 
     dM/d(delta) by a central difference of the maps with strengths / (1 +- eps)
@@ -306,14 +320,14 @@ def _chromatic_change(elements, delta: np.ndarray, eps: float = 1e-4) -> np.ndar
     from coupled_beam import longitudinal as lo
     from coupled_beam.lattice.maps import element_maps6
 
-    unique, inv = dedupe(elements)
+    unique, inv = _distinct(elements, distinct)
     plus = lo.chromatic_elements(unique, np.full(len(unique), eps))
     minus = lo.chromatic_elements(unique, np.full(len(unique), -eps))
     d = (element_maps6(plus) - element_maps6(minus)) / (2 * eps)
     return np.asarray(delta, dtype=float)[:, None, None] * d[inv]
 
 
-def _orbit_forcing_change(elements, X: np.ndarray, eps: float = 1e-4) -> np.ndarray:
+def _orbit_forcing_change(elements, X: np.ndarray, eps: float = 1e-4, distinct=None) -> np.ndarray:
     """What every element's map gains from the sawtooth orbit beyond its scaled strengths, (n, 6, 6).
 
     Two first-order terms of the orbit (y0(s), delta0) through an element:
@@ -344,7 +358,7 @@ def _orbit_forcing_change(elements, X: np.ndarray, eps: float = 1e-4) -> np.ndar
     X = np.asarray(X, dtype=float)
     n = len(elements)
     out = np.zeros((n, 6, 6))
-    unique, inv = dedupe(elements)
+    unique, inv = _distinct(elements, distinct)
     m = len(unique)
     A = np.zeros((m, 4, 4))
     b = np.zeros((m, 4))
@@ -402,7 +416,7 @@ def _orbit_forcing_change(elements, X: np.ndarray, eps: float = 1e-4) -> np.ndar
     return out
 
 
-def _symplectic_change(elements, change: np.ndarray) -> np.ndarray:
+def _symplectic_change(elements, change: np.ndarray, distinct=None) -> np.ndarray:
     """The sawtooth's map changes made symplectic to first order: M' = (M + dM)(I + J E / 2).
 
     M the bare (radiation-free) map, E = M'^T J M' - J of M' = M + dM. The
@@ -419,7 +433,7 @@ def _symplectic_change(elements, change: np.ndarray) -> np.ndarray:
     idx = np.flatnonzero(np.any(change != 0.0, axis=(1, 2)))
     if not len(idx):
         return change
-    unique, inv = dedupe([elements[i] for i in idx])
+    unique, inv = _distinct(elements, distinct, idx)
     bare = element_maps6(unique)[inv]
     M = bare + change[idx]
     J = _J6
@@ -430,16 +444,16 @@ def _symplectic_change(elements, change: np.ndarray) -> np.ndarray:
     return out
 
 
-def _sensitive(elements) -> list:
+def _sensitive(elements, distinct=None) -> list:
     """Indices of the elements whose gradient depends on the orbit (k2, k2s or k2l, k2sl non-zero)."""
-    unique, inv = dedupe(elements)
+    unique, inv = _distinct(elements, distinct)
     hit = np.array([callable(getattr(el, "displaced", None))
                     and any(getattr(el, f, 0.0) for f in ("k2", "k2s", "k2l", "k2sl")) for el in unique],
                    dtype=bool)
     return np.flatnonzero(hit[inv]).tolist() if len(unique) else []
 
 
-def _second_order_forcing(elements, X: np.ndarray) -> np.ndarray:
+def _second_order_forcing(elements, X: np.ndarray, distinct=None) -> np.ndarray:
     """The constant kicks the sawtooth orbit X gives itself at second order, (n, 6) (exits).
 
     * sextupole-like elements (k2, k2s: :class:`~coupled_beam.lattice.Sextupole`,
@@ -458,7 +472,7 @@ def _second_order_forcing(elements, X: np.ndarray) -> np.ndarray:
     out = np.zeros((n, 6))
     L = np.array([float(el.length) for el in elements])
     out[:, 5] = 0.25 * L * (X[:-1, 1]**2 + X[1:, 1]**2 + X[:-1, 3]**2 + X[1:, 3]**2)
-    for i in _sensitive(elements):
+    for i in _sensitive(elements, distinct):
         el = elements[i]
         thin = bool(getattr(el, "is_thin", False))
         k = complex(getattr(el, "k2l", 0.0), getattr(el, "k2sl", 0.0)) if thin else \
@@ -474,7 +488,7 @@ def _second_order_forcing(elements, X: np.ndarray) -> np.ndarray:
     return out
 
 
-def _half_maps(elements, loss: np.ndarray) -> np.ndarray:
+def _half_maps(elements, loss: np.ndarray, distinct=None) -> np.ndarray:
     """Bare maps of the second halves of the elements that lose energy (others: zero), (n, 6, 6)."""
     from coupled_beam import longitudinal as lo
     from coupled_beam.lattice.maps import element_maps6
@@ -482,12 +496,12 @@ def _half_maps(elements, loss: np.ndarray) -> np.ndarray:
     out = np.zeros((len(elements), 6, 6))
     idx = [i for i in range(len(elements)) if loss[i] and elements[i].length > 0]
     if idx:
-        unique, inv = dedupe([elements[i] for i in idx])
+        unique, inv = _distinct(elements, distinct, idx)
         out[idx] = element_maps6(lo.second_halves(unique, range(len(unique))))[inv]
     return out
 
 
-def _feed_down_change(elements, X: np.ndarray) -> np.ndarray:
+def _feed_down_change(elements, X: np.ndarray, distinct=None) -> np.ndarray:
     """The map change of every element that has an orbit-dependent gradient, at the sawtooth orbit, (n, 6, 6).
 
     Sextupole-like elements (:class:`~coupled_beam.lattice.Sextupole`,
@@ -504,7 +518,7 @@ def _feed_down_change(elements, X: np.ndarray) -> np.ndarray:
 
     X = np.asarray(X, dtype=float)
     out = np.zeros((len(elements), 6, 6))
-    idx = _sensitive(elements)
+    idx = _sensitive(elements, distinct)
     if not idx:
         return out
     x = 0.5 * (X[:-1, 0] + X[1:, 0])
@@ -531,18 +545,20 @@ def _six_d_maps(ring, *, sawtooth: bool, tapered: bool):
     maps = with_cavities(maps0)
     delta0 = np.zeros(len(ring.elements) + 1)
     if sawtooth:
-        loss = lo.element_energy_loss(ring.elements, rf.energy)
-        half = _half_maps(ring.elements, loss)
+        els = ring.elements
+        distinct = dedupe(els)           # once: every sawtooth term works on the distinct elements
+        loss = lo.element_energy_loss(els, rf.energy)
+        half = _half_maps(els, loss, distinct)
         X = lo.energy_sawtooth(maps, loss, rf, half)
         if not tapered:
             for _ in range(2):       # the orbit's own second-order kicks and path: converges in two
-                X = lo.energy_sawtooth(maps, loss, rf, half, extra=_second_order_forcing(ring.elements, X))
+                X = lo.energy_sawtooth(maps, loss, rf, half, extra=_second_order_forcing(els, X, distinct))
         delta0 = X[:, 4]
         if not tapered:
             mean = 0.5 * (delta0[:-1] + delta0[1:])
-            change = (_chromatic_change(ring.elements, mean) + _feed_down_change(ring.elements, X)
-                      + _orbit_forcing_change(ring.elements, X))
-            maps = with_cavities(maps0 + _symplectic_change(ring.elements, change))
+            change = (_chromatic_change(els, mean, distinct=distinct) + _feed_down_change(els, X, distinct)
+                      + _orbit_forcing_change(els, X, distinct=distinct))
+            maps = with_cavities(maps0 + _symplectic_change(els, change, distinct))
     return maps, noise, rf, delta0
 
 
