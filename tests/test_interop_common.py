@@ -32,16 +32,12 @@ import pytest
 
 at = pytest.importorskip("at")
 
+from _lattices import canonical_frame  # noqa: E402
 from coupled_beam.interop import pyat as P  # noqa: E402
 from coupled_beam.interop._common import feed_down, kicked_quadrupole, orbit_slopes  # noqa: E402
 from coupled_beam.lattice.maps import element_maps6  # noqa: E402
 
-
-def _C(o):
-    c = np.eye(6)
-    c[1, 4], c[3, 4] = -o[1], -o[3]
-    c[5, 0], c[5, 2] = -o[1], -o[3]
-    return c
+_C = canonical_frame
 
 
 def _maps(el, o_in, **extra):

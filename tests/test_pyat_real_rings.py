@@ -60,15 +60,14 @@ tapering of esrf about 4 s (9 s at x10), so the esrf cases run with pyAT's defau
 """
 
 import copy
-import os
 import warnings
 
 import numpy as np
 import pytest
 
 at = pytest.importorskip("at")
-machine_data = pytest.importorskip("machine_data")
 
+from _lattices import shipped_pyat  # noqa: E402
 from coupled_beam.interop.pyat import ring_from_pyat  # noqa: E402
 from coupled_beam.sixd import mode_emittances  # noqa: E402
 
@@ -77,20 +76,7 @@ pytestmark = pytest.mark.slow
 
 def _load(name: str, steps: int = 1):
     """A shipped lattice, a 1 MV cavity (harmonic ~ 500 MHz) added if it has none, quadrupoles rolled."""
-    r = at.load_lattice(os.path.join(os.path.dirname(machine_data.__file__), name))
-    if not len(r.get_uint32_index(at.RFCavity)):
-        C = r.circumference
-        h = int(round(C / 0.6))
-        r.insert(0, at.RFCavity("RF", 0.0, 1e6 / r.periodicity, h * 299792458.0 / C, h, r.energy))
-    r = r.disable_6d(copy=True)
-    rng = np.random.default_rng(1)
-    for i in r.get_uint32_index(at.Quadrupole):
-        at.tilt_elem(r[i], rng.normal(0.0, 3e-4))
-    if steps > 1:
-        for el in r:
-            if hasattr(el, "NumIntSteps"):
-                el.NumIntSteps = int(el.NumIntSteps) * steps
-    return r
+    return shipped_pyat(name, roll="quadrupoles", steps=steps)
 
 
 def _compare(r, *, tapered: bool = False, face_radiation: bool = False):

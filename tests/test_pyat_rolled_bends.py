@@ -63,7 +63,6 @@ tapered on both sides 1.0e-3. CPU: the whole file about 4 s.
 """
 
 import copy
-import os
 import warnings
 
 import numpy as np
@@ -71,18 +70,15 @@ import pytest
 
 at = pytest.importorskip("at")
 
+from _lattices import canonical_frame  # noqa: E402
+
+from _lattices import shipped_pyat  # noqa: E402
 from coupled_beam.interop.pyat import pyat_elements, ring_from_pyat  # noqa: E402
 from coupled_beam.lattice.maps import element_maps6  # noqa: E402
 from coupled_beam.radiation import _radiating_maps  # noqa: E402
 from coupled_beam.sixd import mode_emittances  # noqa: E402
 
-
-def _C(o):
-    """pyAT's (px, pz, ct) -> (x', z', l) at the orbit o (delta = 0), canonical: l = ct - x0' x - z0' z."""
-    c = np.eye(6)
-    c[1, 4], c[3, 4] = -o[1], -o[3]
-    c[5, 0], c[5, 2] = -o[1], -o[3]
-    return c
+_C = canonical_frame
 
 
 def _rolled_bend(fb=1, k1=0.0, pm="BndMPoleSymplectic4Pass", steps=1000):
@@ -223,21 +219,7 @@ def test_e2_bend_at_an_orbit_has_pyats_second_order_terms_and_stays_symplectic(K
 
 # ------------------------------------------------------------------ rings
 def _dba(steps=10, pm="BndMPoleSymplectic4Pass"):
-    machine_data = pytest.importorskip("machine_data")
-    r = at.load_lattice(os.path.join(os.path.dirname(machine_data.__file__), "dba.mat"))
-    C = r.circumference
-    h = int(round(C / 0.6))
-    r.insert(0, at.RFCavity("RF", 0.0, 1e6 / r.periodicity, h * 299792458.0 / C, h, r.energy))
-    r = r.disable_6d(copy=True)
-    rng = np.random.default_rng(1)
-    for el in r:
-        if isinstance(el, at.Dipole) and el.BendingAngle:
-            at.tilt_elem(el, rng.normal(0.0, 3e-4))
-            if pm:
-                el.PassMethod = pm
-        if hasattr(el, "NumIntSteps"):
-            el.NumIntSteps = int(el.NumIntSteps) * steps
-    return r
+    return shipped_pyat("dba.mat", roll="bends", steps=steps, pass_method=pm)
 
 
 def _split(r):

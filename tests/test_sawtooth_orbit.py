@@ -17,7 +17,11 @@ from coupled_beam.lattice.maps import element_maps6  # noqa: E402
 
 
 def _C(o):
-    """d(x, x', z, z', delta, l) / d(x, px, z, pz, delta, ct) at the point o."""
+    """d(x, x', z, z', delta, l) / d(x, px, z, pz, delta, ct) at the point o, any delta0.
+
+    x' = px / (1 + delta) with l = ct: the path row compared here is pyAT's ct row itself
+    (not the canonical partner of _lattices.canonical_frame, which holds at delta0 = 0).
+    """
     c = np.eye(6)
     d = 1.0 + o[4]
     c[1, 1] = c[3, 3] = 1.0 / d
