@@ -27,10 +27,9 @@ Energy sawtooth: on the 6-D closed orbit delta drops by U_i / E through every
 bend (U_i = C_gamma E^4 int K^2 ds / 2 pi) and jumps by V sin(phi) / E at each
 cavity; its level is fixed by the RF (the closed orbit has no net path
 lengthening per turn), found here as the fixed point of the affine one-turn
-map. :func:`chromatic_elements` scales every magnet's strengths by
-1 / (1 + delta) at its local delta (the linear chromatic effect), or leaves
-them when the magnets are tapered to the local energy (``tapered=True``, as
-light sources do and pyAT's ``tapering()``).
+map. Every element's map about that orbit (exact at the local delta, first order in
+the transverse orbit) is :mod:`coupled_beam.orbit_maps`; ``tapered=True`` puts each
+magnet at the local reference momentum, as light sources do and pyAT's ``tapering()``.
 
 References
 ----------
@@ -69,7 +68,6 @@ __all__ = [
     "cavity_map6",
     "energy_sawtooth",
     "second_halves",
-    "chromatic_elements",
 ]
 
 #: speed of light (m/s)
@@ -486,7 +484,7 @@ def energy_sawtooth(maps6: np.ndarray, loss: np.ndarray, rf: RFSystem, half_maps
         read); None: the trapezoid.
     extra : (n, 6) array, optional
         Further constant forcing at each element's exit (the second-order
-        orbit terms of :func:`coupled_beam.sixd._second_order_forcing`).
+        orbit terms of :func:`coupled_beam.orbit_maps.orbit_drive`).
 
     Returns
     -------
@@ -550,69 +548,3 @@ def second_halves(elements: Sequence, index) -> list:
         out.append(el.replace(**changes))
     return out
 
-
-def chromatic_elements(elements: Sequence, delta, *, tapered: bool = False) -> list:
-    """Elements with the linear chromatic effect of a local delta: strengths / (1 + delta).
-
-    Quadrupole k1, skew M, solenoid H, thin k1l / k1sl / m scale by 1 / (1 + delta);
-    a bend keeps its field index n and scales K by 1 / sqrt(1 + delta), so that
-    both planes' focusing (K^2 + k1 and -k1) scale by 1 / (1 + delta), and its
-    face angles by tan(e) / sqrt(1 + delta), so that the faces' K tan(e) does too,
-    and the fringe integrals g = FINT x gap by 1 / (1 + delta), so that the vertical
-    face K tan(e - psi), psi = K g (1 + sin^2 e) / cos e, becomes
-    s K tan(e - s psi) (s = 1 / (1 + delta)) as pyAT's fringe psi / (1 + delta)
-    in x' = p / (1 + delta), to first order. The drive
-    and path terms K, now K / sqrt(1 + delta), are restored to first order by
-    :func:`coupled_beam.sixd._orbit_forcing_change`. Drifts,
-    markers, cavities and given matrices are unchanged. ``tapered=True``: the
-    magnets follow the local energy, the maps are those at delta = 0.
-
-    Parameters
-    ----------
-    elements : sequence of Element
-    delta : (n,) array
-        Mean closed-orbit delta in each element.
-    tapered : bool
-
-    Returns
-    -------
-    list of Element
-
-    Examples
-    --------
-    >>> from coupled_beam.lattice import Quadrupole
-    >>> chromatic_elements([Quadrupole(0.2, 1.0)], [0.01])[0].k1
-    0.990099009900990...
-    """
-    from coupled_beam import lattice as lat
-
-    out = list(elements)
-    if tapered:
-        return out
-    done: dict = {}
-    for i, (el, d) in enumerate(zip(elements, np.asarray(delta, dtype=float))):
-        if d == 0.0:
-            continue
-        key = (el, float(d))
-        if key in done:           # equal elements at equal delta: one new value
-            out[i] = done[key]
-            continue
-        s = 1.0 / (1.0 + d)
-        if isinstance(el, lat.Bend):
-            if el.K:
-                r = math.sqrt(s)       # K tan(e) -> s K tan(e): the pole faces' focusing scales too
-                out[i] = el.replace(K=el.K * r, e1=math.atan(r * math.tan(el.e1)),
-                                    e2=math.atan(r * math.tan(el.e2)),
-                                    fint_gap1=el.fint_gap1 * s, fint_gap2=el.fint_gap2 * s)
-        elif isinstance(el, lat.Quadrupole):
-            out[i] = el.replace(k1=el.k1 * s)
-        elif isinstance(el, lat.SkewQuadrupole):
-            out[i] = el.replace(M=el.M * s)
-        elif isinstance(el, lat.Solenoid):
-            out[i] = el.replace(H=el.H * s)
-        elif isinstance(el, lat.ThinSkewQuadrupole):
-            out[i] = el.replace(m=el.m * s)
-        elif isinstance(el, getattr(lat, "ThinQuadrupole", ())):
-            out[i] = el.replace(k1l=el.k1l * s, k1sl=el.k1sl * s)
-        done[key] = out[i]
-    return out

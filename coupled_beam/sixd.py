@@ -16,43 +16,45 @@ X = (x, x', z, z', delta, l) with
 * the energy sawtooth (on by default): the 6-D closed orbit X0(s) has
   delta0(s) from the loss and RF gains along the ring and the betatron orbit
   x0 = eta delta0 + ... it drives (loss spread over each bend by Simpson's
-  rule; the orbit's own second-order kicks in sextupoles and the path of its
-  slopes, :func:`_second_order_forcing`, set its delta level as tracking does).
-  Every element is linearised about it, to first order: strengths
-  scaled by 1 / (1 + delta0) (:func:`_chromatic_change`), the feed-down of
-  sextupole-like elements at x0, z0 (:func:`_feed_down_change`: converted
-  sextupoles keep K2), the chromatic part of every force on the orbit (the
-  delta column) and the path row dl/ds = K x + x'^2 / 2 at the orbit
-  (:func:`_orbit_forcing_change`), made symplectic to first order
-  (:func:`_symplectic_change`) so that the damping stays the radiation's.
-  ``sawtooth=False`` ignores it, ``tapered=True`` scales the magnets to the
-  local energy, cancelling it (the orbit then stays on the design).
+  rule; the orbit's own second-order terms, :func:`coupled_beam.orbit_maps.orbit_drive`,
+  set its delta level as tracking does). Every element's map is taken about it
+  (:func:`coupled_beam.orbit_maps.sawtooth_change`): exact at its local delta0 (the
+  kinetic term / (1 + delta0)) plus the first-order change with the transverse orbit
+  and the in-element loss, from the element's cubic Hamiltonian
+  (:mod:`derivations.orbit_expansion`; a sextupole's feed-down, the drift's
+  p / (1 + delta), a solenoid's kinetic term), in canonical coordinates as the 6-D
+  codes track: there the maps are symplectic, the radiation damps p at emission
+  and the cavity leaves p alone. ``sawtooth=False`` ignores the sawtooth,
+  ``tapered=True`` puts every magnet at the local reference momentum (pyAT's
+  ``tapering()``, its FieldScaling).
+
+The 6-D moments are on (x, p_x, z, p_z, delta, l) at the orbit (p = x' (1 + delta0),
+x' on the design orbit); the spot (x, z) and delta, l are the same in either.
 
 The exact Sigma6 at s = 0 is then propagated to every boundary,
 Sigma(s_i) = P_i Sigma(0) P_i^T + G_i (O(n elements)), as in 4-D.
 
 Cost: one 6x6 decomposition and a stacked cumulative product of 6x6 maps;
-the sawtooth adds its orbit (one affine scan), delta_i dM/d(delta) (one
-central difference per distinct element), the feed-down, forcing and path
-terms (second-half maps of the distinct elements) and the projection.
+the sawtooth adds its orbit (three affine scans: linear, then twice with its
+second-order terms), one 6x6 exponential per element (the map at its delta0)
+and a four-node quadrature per distinct element.
 Measured (one BLAS thread, the coupled test ring tiled, with a cavity):
-147 / 1169 / 4673 elements, 4-D 2.0 / 3.8 / 9.2 ms, 6-D 6.9 / 23 / 53 ms,
-6-D without sawtooth 2.5 / 10 / 21 ms (the sawtooth's orbit is solved three
-times: linear, then twice with its second-order terms); pyAT's ``ohmi_envelope`` 28 / 190 /
-860 ms on rings of that size (notes/peers.md).
+COSTS; pyAT's ``ohmi_envelope`` 28 / 190 / 860 ms on rings of that size (notes/peers.md).
 
 Agreement with pyAT's ``ohmi_envelope`` (coupled test ring of
 :func:`coupled_beam.interop.pyat.example_at_ring`: thin skew quadrupole and
-solenoid; max over all 148 boundaries): sigma_x 4.0e-5 / 4.2e-5 / 4.7e-5,
-sigma_z 4.7e-5 / 4.9e-5 / 5.5e-5, tilt 2.0e-5 / 2.0e-5 / 2.2e-5 rad at
-Q_s = 0.012 / 0.024 / 0.048; sigma_delta, sigma_l <= 2.2e-6; Q_s 2e-7;
-damping times 4e-5; mode emittances (one definition on both Sigma's) 6e-5.
-Without the sawtooth the sizes differ by 1.2e-4 ... 2.1e-4. pyAT's shipped
-ESRF lattice (tests/test_pyat_real_rings.py; 1636 elements, rolled
-quadrupoles, delta0 peak-to-peak 4e-4): sigma_x 2.2e-4, sigma_z 2.9e-4, tilt
-1.1e-4 rad against ohmi_envelope with 10x pyAT's steps (strength scaling
-alone: 1.2e-2, 1.5e-2, 5e-3); at pyAT's default steps sigma_z is 1.6e-3 off,
-as much as pyAT's own result moves from default to 30x steps. pyAT's own
+solenoid; max over all 148 boundaries; pyAT at 100 integration steps):
+sigma_x 1.9e-5 / 2.3e-5 / 2.4e-5, sigma_z 1.7e-5 / 1.9e-5 / 2.0e-5, tilt
+5e-6 / 7e-6 / 7e-6 rad at Q_s = 0.012 / 0.024 / 0.048; sigma_delta, sigma_l
+<= 2.2e-6; Q_s 1e-8; damping times 4.5e-5; mode emittances (one definition on
+both Sigma's) 5e-5. At pyAT's default 10 steps its radiating bends set the
+orbit's delta level 1.8e-7 off the continuum (1.8e-8 at 100) and the sizes
+differ by 6e-5 ... 1.1e-4. pyAT's shipped ESRF lattice
+(tests/test_pyat_real_rings.py; 1636 elements, rolled quadrupoles, delta0
+peak-to-peak 4e-4), 10x pyAT's steps: sigma_x 3.4e-5, sigma_z 3.1e-4, tilt
+7.8e-5 rad; tapered 3.5e-5 / 5.7e-5 / 3.1e-5 (strength scaling alone, untapered:
+1.2e-2, 1.5e-2, 5e-3); at pyAT's default steps sigma_z is 1.8e-3 off, as much
+as pyAT's own result moves from default to 30x steps. pyAT's own
 ``mode_emittances`` normalise the eigenvectors with its ``jmatswap`` (the
 longitudinal block of J sign-flipped, not the form the maps are symplectic
 for) and differ from u Sigma u^H by 2e-4 ... 5e-4 here.
@@ -82,6 +84,7 @@ import numpy as np
 
 from coupled_beam.equilibrium import Decomposition, decompose
 from coupled_beam.lattice.maps import dedupe
+from coupled_beam.orbit_maps import orbit_drive, sawtooth_change
 from coupled_beam.errors import PhysicsWarning
 
 __all__ = [
@@ -310,184 +313,6 @@ def _distinct(elements, distinct=None, idx=None) -> tuple[list, np.ndarray]:
     return [unique[k] for k in keys], local
 
 
-def _chromatic_change(elements, delta: np.ndarray, eps: float = 1e-4, distinct=None) -> np.ndarray:
-    """delta_i dM_i/d(delta) of every element: the linear chromatic effect of the sawtooth, (n, 6, 6).
-
-    dM/d(delta) by a central difference of the maps with strengths / (1 +- eps)
-    (:func:`coupled_beam.longitudinal.chromatic_elements`), once per distinct
-    element; error O(eps^2) of the derivative and O(delta^2) ~ 1e-10 of the map.
-    """
-    from coupled_beam import longitudinal as lo
-    from coupled_beam.lattice.maps import element_maps6
-
-    unique, inv = _distinct(elements, distinct)
-    plus = lo.chromatic_elements(unique, np.full(len(unique), eps))
-    minus = lo.chromatic_elements(unique, np.full(len(unique), -eps))
-    d = (element_maps6(plus) - element_maps6(minus)) / (2 * eps)
-    return np.asarray(delta, dtype=float)[:, None, None] * d[inv]
-
-
-def _orbit_forcing_change(elements, X: np.ndarray, eps: float = 1e-4, distinct=None) -> np.ndarray:
-    """What every element's map gains from the sawtooth orbit beyond its scaled strengths, (n, 6, 6).
-
-    Two first-order terms of the orbit (y0(s), delta0) through an element:
-
-    * the delta column. With x' = dx/ds every force is F(y, delta) / (1 + delta),
-      F = (A y)_{x', z'} + b delta (A, b of the element in the lab frame), and
-      d/d(delta) [F / (1 + delta)] = b (1 - 2 delta0) - (A y0)_{x', z'}: the orbit
-      through a quadrupole of gradient k1 adds k1 x0, the second-order dispersion
-      of the sawtooth that the sextupole feed-down (:func:`_feed_down_change`)
-      must come with (alone it moves sigma_x on pyAT's ESRF lattice by 2.8e-2
-      instead of 1e-3). The scaled strengths of :func:`_chromatic_change` give
-      b (1 + r delta0) (r = -1/2 for a bend: K goes as 1 / sqrt(1 + delta)); the rest,
-      f(s) = needed - that, drives the delta column: int_0^L M(L <- s) f(s) ds;
-    * the path row. dl/ds = K x + (x'^2 + z'^2) / 2 has the gradient (K, x'0, 0, z'0)
-      on the orbit (lab frame: K_x, x'0, K_z, z'0 with the bend's drive b); the
-      scaled bend has K (1 + r delta0) there, so the l row gains
-      int_0^L g(s)^T M(s <- 0) ds, g = (-r_x delta0, x'0, -r_z delta0, z'0). The
-      drive and this row belong together (the path partner of the dispersion):
-      one without the other is 3e-2 off pyAT on a combined-function ring at Q_s 0.048.
-
-    Both integrals by Simpson's rule on the orbit at the entrance, middle
-    (first-half map, H^-1 M with H the second half) and exit: exact for the
-    polynomial part, O((k L^2)^2 / 2880) beyond. Thin kicks: f = -(M - I) y0.
-    """
-    from coupled_beam import longitudinal as lo
-    from coupled_beam.lattice.maps import element_maps6, rotation6
-
-    X = np.asarray(X, dtype=float)
-    n = len(elements)
-    out = np.zeros((n, 6, 6))
-    unique, inv = _distinct(elements, distinct)
-    m = len(unique)
-    A = np.zeros((m, 4, 4))
-    b = np.zeros((m, 4))
-    r = np.zeros((m, 4))
-    L = np.array([float(el.length) for el in unique])
-    thin = np.array([bool(el.is_thin) for el in unique])
-    skip = np.array([el.kind in ("matrix", "rfcavity", "marker") for el in unique])
-    M = element_maps6(unique)
-    for k, el in enumerate(unique):
-        if skip[k] or thin[k] or el.kind == "drift":
-            continue
-        R = rotation6(float(el.tilt))[:4, :4]
-        A[k] = R.T @ np.asarray(el.A, dtype=float) @ R
-        b[k] = R.T @ np.asarray(el.b, dtype=float)
-        scaled = lo.chromatic_elements([el], [eps])[0]
-        r[k] = (R.T @ np.asarray(scaled.b, dtype=float) - b[k]) / eps
-    thick = np.flatnonzero(~(skip | thin)[inv] & (L[inv] > 0))
-    if len(thick):
-        uk = sorted(set(inv[thick].tolist()))
-        H = np.zeros((m, 6, 6))
-        F = np.zeros((m, 6, 6))
-        H[uk] = element_maps6(lo.second_halves(unique, uk))
-        F[uk] = np.linalg.solve(H[uk], M[uk])
-        j = inv[thick]
-        Mi, Hi, Fi = M[j], H[j], F[j]
-        x_in, x_out = X[thick], X[thick + 1]
-        x_mid = np.einsum("nij,nj->ni", Fi, x_in)
-        d0 = 0.5 * (x_in[:, 4] + x_out[:, 4])
-
-        def drive(y):
-            need = b[j] * (1.0 - 2.0 * d0)[:, None] - np.einsum("nij,nj->ni", A[j], y[:, :4])
-            f = np.zeros((len(y), 6))
-            f[:, [1, 3]] = (need - b[j] - r[j] * d0[:, None])[:, [1, 3]]
-            return f
-
-        w = (L[j] / 6.0)[:, None]
-        col = (np.einsum("nij,nj->ni", Mi, drive(x_in)) + 4.0 * np.einsum("nij,nj->ni", Hi, drive(x_mid))
-               + drive(x_out))
-        out[thick, :, 4] = col * w
-
-        def grad(y):
-            g = np.zeros((len(y), 6))
-            g[:, 1], g[:, 3] = y[:, 1], y[:, 3]
-            g[:, 0], g[:, 2] = -r[j][:, 1] * d0, -r[j][:, 3] * d0    # dl/ds = K x unscaled
-            return g
-
-        row = grad(x_in) + 4.0 * np.einsum("ni,nij->nj", grad(x_mid), Fi) + np.einsum("ni,nij->nj", grad(x_out), Mi)
-        out[thick, 5, :] += row * w
-    th = np.flatnonzero(thin[inv] & ~skip[inv])
-    if len(th):
-        y0 = 0.5 * (X[th, :4] + X[th + 1, :4])
-        kick = np.einsum("nij,nj->ni", M[inv[th]][:, :4, :4] - np.eye(4), y0)
-        out[th, 1, 4] = -kick[:, 1]
-        out[th, 3, 4] = -kick[:, 3]
-    return out
-
-
-def _symplectic_change(elements, change: np.ndarray, distinct=None) -> np.ndarray:
-    """The sawtooth's map changes made symplectic to first order: M' = (M + dM)(I + J E / 2).
-
-    M the bare (radiation-free) map, E = M'^T J M' - J of M' = M + dM. The
-    radiation damping of the one-turn map is a few 1e-4 per turn, so a
-    non-symplectic part of the same order in the orbit corrections (the delta
-    column, path row and scaled strengths are each first order, their
-    symplectic pairing only approximate) would change the damping of a mode;
-    the first-order projection keeps det M' = 1 and leaves the damping to the
-    radiation alone.
-    """
-    from coupled_beam.lattice.maps import element_maps6
-
-    change = np.asarray(change, dtype=float)
-    idx = np.flatnonzero(np.any(change != 0.0, axis=(1, 2)))
-    if not len(idx):
-        return change
-    unique, inv = _distinct(elements, distinct, idx)
-    bare = element_maps6(unique)[inv]
-    M = bare + change[idx]
-    J = _J6
-    E = np.swapaxes(M, -1, -2) @ J @ M - J
-    Ms = M + 0.5 * (M @ J @ E)
-    out = change.copy()
-    out[idx] = Ms - bare
-    return out
-
-
-def _sensitive(elements, distinct=None) -> list:
-    """Indices of the elements whose gradient depends on the orbit (k2, k2s or k2l, k2sl non-zero)."""
-    unique, inv = _distinct(elements, distinct)
-    hit = np.array([callable(getattr(el, "displaced", None))
-                    and any(getattr(el, f, 0.0) for f in ("k2", "k2s", "k2l", "k2sl")) for el in unique],
-                   dtype=bool)
-    return np.flatnonzero(hit[inv]).tolist() if len(unique) else []
-
-
-def _second_order_forcing(elements, X: np.ndarray, distinct=None) -> np.ndarray:
-    """The constant kicks the sawtooth orbit X gives itself at second order, (n, 6) (exits).
-
-    * sextupole-like elements (k2, k2s: :class:`~coupled_beam.lattice.Sextupole`,
-      ``ThinSextupole`` k2l, k2sl, a ``Generic`` with k2): the kick of the quadratic field at
-      the orbit's mean w over the element, conj(w')_e -= (k2 + i k2s) w_e^2 L / 2 (element
-      frame), put at the middle of a thick one (x += L theta / 2 at the exit);
-    * the path of the orbit's slopes, dl = int (x'^2 + z'^2) / 2 ds (trapezoid over the ends).
-
-    The level of delta0 is fixed by the path through 1 / alpha_c, and the sextupoles'
-    feed-down at this corrected orbit is what pyAT's tracked 6-D orbit has: on pyAT's ESRF
-    lattice against pyAT converged in its steps (x100) sigma_z 2.8e-4 -> 1.7e-4, tilt
-    1.3e-4 -> 8e-5 rad, the coupled mode's emittance 5e-5 -> 1e-6.
-    """
-    X = np.asarray(X, dtype=float)
-    n = len(elements)
-    out = np.zeros((n, 6))
-    L = np.array([float(el.length) for el in elements])
-    out[:, 5] = 0.25 * L * (X[:-1, 1]**2 + X[1:, 1]**2 + X[:-1, 3]**2 + X[1:, 3]**2)
-    for i in _sensitive(elements, distinct):
-        el = elements[i]
-        thin = bool(getattr(el, "is_thin", False))
-        k = complex(getattr(el, "k2l", 0.0), getattr(el, "k2sl", 0.0)) if thin else \
-            complex(getattr(el, "k2", 0.0), getattr(el, "k2s", 0.0)) * L[i]
-        if k == 0:
-            continue
-        t = float(el.tilt)
-        rot = complex(np.cos(t), -np.sin(t))
-        w = rot * complex(0.5 * (X[i, 0] + X[i + 1, 0]), 0.5 * (X[i, 2] + X[i + 1, 2]))
-        kick = rot * (-0.5 * k * w * w)              # conj(w') in the lab frame
-        thx, thz = kick.real, -kick.imag
-        out[i, :4] += [0.5 * L[i] * thx, thx, 0.5 * L[i] * thz, thz]
-    return out
-
-
 def _half_maps(elements, loss: np.ndarray, distinct=None) -> np.ndarray:
     """Bare maps of the second halves of the elements that lose energy (others: zero), (n, 6, 6)."""
     from coupled_beam import longitudinal as lo
@@ -501,35 +326,16 @@ def _half_maps(elements, loss: np.ndarray, distinct=None) -> np.ndarray:
     return out
 
 
-def _feed_down_change(elements, X: np.ndarray, distinct=None) -> np.ndarray:
-    """The map change of every element that has an orbit-dependent gradient, at the sawtooth orbit, (n, 6, 6).
-
-    Sextupole-like elements (:class:`~coupled_beam.lattice.Sextupole`,
-    :class:`~coupled_beam.lattice.ThinSextupole`, a :class:`~coupled_beam.lattice.Generic`
-    with k2: a ``displaced`` method and an orbit sensitivity) on
-    the 6-D closed orbit X (the betatron part of the energy sawtooth,
-    x0 = eta delta0 + ...) get the feed-down gradient k1 + i k1s += (k2 + i k2s)
-    (x0 + i z0) at the orbit's mean over the element (exact for the straight
-    orbit of a drift-like element; O(k1 L^2) otherwise). Linear in the orbit,
-    as the chromatic change is in delta0; the other elements are linear
-    (no orbit dependence).
-    """
-    from coupled_beam.lattice.maps import element_maps6
-
-    X = np.asarray(X, dtype=float)
-    out = np.zeros((len(elements), 6, 6))
-    idx = _sensitive(elements, distinct)
-    if not idx:
-        return out
-    x = 0.5 * (X[:-1, 0] + X[1:, 0])
-    z = 0.5 * (X[:-1, 2] + X[1:, 2])
-    moved = [elements[i].displaced(float(x[i]), float(z[i])) for i in idx]
-    out[idx] = element_maps6(moved) - element_maps6([elements[i] for i in idx])
-    return out
-
-
 def _six_d_maps(ring, *, sawtooth: bool, tapered: bool):
-    """(maps with cavity kicks and the chromatic sawtooth, noise, rf, delta0 at the boundaries)."""
+    """(maps with cavity kicks and the energy sawtooth, noise, rf, delta0 at the boundaries).
+
+    The sawtooth: the 6-D closed orbit X (:func:`coupled_beam.longitudinal.energy_sawtooth`,
+    with the orbit's own second-order terms, :func:`coupled_beam.orbit_maps.orbit_drive`)
+    and every element's map about it (:func:`coupled_beam.orbit_maps.sawtooth_change`:
+    exact at the local energy, first order in the transverse orbit and the in-element
+    loss; canonical coordinates, as the 6-D codes track). ``tapered``: each magnet at the
+    local energy's reference momentum (pyAT's ``tapering()``).
+    """
     from coupled_beam import longitudinal as lo
 
     maps0 = np.array(ring.element_maps6, dtype=float)
@@ -542,24 +348,19 @@ def _six_d_maps(ring, *, sawtooth: bool, tapered: bool):
             m[i] = lo.cavity_map6(rf.k_rf[j], ring.elements[i].length)
         return m
 
+    if not sawtooth:
+        return with_cavities(maps0), noise, rf, np.zeros(len(ring.elements) + 1)
+    els = ring.elements
+    distinct = dedupe(els)           # once: every sawtooth term works on the distinct elements
+    loss = lo.element_energy_loss(els, rf.energy)
+    half = _half_maps(els, loss, distinct)
     maps = with_cavities(maps0)
-    delta0 = np.zeros(len(ring.elements) + 1)
-    if sawtooth:
-        els = ring.elements
-        distinct = dedupe(els)           # once: every sawtooth term works on the distinct elements
-        loss = lo.element_energy_loss(els, rf.energy)
-        half = _half_maps(els, loss, distinct)
-        X = lo.energy_sawtooth(maps, loss, rf, half)
-        if not tapered:
-            for _ in range(2):       # the orbit's own second-order kicks and path: converges in two
-                X = lo.energy_sawtooth(maps, loss, rf, half, extra=_second_order_forcing(els, X, distinct))
-        delta0 = X[:, 4]
-        if not tapered:
-            mean = 0.5 * (delta0[:-1] + delta0[1:])
-            change = (_chromatic_change(els, mean, distinct=distinct) + _feed_down_change(els, X, distinct)
-                      + _orbit_forcing_change(els, X, distinct=distinct))
-            maps = with_cavities(maps0 + _symplectic_change(els, change, distinct))
-    return maps, noise, rf, delta0
+    X = lo.energy_sawtooth(maps, loss, rf, half)
+    if not tapered:
+        for _ in range(2):       # the orbit's own second-order kicks and path: converges in two
+            X = lo.energy_sawtooth(maps, loss, rf, half, extra=orbit_drive(els, X, distinct=distinct))
+    change = sawtooth_change(els, X, tapered=tapered, distinct=distinct)
+    return with_cavities(maps0 + change), noise, rf, X[:, 4]
 
 
 def ring_equilibrium6(ring, *, sawtooth: bool = True, tapered: bool = False,

@@ -45,6 +45,7 @@ MODULES = [
     "derivations.skew_quadrupole",
     "derivations.skew_equilibrium",
     "derivations.beam_spot",
+    "derivations.orbit_expansion",
 ]
 
 TARGET = Path(__file__).resolve().parent.parent / "coupled_beam" / "_kernels.py"

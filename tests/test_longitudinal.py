@@ -87,17 +87,6 @@ def test_sawtooth_steps(ring):
     assert np.allclose(step[~bends & (np.arange(len(step)) > 0)], 0.0, atol=1e-12)
 
 
-def test_chromatic_scaling_of_focusing():
-    """1/(1+delta): quadrupole k1 and both planes of a combined bend (K^2 + k1, -k1)."""
-    d = 0.01
-    q, b = lo.chromatic_elements([Quadrupole(0.3, 1.5), Bend(1.0, K=0.2, n=0.7)], [d, d])
-    assert math.isclose(q.k1, 1.5 / (1 + d), rel_tol=1e-15)
-    b0 = Bend(1.0, K=0.2, n=0.7)
-    assert math.isclose(b.K**2 + b.k1, (b0.K**2 + b0.k1) / (1 + d), rel_tol=1e-14)
-    assert math.isclose(b.k1, b0.k1 / (1 + d), rel_tol=1e-14)
-    assert lo.chromatic_elements([q], [d], tapered=True)[0] is q
-
-
 def test_periodicity_equals_the_tiled_ring():
     """A 4-cell ring with periodicity 2 equals the 8-cell ring with both cavities (6-D sizes)."""
     half = [RFCavity(voltage=1.5e5, harmonic=50)] + _cell() * 4

@@ -1,8 +1,9 @@
-"""The 6-D route's linearisation about the energy-sawtooth orbit, element by element, against pyAT.
+"""The 6-D route's maps about the energy-sawtooth orbit, element by element, against pyAT.
 
 References are pyAT's ``find_elem_m66`` at an orbit (its symplectic integrator of the
-expanded Hamiltonian: an independent route), converted from (px, pz) to this package's
-x' = px / (1 + delta).
+expanded Hamiltonian: an independent route) and pyAT's tracking. Both are in canonical
+coordinates (x, px, z, pz, delta, ct), as the 6-D route's maps about the orbit are
+(:mod:`coupled_beam.orbit_maps`), so they are compared as they are.
 """
 
 import numpy as np
@@ -11,31 +12,16 @@ import pytest
 at = pytest.importorskip("at")
 
 from coupled_beam import lattice as lat  # noqa: E402
-from coupled_beam import sixd  # noqa: E402
+from coupled_beam import orbit_maps  # noqa: E402
 from coupled_beam.interop.pyat import pyat_elements  # noqa: E402
 from coupled_beam.lattice.maps import element_maps6  # noqa: E402
 
 
-def _C(o):
-    """d(x, x', z, z', delta, l) / d(x, px, z, pz, delta, ct) at the point o, any delta0.
-
-    x' = px / (1 + delta) with l = ct: the path row compared here is pyAT's ct row itself
-    (not the canonical partner of _lattices.canonical_frame, which holds at delta0 = 0).
-    """
-    c = np.eye(6)
-    d = 1.0 + o[4]
-    c[1, 1] = c[3, 3] = 1.0 / d
-    c[1, 4], c[3, 4] = -o[1] / d**2, -o[3] / d**2
-    return c
-
-
 def _pyat_jacobian(el, o_in):
-    """pyAT's Jacobian at o_in in x' coordinates, and the orbit at the exit."""
+    """pyAT's Jacobian at o_in (canonical), and the orbit at the exit."""
     o_out = np.array(o_in, dtype=float).reshape(6, 1)
     el.track(o_out, in_place=True)
-    o_out = o_out.ravel()
-    m = at.find_elem_m66(el, np.asarray(o_in, dtype=float))
-    return _C(o_out) @ m @ np.linalg.inv(_C(np.asarray(o_in, dtype=float))), o_out
+    return at.find_elem_m66(el, np.asarray(o_in, dtype=float)), o_out.ravel()
 
 
 @pytest.mark.parametrize("roll", [0.0, 0.3])
@@ -69,41 +55,46 @@ def test_thin_sextupole_displaced_equals_pyat():
     assert abs(ours[1, 0] + 2 * 3.0 * o[0]) < 1e-12       # k1 = K2 x0 with K2 = 2 b2
 
 
+def _rolled(el, t):
+    at.tilt_elem(el, t)
+    return el
+
+
 @pytest.mark.parametrize("make", [
-    lambda: at.Quadrupole("Q", 0.5, 1.3, NumIntSteps=100),
-    lambda: at.Dipole("B", 1.0, 0.2, -0.4, NumIntSteps=100),
+    lambda: at.Drift("D", 2.0),
+    lambda: at.Quadrupole("Q", 0.5, 1.3, NumIntSteps=200),
+    lambda: _rolled(at.Quadrupole("Q", 0.5, -1.1, NumIntSteps=200), 0.3),
+    lambda: at.Dipole("B", 1.0, 0.2, -0.4, NumIntSteps=200),
+    lambda: at.Sextupole("S", 0.3, 40.0, NumIntSteps=200),
 ])
-def test_orbit_terms_equal_pyat_jacobian_at_an_offset_orbit(make):
-    """Scaled strengths + the delta column and path row of the orbit (x0, x'0, z0, delta0):
-    pyAT's Jacobian there, to a small fraction of the orbit terms themselves."""
+def test_maps_about_an_offset_orbit_equal_pyat_jacobian(make):
+    """The map about an orbit (x0, px0, z0, pz0, delta0) (orbit_maps.sawtooth_change: exact in delta0,
+    first order in the rest): pyAT's Jacobian there, to a small fraction of the change itself."""
     el = make()
-    o_in = np.array([1.5e-3, 2e-4, -1e-3, 1e-4, 2e-4, 0.0])
+    o_in = np.array([1.5e-4, 2e-5, -1e-4, 1e-5, 3e-4, 0.0])
     ref, o_out = _pyat_jacobian(el, o_in)
     conv = pyat_elements([el])[0]
-    X = np.array([o_in, o_out])
-    bare = element_maps6([conv])
-    chrom = sixd._chromatic_change([conv], np.array([o_in[4]]))
-    force = sixd._orbit_forcing_change([conv], X)
-    ours = bare[0] + chrom[0] + force[0]
-    col, row = force[0][:4, 4], force[0][5, :4]
-    assert np.max(np.abs(col)) > 5e-4 and np.max(np.abs(row)) > 5e-5
-    # measured: delta column 3e-8 (quadrupole) / 5e-8 (bend) against terms of 1e-3; path row 1e-8
-    assert np.max(np.abs(ours[:4, 4] - ref[:4, 4])) < 1e-2 * np.max(np.abs(col)), ours[:4, 4] - ref[:4, 4]
-    assert np.max(np.abs(ours[5, :4] - ref[5, :4])) < 1e-2 * np.max(np.abs(row)), ours[5, :4] - ref[5, :4]
-    assert np.max(np.abs(bare[0][:4, 4] - ref[:4, 4])) > 0.5 * np.max(np.abs(col))   # without: wrong
+    bare = element_maps6([conv])[0]
+    ours = bare + orbit_maps.sawtooth_change([conv], np.array([o_in, o_out]))[0]
+    change = np.max(np.abs(ref - bare))
+    assert change > 3e-5
+    # measured 1e-9 .. 4e-8 (second order in the orbit, pyAT's 200 steps) against changes of 1e-4 .. 6e-4
+    assert np.max(np.abs(ours - ref)) < 1e-3 * change, ours - ref
 
 
-def test_symplectic_projection_keeps_unit_determinant():
-    """The sawtooth changes leave the bare maps symplectic to second order (damping untouched)."""
-    q = lat.Quadrupole(0.5, 1.3)
-    X = np.array([[1e-3, 1e-4, 0, 0, 1e-4, 0], [1.1e-3, -2e-4, 0, 0, 1e-4, 0]])
-    change = sixd._chromatic_change([q], np.array([1e-4])) + sixd._orbit_forcing_change([q], X)
-    M0 = element_maps6([q])[0]
+def test_orbit_change_is_symplectic_to_first_order():
+    """Derived from a Hamiltonian, the first-order change needs no projection: M^T J M - J is
+    second order in the orbit (100 x smaller for an orbit 10 x smaller)."""
     J = np.kron(np.eye(3), [[0.0, 1.0], [-1.0, 0.0]])
-    raw = M0 + change[0]
-    fixed = M0 + sixd._symplectic_change([q], change)[0]
-    assert np.max(np.abs(raw.T @ J @ raw - J)) > 1e-5
-    assert np.max(np.abs(fixed.T @ J @ fixed - J)) < 1e-9
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(2, 6)) * 1e-3
+    for el in (lat.Quadrupole(0.5, 1.3, tilt=0.2), lat.Sextupole(0.3, k2=30.0, k2s=5.0),
+               lat.Solenoid(1.0, H=0.4), lat.Drift(2.0)):
+        err = []
+        for scale in (1.0, 0.1):
+            M = el.map6() + orbit_maps.orbit_change([el], X * scale)[0]
+            err.append(np.max(np.abs(M.T @ J @ M - J)))
+        assert err[1] < 0.02 * err[0] + 1e-15, (el, err)
 
 
 def _radiating_bend(steps: int):
@@ -150,21 +141,23 @@ def test_bend_noise_is_pyat_diffusion_in_the_limit_of_many_steps():
     assert B20[0, 0] / ours[0, 0] < 0.5
 
 
-def test_bend_faces_and_fringe_scale_with_the_local_energy():
-    """A bend with faces and a fringe gap at delta0: strengths, faces (K tan e) and the fringe's
-    psi / (1 + delta) of pyAT all scale, so the scaled map is pyAT's Jacobian at delta0 (x' coords)."""
+def test_bend_faces_and_fringe_at_the_local_energy():
+    """A bend with faces and a fringe gap at delta0 (orbit_maps.energy_change: the kinetic term
+    / (1 + delta0), the fringe's psi / (1 + delta0); and the dispersion orbit delta0 makes in
+    it, orbit_change): pyAT's Jacobian at delta0."""
     b = at.Dipole("B", 1.0, 0.15, 0.0, EntranceAngle=0.1, ExitAngle=0.05, FullGap=0.05,
                   FringeInt1=0.5, FringeInt2=0.5, NumIntSteps=400)
     d = 1e-3
     o = np.array([0.0, 0.0, 0.0, 0.0, d, 0.0])
-    ref, _ = _pyat_jacobian(b, o)
+    ref, o_out = _pyat_jacobian(b, o)
     conv = pyat_elements([b])[0]
-    ours = element_maps6([conv])[0] + sixd._chromatic_change([conv], np.array([d]))[0]
-    change = ours[:4, :4] - element_maps6([conv])[0][:4, :4]
-    assert np.max(np.abs(change)) > 1e-5
-    # measured 3.8e-9 (second order in delta0); the faces and fringe scaled as K alone
-    # (1 / sqrt(1 + delta), the model before) leave 1.1e-5
-    assert np.allclose(ours[:4, :4], ref[:4, :4], rtol=0, atol=1e-7), ours[:4, :4] - ref[:4, :4]
+    bare = element_maps6([conv])[0]
+    ours = bare + orbit_maps.sawtooth_change([conv], np.array([o, o_out]))[0]
+    assert np.max(np.abs(ref[:4, :4] - bare[:4, :4])) > 1e-4
+    # measured 1.5e-7 in the delta column against a change of 7.5e-5 there (second order:
+    # delta0 x the dispersion orbit it makes, 1e-3 x 1.5e-4); the faces and fringe 1e-12
+    assert np.allclose(ours[:4, :4], ref[:4, :4], rtol=0, atol=1e-9), ours[:4, :4] - ref[:4, :4]
+    assert np.allclose(ours, ref, rtol=0, atol=5e-7), ours - ref
 
 
 @pytest.mark.parametrize("roll", [0.0, 0.2])
@@ -196,9 +189,9 @@ def test_sextupole_on_an_orbit_keeps_k2_for_the_sawtooth(roll):
 
 
 @pytest.mark.parametrize("roll", [0.0, 0.3])
-def test_second_order_forcing_is_pyat_tracking(roll):
-    """The sawtooth orbit's own second-order terms: a sextupole's quadratic kick at the orbit and the
-    path (x'^2 + z'^2) / 2 of its slopes, against pyAT tracking one particle (independent)."""
+def test_orbit_drive_is_pyat_tracking(roll):
+    """The sawtooth orbit's own second-order terms (orbit_maps.orbit_drive): a sextupole's quadratic
+    kick along the orbit and the path p^2 / 2 of its slopes, against pyAT tracking one particle."""
     s = at.Sextupole("S", 0.4, 12.0, NumIntSteps=200)
     if roll:
         at.tilt_elem(s, roll)
@@ -208,10 +201,9 @@ def test_second_order_forcing_is_pyat_tracking(roll):
     s.track(out, in_place=True)
     out = out.ravel()
     lin = element_maps6([conv])[0] @ o          # the drift on the design orbit
-    X = np.array([o, out])
-    f = sixd._second_order_forcing([conv], X)[0]
-    # kicks of 2.5e-7 .. 5.9e-7 rad; measured 1e-9 (0.2 %: the orbit moves 8e-6 m inside, where the
-    # kick ~ w^2 is taken at the mean w); a factor or sign error would be 1e-7
-    assert np.allclose(lin[:4] + f[:4], out[:4], rtol=0, atol=2e-9), (lin[:4] + f[:4] - out[:4])
+    f = orbit_maps.orbit_drive([conv], np.array([o, out]))[0]
+    # kicks of 2.5e-7 .. 5.9e-7 rad; measured 1e-11 (the orbit inside is the design drift: third
+    # order off); a factor or sign error would be 1e-7
+    assert np.allclose(lin[:4] + f[:4], out[:4], rtol=0, atol=2e-10), (lin[:4] + f[:4] - out[:4])
     assert np.max(np.abs(out[:4] - lin[:4])) > 1e-7
     assert abs(lin[5] + f[5] - out[5]) < 1e-3 * abs(f[5]) + 1e-15, (f[5], out[5] - lin[5])
