@@ -25,9 +25,13 @@ What is not a thick body:
 * thin quadrupoles, markers, matrices and cavities have no first-order orbit dependence in
   canonical coordinates (a thin kick does not see delta).
 
-``taper`` (pyAT's ``tapering()``: every multipole field times 1 + delta0, the dipole field
-following the local energy) adds delta0 times the multipole part of the force (the bend's
-geometric K^2 x is not scaled).
+A tapered magnet (pyAT's ``tapering()``, its FieldScaling) is the design magnet at the local
+reference momentum (:func:`tapered_frame`).
+
+Cost: everything is precomputed once per distinct element (:class:`OrbitMaps`: node maps,
+the tensors that take an orbit to its map change and to its second-order drive, the
+Taylor coefficients in delta0 of the map at a constant delta0, all in the lab frame), so
+that an orbit costs a few stacked contractions per element.
 
 References
 ----------
@@ -40,15 +44,25 @@ from __future__ import annotations
 import numpy as np
 
 from coupled_beam import _kernels
-from coupled_beam.lattice.maps import body_maps6, dedupe, edge_maps6, element_maps6, rotation6
+from coupled_beam.lattice.maps import (body_maps6, dedupe, edge_maps6, element_maps6, expm_stacked,
+                                       generators6, rotation6)
 
-__all__ = ["sawtooth_change", "energy_change", "orbit_change", "orbit_drive", "tapered_frame", "MAGNETS", "NODES"]
+__all__ = ["OrbitMaps", "sawtooth_change", "energy_change", "orbit_change", "orbit_drive", "tapered_frame",
+           "MAGNETS", "NODES"]
 
 #: Gauss-Legendre nodes on [0, 1] and their weights
 _xi, _w = np.polynomial.legendre.leggauss(4)
 NODES = (0.5 * (1.0 + _xi), 0.5 * _w)
 
 _SKIP = ("matrix", "rfcavity", "marker")
+
+#: element kinds with a magnetic field (a tapered ring scales them to the local energy)
+MAGNETS = ("bend", "quadrupole", "skew", "solenoid", "generic", "element",
+           "thin_quadrupole", "thin_skew", "thin_sextupole")
+
+#: step in t = delta / (1 + delta) of the central differences for the Taylor coefficients of the
+#: map at a constant delta (their error (h^2 / 6) J3 times t ~ 3e-4 is 1e-11; the t^3 remainder 3e-11)
+_H = 1e-3
 
 
 def _hessians(H, k2, k2s) -> np.ndarray:
@@ -64,81 +78,269 @@ def _hessians(H, k2, k2s) -> np.ndarray:
     return out
 
 
-class _Bodies:
-    """Per distinct thick element: node maps P_q = R(s_q <- 0), Q_q = R(L <- s_q), the map and E_k (element frame)."""
+def _attr(els, name) -> np.ndarray:
+    return np.array([float(getattr(el, name, 0.0)) for el in els])
 
-    def __init__(self, unique: list):
-        self.unique = unique
-        u = len(unique)
-        L = np.array([float(el.length) for el in unique])
+
+def _face(el, which: int):
+    """(e, psi) of a bend face with a fringe gap, else None."""
+    if el.kind != "bend":
+        return None
+    e, g = (el.e1, el.fint_gap1) if which == 1 else (el.e2, el.fint_gap2)
+    if not (el.K and g):
+        return None
+    return e, el.K * g * (1 + np.sin(e)**2) / np.cos(e)
+
+
+def _to_lab(T: np.ndarray, tilt: np.ndarray, contract: bool) -> np.ndarray:
+    """Element-frame map changes (u, 6, 6[, 6]) to the lab frame, R(-t) dJ R(t); with ``contract`` the
+    last axis takes an orbit, which is rotated into the element frame first (R(t) X)."""
+    rolled = tilt != 0.0
+    if not np.any(rolled):
+        return T
+    T = T.copy()
+    R, Rm = rotation6(tilt[rolled]), rotation6(-tilt[rolled])
+    if contract:
+        t = np.moveaxis(T[rolled], 3, 1)                       # (u, k, 6, 6)
+        t = Rm[:, None] @ t @ R[:, None]
+        T[rolled] = np.moveaxis(t, 1, 3) @ R[:, None]
+    else:
+        T[rolled] = Rm @ T[rolled] @ R
+    return T
+
+
+class OrbitMaps:
+    """The maps of ``elements`` about any closed orbit, with everything per distinct element precomputed.
+
+    Parameters
+    ----------
+    elements : sequence of Element
+    distinct : (unique, index), optional
+        :func:`~coupled_beam.lattice.maps.dedupe` of ``elements``, if known.
+
+    Notes
+    -----
+    Per distinct thick element, in the lab frame (its roll applied):
+
+    * ``B``, ``W`` (6, 6, 6) and ``Cd`` (6, 6): the first-order map change
+      dJ = B . X_in + W . dX - delta_ref Cd (dX the exit mismatch: the in-element loss), the
+      bend faces' fringe term included;
+    * ``T2`` (6, 12, 12): the orbit's second-order drive T2 . (y, y), y = (X_in, dX);
+    * ``J1``, ``J2`` (6, 6): J(t) = R + t J1 + t^2 J2 at a constant delta, t = delta / (1 + delta)
+      (exact generator and faces at t = +-h, central differences).
+
+    Examples
+    --------
+    >>> from coupled_beam.lattice import Drift, Quadrupole
+    >>> om = OrbitMaps([Drift(1.0), Quadrupole(0.3, 1.2), Drift(1.0)])
+    >>> X = np.zeros((4, 6)); X[:, 4] = 1e-4
+    >>> om.change(X).shape, om.drive(X).shape
+    ((3, 6, 6), (3, 6))
+    """
+
+    def __init__(self, elements, distinct=None):
+        self.elements = list(elements)
+        unique, inv = dedupe(self.elements) if distinct is None else distinct
+        self.unique, self.inv = unique, np.asarray(inv, dtype=int)
+        thick = np.array([not el.is_thin and el.length > 0 and el.kind not in _SKIP for el in unique], dtype=bool)
+        ku = np.flatnonzero(thick)
+        self._local = np.full(len(unique), -1)
+        self._local[ku] = np.arange(len(ku))
+        self.idx = np.flatnonzero(thick[self.inv]) if len(self.inv) else np.zeros(0, dtype=int)
+        self.j = self._local[self.inv[self.idx]]
+        self.thick = [unique[k] for k in ku]
+        self.thin = [i for i, el in enumerate(self.elements)
+                     if el.length == 0 and callable(getattr(el, "displaced", None))
+                     and any(getattr(el, f, 0.0) for f in ("k2", "k2s", "k2l", "k2sl"))]
+        if self.thick:
+            self._build()
+
+    # ------------------------------------------------------------------ per distinct element
+    def _build(self) -> None:
+        els = self.thick
+        L = _attr(els, "length")
         s, w = NODES
         depth = L[:, None] * s[None, :]
-        plain = [el.replace(tilt=0.0) if el.tilt else el for el in unique]
-        ent = edge_maps6(plain, "entrance")
-        ext = edge_maps6(plain, "exit")
-        fwd = body_maps6(plain, depth)                               # (u, k, 6, 6)
+        plain = [el.replace(tilt=0.0) if el.tilt else el for el in els]
+        ent, ext = edge_maps6(plain, "entrance"), edge_maps6(plain, "exit")
+        fwd = body_maps6(plain, depth)
         back = body_maps6(plain, L[:, None] - depth)
         full = body_maps6(plain, L[:, None])[:, 0]
         # a solenoid's edges change the frame (mechanical <-> canonical slopes), a bend's faces kick
-        frame = np.array([bool(getattr(el, "H", 0.0)) for el in unique])
+        frame = _attr(els, "H") != 0.0
         P = fwd @ ent[:, None]
         Q = ext[:, None] @ back
         if np.any(frame):
             P[frame] = ext[frame][:, None] @ P[frame]
             Q[frame] = Q[frame] @ ent[frame][:, None]
-        self.P, self.Q = P, Q
-        self.M = ext @ full @ ent
-        self.ent, self.ext, self.body = ent, ext, full
-        self.weights = L[:, None] * w[None, :]                     # (u, k)
-        self.frac = np.broadcast_to(s, (u, len(s)))
-        self.E = _hessians(np.array([float(getattr(el, "H", 0.0)) for el in unique]),
-                           np.array([float(getattr(el, "k2", 0.0)) for el in unique]),
-                           np.array([float(getattr(el, "k2s", 0.0)) for el in unique]))
-        self.tilt = np.array([float(el.tilt) for el in unique])
+        M = ext @ full @ ent
+        E = _hessians(_attr(els, "H"), _attr(els, "k2"), _attr(els, "k2s"))
+        wq = L[:, None] * w[None, :]
+        # X_q = P_q X_in + s_q dX  ->  D(X_q) = sum_k (X_q)_k E_k
+        u, nq = wq.shape
+        QE = Q[:, :, None] @ E[:, None]                                 # (u, q, k, 6, 6): Q_q E_k
+        QEP = QE @ P[:, :, None]                                        # Q_q E_k P_q
+        wQEP = QEP * wq[:, :, None, None, None]
+        B = (wQEP.reshape(u, nq * 5, 36).transpose(0, 2, 1)
+             @ P[:, :, :5, :].reshape(u, nq * 5, 6)).reshape(u, 6, 6, 6)
+        W = np.zeros_like(B)
+        W[..., :5] = np.moveaxis((wQEP * s[None, :, None, None, None]).sum(axis=1), 1, 3)
+        Cd = wQEP[:, :, 4].sum(axis=1)
+        # the faces' fringe psi / (1 + delta): dF(X) = F . X at the entrance (X_in) and exit
+        # (X_out = M X_in + dX) face
+        for which in (1, 2):
+            for k, el in enumerate(plain):
+                face = _face(el, which)
+                if face is None:
+                    continue
+                e, psi = face
+                F = np.zeros((6, 6, 6))
+                F[3, 2, 4] = F[3, 4, 2] = -el.K * psi / np.cos(e - psi)**2
+                if which == 1:
+                    pre = ext[k] @ full[k]
+                    B[k] += np.einsum("ai,ibk->abk", pre, F)
+                    Cd[k] += pre @ F[:, :, 4]
+                else:
+                    Fx = np.einsum("ibk,bj->ijk", F, full[k] @ ent[k])
+                    B[k] += np.einsum("ijk,kl->ijl", Fx, M[k])
+                    W[k] += Fx
+                    Cd[k] += Fx[:, :, 4]
+        # the orbit's second-order drive: f_2(X) = D(X) X / 2, X_q = A_q y, y = (X_in, dX)
+        A = np.concatenate([P, np.broadcast_to(s[None, :, None, None] * np.eye(6), P.shape)], axis=-1)
+        QEA = (QE @ A[:, :, None]) * (0.5 * wq)[:, :, None, None, None]       # (u, q, k, 6, 12) [a, c]
+        T2 = (QEA.reshape(u, nq * 5, 72).transpose(0, 2, 1)
+              @ A[:, :, :5, :].reshape(u, nq * 5, 12)).reshape(u, 6, 12, 12).transpose(0, 1, 3, 2)
+        # Taylor coefficients of the map at a constant delta: J(t) exact at t = -h, +h
+        G = generators6(plain)
+        if np.any(frame):          # a solenoid's body in canonical coordinates
+            G[frame] = ext[frame] @ G[frame] @ ent[frame]
+        Jt = []
+        for t in (-_H, _H):
+            body = expm_stacked((G + t * E[:, 4]) * L[:, None, None])
+            e_in, e_out = ent.copy(), ext.copy()
+            for which, faces in ((1, e_in), (2, e_out)):
+                for k, el in enumerate(plain):
+                    face = _face(el, which)
+                    if face is not None:
+                        e, psi = face
+                        faces[k, 3, 2] += el.K * (np.tan(e - psi) - np.tan(e - psi * (1.0 - t)))
+            Jt.append(np.where(frame[:, None, None], body, e_out @ body @ e_in))
+        tilt = _attr(els, "tilt")
+        self.M = _to_lab(M, tilt, False)
+        self.B = _to_lab(B, tilt, True)
+        self.W = _to_lab(W, tilt, True)
+        self.Cd = _to_lab(Cd, tilt, False)
+        self.J1 = _to_lab((Jt[1] - Jt[0]) / (2 * _H), tilt, False)
+        self.J2 = _to_lab((Jt[1] - 2 * M + Jt[0]) / (2 * _H**2), tilt, False)
+        rolled = tilt != 0.0
+        if np.any(rolled):
+            R, Rm = rotation6(tilt[rolled]), rotation6(-tilt[rolled])
+            R12 = np.zeros((int(rolled.sum()), 12, 12))
+            R12[:, :6, :6] = R12[:, 6:, 6:] = R
+            t2 = (Rm @ T2[rolled].reshape(-1, 6, 144)).reshape(-1, 6, 12, 12)
+            T2[rolled] = np.swapaxes(R12, 1, 2)[:, None] @ t2 @ R12[:, None]
+        self.T2 = T2
 
-    def tensors(self):
-        """B, W (u, 6, 6, 6): dJ = B . X_in + W . dX (last index contracts with the orbit)."""
-        P, Q, E, wq, f = self.P, self.Q, self.E, self.weights, self.frac
-        # X_q = P_q X_in + f_q dX  ->  D(X_q) = sum_k (P_q X_in)_k E_k + f_q sum_k dX_k E_k
-        QE = np.einsum("uqij,ukjl->uqkil", Q, E)                       # Q_q E_k
-        QEP = np.einsum("uqkil,uqlm->uqkim", QE, P)                    # Q_q E_k P_q
-        B = np.einsum("uq,uqkim,uqkn->uimn", wq, QEP, P[:, :, :5, :])  # k via (P_q)_{k n}
-        W = np.zeros(B.shape)
-        W[..., :5] = np.einsum("uq,uqkim->uimk", wq * f, QEP)
-        return B, W
+    # ------------------------------------------------------------------ per orbit
+    def _groups(self):
+        """(distinct body, instance rows) pairs: contractions per distinct element, no gathered copies."""
+        if not hasattr(self, "_group_list"):
+            order = np.argsort(self.j, kind="stable")
+            keys, start = np.unique(self.j[order], return_index=True)
+            stop = np.append(start[1:], len(order))
+            self._group_list = [(int(k), order[a:b]) for k, a, b in zip(keys, start, stop)]
+        return self._group_list
+
+    def _mismatch(self, X_in, X_out):
+        x_in = X_in[self.idx]
+        dX = X_out[self.idx].copy()
+        for g, rows in self._groups():
+            dX[rows] -= x_in[rows] @ self.M[g].T
+        return x_in, dX
+
+    def change(self, X, *, exits=None, delta_ref=None) -> np.ndarray:
+        """First-order change of every map about the orbit (:func:`orbit_change`), (n, 6, 6)."""
+        X_in, X_out = _ends(X, exits)
+        out = np.zeros((len(self.elements), 6, 6))
+        if len(self.idx):
+            j = self.j
+            x_in, dX = self._mismatch(X_in, X_out)
+            dJ = np.empty((len(j), 36))
+            for g, rows in self._groups():
+                dJ[rows] = x_in[rows] @ self.B[g].reshape(36, 6).T + dX[rows] @ self.W[g].reshape(36, 6).T
+            dJ = dJ.reshape(-1, 6, 6)
+            if delta_ref is not None:
+                dJ -= np.asarray(delta_ref, dtype=float)[self.idx][:, None, None] * self.Cd[j]
+            out[self.idx] = dJ
+        if self.thin:
+            els = [self.elements[i] for i in self.thin]
+            moved = [el.displaced(float(X_in[i, 0]), float(X_in[i, 2])) for el, i in zip(els, self.thin)]
+            out[self.thin] = element_maps6(moved) - element_maps6(els)
+        return out
+
+    def drive(self, X) -> np.ndarray:
+        """The orbit's second-order kick through every element, at its exit (:func:`orbit_drive`), (n, 6)."""
+        X = np.asarray(X, dtype=float)
+        out = np.zeros((len(self.elements), 6))
+        if len(self.idx):
+            x_in, dX = self._mismatch(X[:-1], X[1:])
+            y = np.concatenate([x_in, dX], axis=1)
+            yy = (y[:, :, None] * y[:, None, :]).reshape(len(y), 144)
+            drive = np.empty((len(y), 6))
+            for g, rows in self._groups():
+                drive[rows] = yy[rows] @ self.T2[g].reshape(6, 144).T
+            out[self.idx] = drive
+        for i in self.thin:
+            el = self.elements[i]
+            if getattr(el, "k2l", 0.0) or getattr(el, "k2sl", 0.0):
+                k = complex(el.k2l, el.k2sl)
+                t = float(el.tilt)
+                rot = complex(np.cos(t), -np.sin(t))
+                w = rot * complex(X[i, 0], X[i, 2])
+                kick = rot * (-0.5 * k * w * w)            # conj(w') in the lab frame
+                out[i, 1] += kick.real
+                out[i, 3] += -kick.imag
+        return out
+
+    def energy(self, delta, subset=None) -> np.ndarray:
+        """J(delta) - R of every element at a constant delta (:func:`energy_change`), (n, 6, 6)."""
+        d = np.asarray(delta, dtype=float)
+        out = np.zeros((len(self.elements), 6, 6))
+        if len(self.idx):
+            idx = self.idx if subset is None else self.idx[np.isin(self.idx, subset)]
+            j = self._local[self.inv[idx]]
+            t = (d[idx] / (1.0 + d[idx]))[:, None, None]
+            out[idx] = t * self.J1[j] + t * t * self.J2[j]
+        return out
+
+    def sawtooth(self, X, *, tapered: bool = False) -> np.ndarray:
+        """Each map about the 6-D closed orbit minus its design map (:func:`sawtooth_change`), (n, 6, 6)."""
+        X = np.asarray(X, dtype=float)
+        d = X[:, 4]
+        mean = 0.5 * (d[:-1] + d[1:])
+        if not tapered:
+            return self.energy(mean) + self.change(X, delta_ref=mean)
+        els = self.elements
+        n = len(els)
+        mag = np.array([el.kind in MAGNETS for el in els], dtype=bool)
+        ref = np.where(mag, mean, 0.0)
+        Xi = np.zeros((n, 6))
+        Xo = np.zeros((n, 6))
+        Xi[:, 4] = (d[:-1] - mean) / (1 + ref)          # about the mean: the frame's (magnets), exact (rest)
+        Xo[:, 4] = (d[1:] - mean) / (1 + ref)
+        out = self.change(Xi, exits=Xo) + self.energy(mean, subset=np.flatnonzero(~mag))
+        if np.any(mag):
+            R = element_maps6(els, (self.unique, self.inv))[mag]
+            F = tapered_frame(ref[mag])
+            out[mag] = np.linalg.solve(F, (R + out[mag]) @ F) - R
+        return out
 
 
-def _frame(X: np.ndarray, tilt: np.ndarray) -> np.ndarray:
-    """Lab-frame orbit points (m, 6) into the element frames of ``tilt`` (m,)."""
-    return np.einsum("mij,mj->mi", rotation6(tilt), X)
-
-
-def _lab(J: np.ndarray, tilt: np.ndarray) -> np.ndarray:
-    rolled = tilt != 0.0
-    if np.any(rolled):
-        J = J.copy()
-        J[rolled] = rotation6(-tilt[rolled]) @ J[rolled] @ rotation6(tilt[rolled])
-    return J
-
-
-def _faces(el, x_in: np.ndarray, x_out: np.ndarray, bodies: _Bodies, j: int) -> np.ndarray:
-    """Change of a bend's map from the delta dependence of its vertical face focusing at the orbit."""
-    out = np.zeros((len(x_in), 6, 6))
-    K = float(getattr(el, "K", 0.0))
-    for e, g, X, side in ((getattr(el, "e1", 0.0), getattr(el, "fint_gap1", 0.0), x_in, "in"),
-                          (getattr(el, "e2", 0.0), getattr(el, "fint_gap2", 0.0), x_out, "out")):
-        if not (K and g):
-            continue
-        psi = K * g * (1 + np.sin(e)**2) / np.cos(e)
-        slope = -K * psi / np.cos(e - psi)**2            # d/d delta of -K tan(e - psi / (1 + delta))
-        dF = np.zeros((len(X), 6, 6))
-        dF[:, 3, 2] = slope * X[:, 4]
-        dF[:, 3, 4] = slope * X[:, 2]
-        if side == "in":
-            out += (bodies.ext[j] @ bodies.body[j]) @ dF
-        else:
-            out += dF @ (bodies.body[j] @ bodies.ent[j])
-    return out
+def _ends(X, exits) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(X, dtype=float)
+    if exits is None:
+        return X[:-1], X[1:]
+    return X, np.asarray(exits, dtype=float)
 
 
 def orbit_change(elements, X: np.ndarray, *, exits=None, delta_ref=None, distinct=None) -> np.ndarray:
@@ -175,59 +377,7 @@ def orbit_change(elements, X: np.ndarray, *, exits=None, delta_ref=None, distinc
     >>> round(float(dJ[5, 1]), 12), round(float(dJ[0, 4]), 12)     # path p_x0 L, x: -p_x0 L
     (0.002, -0.002)
     """
-    n = len(elements)
-    X_in, X_out = _ends(X, exits, n)
-    out = np.zeros((n, 6, 6))
-    if n == 0:
-        return out
-    unique, inv = dedupe(elements) if distinct is None else distinct
-    inv = np.asarray(inv)
-    thick_u = np.array([not el.is_thin and el.length > 0 and el.kind not in _SKIP for el in unique], dtype=bool)
-    if np.any(thick_u):
-        ku = np.flatnonzero(thick_u)
-        bodies = _Bodies([unique[k] for k in ku])
-        B, W = bodies.tensors()
-        local = np.full(len(unique), -1)
-        local[ku] = np.arange(len(ku))
-        idx = np.flatnonzero(thick_u[inv])
-        j = local[inv[idx]]
-        t = bodies.tilt[j]
-        x_in, x_out = _frame(X_in[idx], t), _frame(X_out[idx], t)
-        dX = x_out - np.einsum("mij,mj->mi", bodies.M[j], x_in)
-        dJ = np.einsum("mabk,mk->mab", B[j], x_in) + np.einsum("mabk,mk->mab", W[j], dX)
-        if delta_ref is not None:
-            dref = np.asarray(delta_ref, dtype=float)[idx]
-            Cd = np.einsum("uq,uqij,ujl,uqlm->uim", bodies.weights, bodies.Q, bodies.E[:, 4], bodies.P)
-            dJ -= dref[:, None, None] * Cd[j]
-            x_in, x_out = x_in.copy(), x_out.copy()
-            x_in[:, 4] -= dref
-            x_out[:, 4] -= dref
-        for jj in np.unique(j):
-            el = bodies.unique[jj]
-            if el.kind == "bend" and (getattr(el, "fint_gap1", 0.0) or getattr(el, "fint_gap2", 0.0)):
-                m = np.flatnonzero(j == jj)
-                dJ[m] += _faces(el, x_in[m], x_out[m], bodies, jj)
-        out[idx] = _lab(dJ, t)
-    thin = [i for i in range(n) if unique[inv[i]].length == 0
-            and callable(getattr(unique[inv[i]], "displaced", None))
-            and any(getattr(unique[inv[i]], f, 0.0) for f in ("k2", "k2s", "k2l", "k2sl"))]
-    if thin:
-        els = [elements[i] for i in thin]
-        moved = [el.displaced(float(X_in[i, 0]), float(X_in[i, 2])) for el, i in zip(els, thin)]
-        out[thin] = element_maps6(moved) - element_maps6(els)
-    return out
-
-
-def _ends(X, exits, n: int) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X, dtype=float)
-    if exits is None:
-        return X[:-1], X[1:]
-    return X, np.asarray(exits, dtype=float)
-
-
-#: element kinds with a magnetic field (a tapered ring scales them to the local energy)
-MAGNETS = ("bend", "quadrupole", "skew", "solenoid", "generic", "element",
-           "thin_quadrupole", "thin_skew", "thin_sextupole")
+    return OrbitMaps(elements, distinct).change(X, exits=exits, delta_ref=delta_ref)
 
 
 def tapered_frame(delta) -> np.ndarray:
@@ -237,6 +387,11 @@ def tapered_frame(delta) -> np.ndarray:
     ``FieldScaling``) is the design magnet in the frame of that reference momentum:
     p' = p / (1 + delta0), 1 + delta' = (1 + delta) / (1 + delta0); its map is
     F^-1 J' F, J' the design magnet's map about the orbit in that frame.
+
+    Examples
+    --------
+    >>> round(float(tapered_frame(0.01)[1, 1]), 12)
+    0.990099009901
     """
     d = np.asarray(delta, dtype=float)
     out = np.broadcast_to(np.eye(6), d.shape + (6, 6)).copy()
@@ -258,112 +413,39 @@ def orbit_drive(elements, X: np.ndarray, *, distinct=None) -> np.ndarray:
     >>> float(orbit_drive([Drift(2.0)], X)[0, 5])          # path p^2 L / 2
     1e-06
     """
-    X = np.asarray(X, dtype=float)
-    n = len(elements)
-    out = np.zeros((n, 6))
-    if n == 0:
-        return out
-    unique, inv = dedupe(elements) if distinct is None else distinct
-    inv = np.asarray(inv)
-    thick_u = np.array([not el.is_thin and el.length > 0 and el.kind not in _SKIP for el in unique], dtype=bool)
-    if np.any(thick_u):
-        ku = np.flatnonzero(thick_u)
-        bodies = _Bodies([unique[k] for k in ku])
-        local = np.full(len(unique), -1)
-        local[ku] = np.arange(len(ku))
-        idx = np.flatnonzero(thick_u[inv])
-        j = local[inv[idx]]
-        t = bodies.tilt[j]
-        x_in, x_out = _frame(X[idx], t), _frame(X[idx + 1], t)
-        dX = x_out - np.einsum("mij,mj->mi", bodies.M[j], x_in)
-        Xq = np.einsum("mqij,mj->mqi", bodies.P[j], x_in) + bodies.frac[j][..., None] * dX[:, None, :]
-        D = np.einsum("mqk,mkab->mqab", Xq[..., :5], bodies.E[j])
-        f2 = 0.5 * np.einsum("mqab,mqb->mqa", D, Xq)
-        drive = np.einsum("mq,mqij,mqj->mi", bodies.weights[j], bodies.Q[j], f2)
-        out[idx] = np.einsum("mij,mj->mi", rotation6(-t), drive)
-    for i in range(n):
-        el = elements[i]
-        if el.length == 0 and (getattr(el, "k2l", 0.0) or getattr(el, "k2sl", 0.0)):
-            k = complex(el.k2l, el.k2sl)
-            t = float(el.tilt)
-            rot = complex(np.cos(t), -np.sin(t))
-            w = rot * complex(X[i, 0], X[i, 2])
-            kick = rot * (-0.5 * k * w * w)            # conj(w') in the lab frame
-            out[i, 1] += kick.real
-            out[i, 3] += -kick.imag
-    return out
+    return OrbitMaps(elements, distinct).drive(X)
 
 
 def energy_change(elements, delta, *, distinct=None) -> np.ndarray:
-    """J(delta) - R of every element at a constant delta (its closed orbit's mean), exact in delta, (n, 6, 6).
+    """J(delta) - R of every element at a constant delta (its closed orbit's mean), (n, 6, 6).
 
-    The kinetic part of the generator goes as 1 / (1 + delta) (the drift's
-    p / (1 + delta), a solenoid's whole kinetic term: Omega Hess T / (1 + delta)); fields,
-    the bend's drive K delta and its path K x do not; a bend's vertical face focusing is
-    K tan(e - psi / (1 + delta)) (pyAT's edge_fringe). Exact in delta, because the sawtooth's
-    delta0^2 matters: at delta0 ~ 2.7e-4 a drift's (p / (1 + delta0))' differs from the
-    first-order -delta0 p by 7e-8, which moves sigma_z of a coupled ring by 5e-5. Thin
-    elements (a kick sees no delta in canonical coordinates), markers, matrices and
-    cavities are unchanged.
+    The kinetic part of the generator goes as 1 / (1 + delta) (the drift's p / (1 + delta), a
+    solenoid's whole kinetic term: Omega Hess T / (1 + delta)); fields, the bend's drive
+    K delta and its path K x do not; a bend's vertical face focusing is
+    K tan(e - psi / (1 + delta)) (pyAT's edge_fringe). To second order in t = delta / (1 + delta)
+    (the remainder ~ t^3 ~ 3e-11 on a light source's sawtooth), because the sawtooth's delta0^2
+    matters: at delta0 ~ 2.7e-4 a drift's p / (1 + delta0) differs from the first-order
+    (1 - delta0) p by 7e-8. Thin elements (a kick sees no delta in canonical coordinates),
+    markers, matrices and cavities are unchanged.
 
     Examples
     --------
     >>> from coupled_beam.lattice import Drift
-    >>> round(float(energy_change([Drift(2.0)], [0.01])[0, 0, 1]), 12)       # 2 / 1.01 - 2
-    -0.019801980198
+    >>> round(float(energy_change([Drift(2.0)], [1e-3])[0, 0, 1]), 12)       # 2 / 1.001 - 2
+    -0.001998001998
     """
-    from coupled_beam.lattice.maps import expm_stacked, generators6
-
-    d = np.asarray(delta, dtype=float)
-    n = len(elements)
-    out = np.zeros((n, 6, 6))
-    unique, inv = dedupe(elements) if distinct is None else distinct
-    inv = np.asarray(inv)
-    thick_u = np.array([not el.is_thin and el.length > 0 and el.kind not in _SKIP for el in unique], dtype=bool)
-    idx = np.flatnonzero(thick_u[inv] & (d != 0.0))
-    if not len(idx):
-        return out
-    ku = sorted(set(inv[idx].tolist()))
-    plain = [unique[k].replace(tilt=0.0) if unique[k].tilt else unique[k] for k in ku]
-    local = np.full(len(unique), -1)
-    local[ku] = np.arange(len(ku))
-    j = local[inv[idx]]
-    G = generators6(plain)
-    ent, ext = edge_maps6(plain, "entrance"), edge_maps6(plain, "exit")
-    frame = np.array([bool(getattr(el, "H", 0.0)) for el in plain])
-    if np.any(frame):            # a solenoid's body in canonical coordinates (its edges change frames)
-        G[frame] = ext[frame] @ G[frame] @ ent[frame]
-    H = np.array([float(getattr(el, "H", 0.0)) for el in plain])
-    E = _hessians(H, np.zeros(len(plain)), np.zeros(len(plain)))[:, 4]      # D(e_delta) = -Omega Hess T
-    L = np.array([float(el.length) for el in plain])
-    dd = d[idx]
-    gen = G[j] + E[j] * (dd / (1.0 + dd))[:, None, None]   # Omega Hess T (1 / (1 + delta) - 1) = D(delta e) / (1 + delta)
-    both = expm_stacked(np.concatenate([gen, G]) * np.concatenate([L[j], L])[:, None, None])
-    body, bare_body = both[:len(j)], both[len(j):]
-    e_in, e_out = ent[j].copy(), ext[j].copy()
-    for m_, el in enumerate(plain):
-        if el.kind == "bend":
-            for e, g, faces in ((el.e1, el.fint_gap1, e_in), (el.e2, el.fint_gap2, e_out)):
-                if g:
-                    psi = el.K * g * (1 + np.sin(e)**2) / np.cos(e)
-                    m = np.flatnonzero(j == m_)
-                    faces[m, 3, 2] += el.K * (np.tan(e - psi) - np.tan(e - psi / (1.0 + dd[m])))
-    sol = frame[j]
-    J = np.where(sol[:, None, None], body, e_out @ body @ e_in)
-    R = np.where(frame[:, None, None], bare_body, ext @ bare_body @ ent)[j]
-    out[idx] = _lab(J - R, np.array([plain_t for plain_t in (unique[k].tilt for k in inv[idx])], dtype=float))
-    return out
+    return OrbitMaps(elements, distinct).energy(delta)
 
 
 def sawtooth_change(elements, X: np.ndarray, *, tapered: bool = False, distinct=None) -> np.ndarray:
     """Each element's map about the 6-D closed orbit X minus its design map, (n, 6, 6).
 
-    Untapered: exact at the element's mean delta0 (:func:`energy_change`) plus first order
-    in the rest of the orbit, the transverse orbit and the in-element loss
-    (:func:`orbit_change`). ``tapered``: every magnet (:data:`MAGNETS`) is the design magnet
-    in the frame of the reference momentum 1 + delta0 (:func:`tapered_frame`: pyAT's
-    ``tapering()`` sets that ``FieldScaling``), about the orbit that stays on axis; drifts
-    are untapered (the drift's p / (1 + delta0)).
+    Untapered: at the element's mean delta0 (:func:`energy_change`) plus first order in the
+    rest of the orbit, the transverse orbit and the in-element loss (:func:`orbit_change`).
+    ``tapered``: every magnet (:data:`MAGNETS`) is the design magnet in the frame of the
+    reference momentum 1 + delta0 (:func:`tapered_frame`: pyAT's ``tapering()`` sets that
+    ``FieldScaling``), about the orbit that stays on axis; drifts are untapered (the drift's
+    p / (1 + delta0)).
 
     Parameters
     ----------
@@ -387,27 +469,4 @@ def sawtooth_change(elements, X: np.ndarray, *, tapered: bool = False, distinct=
     >>> round(float(J[0, 1] / q.map6()[0, 1]), 12), round(float(J[1, 0] / q.map6()[1, 0]), 12)
     (0.999000999001, 1.001)
     """
-    X = np.asarray(X, dtype=float)
-    els = list(elements)
-    n = len(els)
-    if distinct is None:
-        distinct = dedupe(els)
-    d = X[:, 4]
-    mean = 0.5 * (d[:-1] + d[1:])
-    if not tapered:
-        return (energy_change(els, mean, distinct=distinct)
-                + orbit_change(els, X, delta_ref=mean, distinct=distinct))
-    mag = np.array([el.kind in MAGNETS for el in els], dtype=bool)
-    ref = np.where(mag, mean, 0.0)
-    Xi = np.zeros((n, 6))
-    Xo = np.zeros((n, 6))
-    Xi[:, 4] = (d[:-1] - mean) / (1 + ref)          # about the mean: the frame's (magnets), exact (rest)
-    Xo[:, 4] = (d[1:] - mean) / (1 + ref)
-    out = orbit_change(els, Xi, exits=Xo, distinct=distinct)
-    rest = np.flatnonzero(~mag)
-    out[rest] += energy_change([els[i] for i in rest], mean[rest])
-    if np.any(mag):
-        R = element_maps6(els, distinct)[mag]
-        F = tapered_frame(ref[mag])
-        out[mag] = np.linalg.solve(F, (R + out[mag]) @ F) - R
-    return out
+    return OrbitMaps(elements, distinct).sawtooth(X, tapered=tapered)

@@ -39,7 +39,8 @@ the sawtooth adds its orbit (three affine scans: linear, then twice with its
 second-order terms), one 6x6 exponential per element (the map at its delta0)
 and a four-node quadrature per distinct element.
 Measured (one BLAS thread, the coupled test ring tiled, with a cavity):
-COSTS; pyAT's ``ohmi_envelope`` 28 / 190 / 860 ms on rings of that size (notes/peers.md).
+147 / 1169 / 4673 elements, 4-D 1.9 / 3.4 / 8.5 ms, 6-D 5.4 / 14 / 45 ms, 6-D without
+the sawtooth 2.4 / 6.3 / 20 ms; pyAT's ``ohmi_envelope`` 28 / 190 / 860 ms on rings of that size (notes/peers.md).
 
 Agreement with pyAT's ``ohmi_envelope`` (coupled test ring of
 :func:`coupled_beam.interop.pyat.example_at_ring`: thin skew quadrupole and
@@ -84,7 +85,7 @@ import numpy as np
 
 from coupled_beam.equilibrium import Decomposition, decompose
 from coupled_beam.lattice.maps import dedupe
-from coupled_beam.orbit_maps import orbit_drive, sawtooth_change
+from coupled_beam.orbit_maps import OrbitMaps
 from coupled_beam.errors import PhysicsWarning
 
 __all__ = [
@@ -356,10 +357,11 @@ def _six_d_maps(ring, *, sawtooth: bool, tapered: bool):
     half = _half_maps(els, loss, distinct)
     maps = with_cavities(maps0)
     X = lo.energy_sawtooth(maps, loss, rf, half)
+    om = OrbitMaps(els, distinct)
     if not tapered:
         for _ in range(2):       # the orbit's own second-order kicks and path: converges in two
-            X = lo.energy_sawtooth(maps, loss, rf, half, extra=orbit_drive(els, X, distinct=distinct))
-    change = sawtooth_change(els, X, tapered=tapered, distinct=distinct)
+            X = lo.energy_sawtooth(maps, loss, rf, half, extra=om.drive(X))
+    change = om.sawtooth(X, tapered=tapered)
     return with_cavities(maps0 + change), noise, rf, X[:, 4]
 
 
