@@ -183,8 +183,23 @@ class OrbitMaps:
         wQEP = QEP * wq[:, :, None, None, None]
         B = (wQEP.reshape(u, nq * 5, 36).transpose(0, 2, 1)
              @ P[:, :, :5, :].reshape(u, nq * 5, 6)).reshape(u, 6, 6, 6)
-        W = np.zeros_like(B)
-        W[..., :5] = np.moveaxis((wQEP * s[None, :, None, None, None]).sum(axis=1), 1, 3)
+        # the in-element loss: delta falls at the rate r = dX_delta / L (dX the exit mismatch), and
+        # the orbit inside is r F(s), F(s) = int_0^s R(s <- t) e_delta dt (the last column of the
+        # augmented exponential): p ~ K r s^2 / 2, x ~ K r s^3 / 6, not linear in s
+        # (the rest of the mismatch, second-order kicks, is taken linearly along the element)
+        G6 = generators6(plain)
+        aug = np.zeros((u, 7, 7))
+        aug[:, :6, :6] = G6
+        aug[:, 4, 6] = 1.0
+        both = np.concatenate([depth, L[:, None]], axis=1)
+        Floss = expm_stacked(aug[:, None] * both[:, :, None, None])[:, :, :6, 6] / L[:, None, None]
+        Floss[:, -1] = np.einsum("uij,uj->ui", ext, Floss[:, -1])        # at the exit, after its face
+        if np.any(frame):
+            Floss[frame, :-1] = np.einsum("uij,uqj->uqi", ext[frame], Floss[frame, :-1])
+        Adx = np.broadcast_to(s[None, :, None, None] * np.eye(6), P.shape).copy()   # X_q = P_q x + Adx_q dX
+        Adx[..., 4] += Floss[:, :-1] - s[None, :, None] * Floss[:, -1][:, None, :]
+        W = (wQEP.reshape(u, nq * 5, 36).transpose(0, 2, 1)
+             @ Adx[:, :, :5, :].reshape(u, nq * 5, 6)).reshape(u, 6, 6, 6)
         Cd = wQEP[:, :, 4].sum(axis=1)
         # the faces' fringe psi / (1 + delta): dF(X) = F . X at the entrance (X_in) and exit
         # (X_out = M X_in + dX) face
@@ -206,12 +221,12 @@ class OrbitMaps:
                     W[k] += Fx
                     Cd[k] += Fx[:, :, 4]
         # the orbit's second-order drive: f_2(X) = D(X) X / 2, X_q = A_q y, y = (X_in, dX)
-        A = np.concatenate([P, np.broadcast_to(s[None, :, None, None] * np.eye(6), P.shape)], axis=-1)
+        A = np.concatenate([P, Adx], axis=-1)
         QEA = (QE @ A[:, :, None]) * (0.5 * wq)[:, :, None, None, None]       # (u, q, k, 6, 12) [a, c]
         T2 = (QEA.reshape(u, nq * 5, 72).transpose(0, 2, 1)
               @ A[:, :, :5, :].reshape(u, nq * 5, 12)).reshape(u, 6, 12, 12).transpose(0, 1, 3, 2)
         # Taylor coefficients of the map at a constant delta: J(t) exact at t = -h, +h
-        G = generators6(plain)
+        G = G6.copy()
         if np.any(frame):          # a solenoid's body in canonical coordinates
             G[frame] = ext[frame] @ G[frame] @ ent[frame]
         Jt = []
@@ -351,8 +366,9 @@ def orbit_change(elements, X: np.ndarray, *, exits=None, delta_ref=None, distinc
     elements : sequence of Element
     X : (n + 1, 6) array
         The closed orbit at every boundary in canonical coordinates (x, p_x, z, p_z, delta, l).
-        Inside an element the orbit is its design map from the entrance plus the exit
-        mismatch (the in-element energy loss) taken linearly along the element.
+        Inside an element the orbit is its design map from the entrance plus the response
+        to the in-element energy loss, delta falling evenly (the exit mismatch in delta) through
+        the body.
     exits : (n, 6) array, optional
         The orbit at each element's exit when it is not the next entrance (then ``X`` holds the
         n entrances): each element in its own frame, e.g. a tapered magnet's, whose
