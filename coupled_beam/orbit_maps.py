@@ -47,7 +47,7 @@ from coupled_beam import _kernels
 from coupled_beam.lattice.maps import (body_maps6, dedupe, edge_maps6, element_maps6, expm_stacked,
                                        generators6, rotation6)
 
-__all__ = ["OrbitMaps", "sawtooth_change", "energy_change", "orbit_change", "orbit_drive", "tapered_frame",
+__all__ = ["OrbitMaps", "noise_at_orbit", "sawtooth_change", "energy_change", "orbit_change", "orbit_drive", "tapered_frame",
            "MAGNETS", "NODES"]
 
 #: Gauss-Legendre nodes on [0, 1] and their weights
@@ -255,6 +255,19 @@ class OrbitMaps:
             t2 = (Rm @ T2[rolled].reshape(-1, 6, 144)).reshape(-1, 6, 12, 12)
             T2[rolled] = np.swapaxes(R12, 1, 2)[:, None] @ t2 @ R12[:, None]
         self.T2 = T2
+        # sextupole-like bodies: their feed-down is taken exactly at the orbit's mean (``displaced``:
+        # the quadrupole k2 x0), C3 . X its first-order part to take out (the gradient k2 x0 L of
+        # an ESRF sextupole in dispersion is 3e-4: its square matters)
+        k2, k2s = _attr(els, "k2"), _attr(els, "k2s")
+        self.sext = np.array([bool(a or b) and callable(getattr(el, "displaced", None))
+                              for a, b, el in zip(k2, k2s, els)], dtype=bool)
+        if np.any(self.sext):
+            zero = np.zeros(u)
+            E3 = _hessians(zero, k2, k2s) - _hessians(zero, zero, zero)
+            QEP3 = (Q[:, :, None] @ E3[:, None]) @ P[:, :, None]
+            C3 = np.zeros((u, 6, 6, 6))
+            C3[..., :5] = np.moveaxis((QEP3 * wq[:, :, None, None, None]).sum(axis=1), 1, 3)
+            self.C3 = _to_lab(C3, tilt, True)
 
     # ------------------------------------------------------------------ per orbit
     def _groups(self):
@@ -286,6 +299,20 @@ class OrbitMaps:
             dJ = dJ.reshape(-1, 6, 6)
             if delta_ref is not None:
                 dJ -= np.asarray(delta_ref, dtype=float)[self.idx][:, None, None] * self.Cd[j]
+            hit = np.flatnonzero(self.sext[j])
+            if len(hit):
+                rows = self.idx[hit]
+                mean = 0.5 * (X_in[rows] + X_out[rows])
+                dJ[hit] -= np.einsum("mabk,mk->mab", self.C3[j[hit]], mean)
+                els = [self.elements[i] for i in rows]
+                moved = [el.displaced(float(w[0]), float(w[2])) for el, w in zip(els, mean)]
+                if delta_ref is None:
+                    dJ[hit] += element_maps6(moved) - element_maps6(els)
+                else:        # exact at (x0, delta0) together (their cross term k2 x0 delta0 L^2 ~ 1e-8)
+                    d = np.asarray(delta_ref, dtype=float)[rows]
+                    t = (d / (1.0 + d))[:, None, None]
+                    taylor = t * self.J1[j[hit]] + t * t * self.J2[j[hit]]     # what energy() adds
+                    dJ[hit] += _at_energy(moved, t[:, 0, 0]) - element_maps6(els) - taylor
             out[self.idx] = dJ
         if self.thin:
             els = [self.elements[i] for i in self.thin]
@@ -349,6 +376,16 @@ class OrbitMaps:
             F = tapered_frame(ref[mag])
             out[mag] = np.linalg.solve(F, (R + out[mag]) @ F) - R
         return out
+
+
+def _at_energy(elements, t) -> np.ndarray:
+    """Exact maps (n, 6, 6) of frame-free thick elements (no solenoid, no fringe) at t = delta / (1 + delta)."""
+    plain = [el.replace(tilt=0.0) if el.tilt else el for el in elements]
+    L = _attr(plain, "length")
+    E4 = _hessians(np.zeros(1), np.zeros(1), np.zeros(1))[0, 4]
+    body = expm_stacked((generators6(plain) + np.asarray(t)[:, None, None] * E4) * L[:, None, None])
+    J = edge_maps6(plain, "exit") @ body @ edge_maps6(plain, "entrance")
+    return _to_lab(J, _attr(elements, "tilt"), False)
 
 
 def _ends(X, exits) -> tuple[np.ndarray, np.ndarray]:
@@ -486,3 +523,25 @@ def sawtooth_change(elements, X: np.ndarray, *, tapered: bool = False, distinct=
     (0.999000999001, 1.001)
     """
     return OrbitMaps(elements, distinct).sawtooth(X, tapered=tapered)
+
+
+def noise_at_orbit(noise: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """The elements' quantum noise (n, 6, 6) in the canonical coordinates of the orbit X, (n, 6, 6).
+
+    A photon of energy u emitted on the orbit keeps the slope x' = p / (1 + delta), so it kicks
+    delta by -u and p by -u p0: the noise of the design orbit (a pure delta kick and its
+    propagation) seen from p = x' (1 + delta) is K B K^T, K = 1 + p0 e_p e_delta^T at the exit
+    (p0 of the orbit there; its change through the element is second order).
+
+    Examples
+    --------
+    >>> B = np.zeros((1, 6, 6)); B[0, 4, 4] = 1e-12
+    >>> X = np.zeros((2, 6)); X[:, 1] = 1e-4
+    >>> float(noise_at_orbit(B, X)[0, 1, 4])           # <p delta> = p0 <delta^2>
+    1e-16
+    """
+    X = np.asarray(X, dtype=float)
+    K = np.broadcast_to(np.eye(6), noise.shape).copy()
+    K[:, 1, 4] = X[1:, 1]
+    K[:, 3, 4] = X[1:, 3]
+    return K @ noise @ np.swapaxes(K, 1, 2)

@@ -85,7 +85,7 @@ import numpy as np
 
 from coupled_beam.equilibrium import Decomposition, decompose
 from coupled_beam.lattice.maps import dedupe
-from coupled_beam.orbit_maps import OrbitMaps
+from coupled_beam.orbit_maps import OrbitMaps, noise_at_orbit
 from coupled_beam.errors import PhysicsWarning
 
 __all__ = [
@@ -362,6 +362,8 @@ def _six_d_maps(ring, *, sawtooth: bool, tapered: bool):
         for _ in range(2):       # the orbit's own second-order kicks and path: converges in two
             X = lo.energy_sawtooth(maps, loss, rf, half, extra=om.drive(X))
     change = om.sawtooth(X, tapered=tapered)
+    if not tapered:                  # a tapered ring's orbit stays on axis: p0 = 0
+        noise = noise_at_orbit(noise, X)
     return with_cavities(maps0 + change), noise, rf, X[:, 4]
 
 
