@@ -178,6 +178,20 @@ def test_ealign_dpsi_is_a_roll(tmp_path):
     assert np.allclose(ra.one_turn_map(), rb.one_turn_map(), rtol=0, atol=1e-13)
 
 
+def _twiss_4d(madx, **kw):
+    """MAD-X's TWISS on its 4-D closed orbit (DELTAP = 0): the cavity's VOLT set to 0 for the call.
+
+    With the cavity on, TWISS solves the 6-D orbit, off momentum when kicks lengthen it (see
+    test_kicks_move_the_orbit_and_bends_see_it); the converted ring is linearised at delta = 0.
+    """
+    volt = madx.elements["rf"].volt
+    madx.input("rf->volt = 0;")
+    try:
+        return madx.twiss(sequence="ring", **kw)
+    finally:
+        madx.input(f"rf->volt = {volt!r};")
+
+
 def _offset_ring(tmp_path, *, k2=20.0, kick=0.0, dx=0.0):
     sext = (f"sx: sextupole, l=0.1, k2={k2};\nkick: hkicker, l=0, kick={kick};\n"
             f"vk: vkicker, l=0, kick={-kick / 2};\n")
@@ -189,7 +203,7 @@ def _offset_ring(tmp_path, *, k2=20.0, kick=0.0, dx=0.0):
     madx, _ = load_madx(p)
     ring = ring_from_madx(madx, "ring", radiation=False)
     tab = _eq(ring_from_madx(madx, "ring")).table()
-    tw = madx.twiss(sequence="ring", ripken=True)
+    tw = _twiss_4d(madx, ripken=True)
     dq = np.array([tab.attrs["Q1"] - madx.table.summ.q1[0], tab.attrs["Q2"] - madx.table.summ.q2[0]])
     return ring, tab, tw, dq, madx
 
@@ -198,12 +212,14 @@ def test_sextupole_offsets_give_feed_down_of_madx(tmp_path):
     """EALIGN DX, DY on sextupoles: normal and skew feed-down, tunes and coupling of MAD-X's TWISS."""
     ring, tab, tw, dq, madx = _offset_ring(tmp_path, dx=3e-4)
     _, _, _, dq0, _ = _offset_ring(tmp_path, k2=0.0, dx=3e-4)
-    # MAD-X linearises its thick sextupole with its second-order map, we at the magnet centre
-    # offset; same gradient K2 dx: 1.7e-7, 2.2e-7 measured
-    assert np.max(np.abs(dq)) < 1e-6, dq
+    # MAD-X linearises its thick sextupole's second-order map at the orbit; here the feed-down at
+    # the mean orbit, its change along the magnet and the orbit's profile: 4.9e-8, 7.1e-8 measured
+    # (1.7e-7, 2.2e-7 at the mean orbit alone, vs the 6-D TWISS)
+    assert np.max(np.abs(dq)) < 2e-7, dq
+    assert np.max(np.abs(dq0)) < 1e-9, dq0
     b12 = np.asarray(tab["BETA12"])[1:]
     assert np.max(tw.beta12) > 1e-4, "the vertical offsets couple the planes (skew K2 dy)"
-    assert np.max(np.abs(b12 - tw.beta12)) < 1e-2 * np.max(tw.beta12)
+    assert np.max(np.abs(b12 - tw.beta12)) < 1e-4 * np.max(tw.beta12)   # 2.0e-5 measured
     assert len(ring) == len(madx.sequence.ring.expanded_elements)
 
 
@@ -219,30 +235,92 @@ def test_orbit_in_quadrupoles_makes_vertical_dispersion(tmp_path):
                    "ealign, dx=1e-4, dy=-1e-4;\n")
     madx, _ = load_madx(p)
     tab = _eq(ring_from_madx(madx, "ring")).table()
-    tw = madx.twiss(sequence="ring")
+    tw = _twiss_4d(madx)
     beta = madx.sequence.ring.beam.beta
     dz = np.asarray(tab["DZ"])[1:]
     dx = np.asarray(tab["DX"])[1:]
-    # 1.1e-3 (DZ) and 2.5e-5 (DX) of the maximum measured; without the bends' orbit terms
-    # (chromatic forcing, faces, second-order body and faces at the orbit) 4.2e-3 and 1.2e-4
-    assert np.max(np.abs(dz - tw.dy * beta)) < 2e-3 * np.max(np.abs(tw.dy))
-    assert np.max(np.abs(dx - tw.dx * beta)) < 6e-5 * np.max(np.abs(tw.dx))
+    # 9.4e-6 (DZ) and 1.7e-7 (DX) of the maximum measured; with the straight magnets' forcing at
+    # the mean orbit only and MAD-X's faces as pyAT's (fringe correction / (1 + delta)): 1.1e-3 and
+    # 2.5e-5; without the bends' orbit terms (chromatic forcing, faces, second-order body and faces
+    # at the orbit) 4.2e-3 and 1.2e-4
+    assert np.max(np.abs(dz - tw.dy * beta)) < 3e-5 * np.max(np.abs(tw.dy))
+    assert np.max(np.abs(dx - tw.dx * beta)) < 1e-6 * np.max(np.abs(tw.dx))
     assert np.max(np.abs(tw.dy)) > 1e-2
+
+
+def test_element_maps_on_the_orbit_equal_madx_rmatrix(tmp_path):
+    """Every element's map on a kicked 4-D orbit (0.8 mm) vs MAD-X's TRANSPORT map there.
+
+    MAD-X: TWISS with RMATRIX from the closed orbit (its cumulative RE, element i = RE_i RE_(i-1)^-1),
+    canonical (x, px, y, py, t, pt); here (x, x', z, z', delta, l), x' = px - px0 delta at the
+    orbit: the 4x4 blocks are the same, the delta column is RE's pt column (times beta) plus
+    the px, py columns times the entrance slopes, minus the exit slopes.
+    """
+    ring, _, tw, _, madx = _offset_ring(tmp_path, kick=2e-4)
+    o = np.column_stack([tw.x, tw.px, tw.y, tw.py])
+    beta = madx.sequence.ring.beam.beta
+    volt = madx.elements["rf"].volt
+    madx.input("rf->volt = 0;")
+    try:
+        t2 = madx.twiss(sequence="ring", rmatrix=True, betx=1, bety=1, x=o[-1, 0], px=o[-1, 1],
+                        y=o[-1, 2], py=o[-1, 3])
+        R = np.stack([np.stack([np.asarray(getattr(t2, f"re{a}{b}")) for b in range(1, 7)], axis=-1)
+                      for a in range(1, 7)], axis=-2)
+        assert np.max(np.abs(np.asarray(t2.x) - tw.x)) < 1e-12      # the same orbit
+    finally:
+        madx.input(f"rf->volt = {volt!r};")
+    E = ring.element_maps6
+    kinds = [str(el.base_type.name) for el in madx.sequence.ring.expanded_elements]
+    worst: dict = {}
+    for i in range(1, len(R)):
+        M = R[i] @ np.linalg.inv(R[i - 1])
+        col = M[:4, 1] * o[i - 1, 1] + M[:4, 3] * o[i - 1, 3] + beta * M[:4, 5]
+        col[[1, 3]] -= o[i, [1, 3]]
+        d = (np.max(np.abs(E[i][:4, :4] - M[:4, :4])), np.max(np.abs(E[i][:4, 4] - col)))
+        worst[kinds[i]] = np.maximum(worst.get(kinds[i], (0.0, 0.0)), d)
+    # measured (4x4 / delta column): bends 1.5e-8 / 3.4e-8 (1.4e-6 / 6.3e-7 with the exit face at
+    # the orbit after its kick, the mean orbit at the ends' average and no Magnus terms),
+    # sextupoles 4.0e-8 / 2.5e-8 (MAD-X's second-order map), quadrupoles, drifts, kickers,
+    # monitors 1e-15 / 2e-15 (quadrupoles 2.5e-7 in the delta column with their forcing at the
+    # mean orbit only)
+    assert worst["sbend"][0] < 5e-8 and worst["sbend"][1] < 1e-7, worst["sbend"]
+    assert max(worst["sextupole"]) < 1e-7, worst["sextupole"]
+    for kind in ("quadrupole", "drift", "hkicker", "vkicker", "monitor"):
+        assert max(worst[kind]) < 1e-12, (kind, worst[kind])
+    assert np.max(np.abs(tw.x)) > 5e-4 and np.max(np.abs(tw.y)) > 3e-4
 
 
 @pytest.mark.slow
 def test_kicks_move_the_orbit_and_bends_see_it(tmp_path):
-    """Kickers: the orbit comes from MAD-X; the tunes then differ linearly in the orbit, 5.1e-5 and
-    4.7e-5 per 0.86 mm here: not the sextupoles (k2 = 0 gives the same) and not the bends' terms at
-    the orbit (linearised: without them 5.3e-5 / 6.9e-5); not identified (MAD-X's second-order
-    quadrupole and drift maps, kinematic terms at the orbit slope, are the candidates)."""
-    _, _, tw_big, dq_big, _ = _offset_ring(tmp_path, k2=20.0, kick=2e-4)
-    _, _, tw_small, dq_small, _ = _offset_ring(tmp_path, k2=20.0, kick=2e-5)
-    assert np.max(np.abs(tw_big.x)) > 5e-4
-    assert np.max(np.abs(dq_big)) < 1e-4, dq_big
-    # linear in the orbit (a factor 10 in the kick: 9.9 and 10.0 measured) -- not a feed-down error,
-    # which would be in the sextupoles (k2 = 0 gives the same shift)
-    assert np.allclose(dq_big / dq_small, 10.0, rtol=0.05)
+    """Kickers: the tunes equal MAD-X's TWISS on the same 4-D orbit (DELTAP = 0), to the second order in it.
+
+    The ring is linearised on MAD-X's 4-D closed orbit (``closed_orbit_4d``: TWISS with the cavity
+    off). With the cavity on, MAD-X's TWISS solves the 6-D orbit, off momentum by PT0 (the kicks
+    lengthen the orbit at a fixed HARMON) and linearised there: its tunes move by the chromaticity
+    times PT0. That orbit (with its dispersive part, but maps at delta = 0) was the 5.1e-5 / 4.7e-5
+    tune difference per 0.86 mm of orbit before; on the 4-D orbit the bends' TRANSPORT terms at the
+    orbit (MAD-X's exit face meets the orbit before its own kick, the orbit moves inside the body)
+    left 1.9e-6 in Q2; now 8.8e-8 / 1.2e-7, second order in the orbit (a tenth of the kick:
+    8.7e-10 / 1.2e-9; 1.4e-8 / 3.2e-8 with k2 = 0).
+    """
+    from coupled_beam.interop.madx import closed_orbit_4d
+
+    ring, tab, tw, dq, madx = _offset_ring(tmp_path, k2=20.0, kick=2e-4)
+    assert np.max(np.abs(tw.x)) > 5e-4 and abs(tw.pt[0]) < 1e-15
+    assert np.max(np.abs(dq)) < 3e-7, dq              # 8.8e-8, 1.2e-7 measured
+    orbit = closed_orbit_4d(madx, "ring")
+    assert np.allclose(orbit[1:, 0], tw.x[:-1], rtol=0, atol=1e-15)
+    assert madx.elements["rf"].volt == 0.03, "the cavity is restored"
+    # MAD-X's own 6-D TWISS (cavity on) is off momentum: PT0 -2.8e-5, and its tunes differ from the
+    # 4-D ones by the chromaticity x PT0 (4.7e-4, -1.1e-3 here, 1.4 % and 0.7 % off: the
+    # synchrotron motion in the 6-D eigen-tunes)
+    q4 = np.array([madx.table.summ.q1[0], madx.table.summ.q2[0]])
+    pt0 = float(madx.twiss(sequence="ring").pt[0])     # (cpymad's tables are read lazily)
+    q6 = np.array([madx.table.summ.q1[0], madx.table.summ.q2[0]])
+    _twiss_4d(madx, chrom=True)
+    xi = np.array([madx.table.summ.dq1[0], madx.table.summ.dq2[0]])
+    assert -3e-5 < pt0 < -2.5e-5
+    assert np.allclose(q6 - q4, xi * pt0, rtol=0.03, atol=0), (q6 - q4, xi * pt0)
 
 
 def test_syntax_error_is_named(tmp_path):
@@ -313,6 +391,10 @@ def test_sextupoles_keep_k2_and_their_displacement_is_madx_ealign(tmp_path):
     from coupled_beam.lattice import Ring, Sextupole
 
     _, _, _, _, madx = _offset_ring(tmp_path, dx=3e-4)
+    # MAD-X's default (6-D) TWISS: the sextupoles' own dipole kicks K2 (dx^2 - dy^2) / 2 go into
+    # PT0 = 1.2e-7, the orbit through them is 2e-8 m, as in the displaced ring (no orbit); on the
+    # 4-D orbit (DELTAP = 0) it is 3e-7 m and its feed-down moves the tunes by 2e-6, 4e-6
+    madx.twiss(sequence="ring")
     q_ref = np.array([madx.table.summ.q1[0], madx.table.summ.q2[0]]) % 1.0
     ring0, _, _, _, _ = _offset_ring(tmp_path, dx=0.0)
     sext = [el for el in ring0.elements if isinstance(el, Sextupole)]

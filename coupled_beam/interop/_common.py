@@ -27,7 +27,8 @@ import numpy as np
 from coupled_beam.errors import UnknownElementError
 
 __all__ = ["feed_down", "quadrupole", "Offenders", "roll_of", "kicked_bend", "kicked_quadrupole",
-           "orbit_slopes", "e2_body_jacobian", "e2_face_jacobian", "quad_fringe_jacobian"]
+           "orbit_slopes", "e2_body_jacobian", "e2_face_jacobian", "quad_fringe_jacobian",
+           "body_orbit", "mean_orbit", "bend_at_orbit"]
 
 
 def feed_down(normal, skew, x0: float, z0: float, start: int = 2) -> tuple[float, float]:
@@ -162,7 +163,7 @@ def _face_kick6(edge4: np.ndarray, K: float, e: float, gap: float, orbit, method
                 sign: float = 1.0) -> np.ndarray:
     """6x6 pole-face map at the magnet-frame orbit (x0, x0', z0, z0'): the linear face and its orbit terms.
 
-    pyAT's hard-edge face (``bend_linear_fringe``; MAD-X's for method 1) in
+    pyAT's hard-edge face (``bend_linear_fringe``; MAD-X's for method 4) in
     x' = px / (1 + delta): x' += K tan(e) x / (1 + delta), z' -= z F(delta, x'),
     F = f_y / (1 + delta), psi = K gap (1 + sin^2 e) / cos e (gap = FINT x full gap, 0 for method 0):
 
@@ -172,6 +173,7 @@ def _face_kick6(edge4: np.ndarray, K: float, e: float, gap: float, orbit, method
     0, 1    K tan(e - psi / (1 + delta))
     2       K tan(e - psi / (1 + delta)) / (1 + delta)
     3       K tan(e - psi + sign x')  (sign +1 entrance, -1 exit)
+    4       K tan(e - psi)  (MAD-X TWISS, ``tmfrng``: no delta in psi)
     ======  ============================================
 
     Linearised at the orbit (delta = 0), the kicks of the orbit itself are
@@ -200,7 +202,7 @@ def _face_kick6(edge4: np.ndarray, K: float, e: float, gap: float, orbit, method
         out[3, 1] -= z0 * dF_dxp
     else:
         t = math.tan(e - psi)
-        dF_dd = K * (1 + t * t) * psi - (2.0 if method == 2 else 1.0) * K * t
+        dF_dd = -K * t if method == 4 else K * (1 + t * t) * psi - (2.0 if method == 2 else 1.0) * K * t
     return _delta_kick(out, c1, -z0 * dF_dd)
 
 
@@ -290,7 +292,7 @@ def _hamiltonian_part(X: np.ndarray) -> np.ndarray:
 
 
 def e2_face_jacobian(K: float, e: float, gap: float, h_face: float, k1: float, orbit,
-                     exit: bool = False) -> np.ndarray:
+                     exit: bool = False, madx: bool = False) -> np.ndarray:
     """First-order-in-orbit part (4x4) of pyAT's second-order (Brown) pole-face map at an orbit.
 
     pyAT's BndMPoleSymplectic4E2Pass applies at each face x += T111 x^2 + T133 z^2,
@@ -301,6 +303,9 @@ def e2_face_jacobian(K: float, e: float, gap: float, h_face: float, k1: float, o
     give the 4x4 returned here, to be added to the linear face map. Their delta
     terms are second order in the orbit (none kept). The exact hard-edge wedge
     (pyAT's ExactSectorBendPass) has the same terms to 1e-7 at a 0.3 mm orbit.
+    ``madx``: MAD-X's TRANSPORT face (``tmfrng``, the same Brown terms) instead, whose
+    T233 has tan^2(e) where pyAT's has tan^2(e - psi) (psi the fringe correction);
+    equal without fringe (gap = 0).
 
     Examples
     --------
@@ -311,7 +316,7 @@ def e2_face_jacobian(K: float, e: float, gap: float, h_face: float, k1: float, o
     x0, px0, z0, pz0 = (float(v) for v in orbit)
     ca, sa = math.cos(e), math.sin(e)
     t, sec = sa / ca, 1.0 / ca
-    tb = math.tan(e - K * gap * (1.0 + sa * sa) / ca)
+    tb = t if madx else math.tan(e - K * gap * (1.0 + sa * sa) / ca)
     h = K
     if not exit:
         T111, T234 = -0.5 * h * t * t, -0.5 * h * t * t
@@ -387,7 +392,9 @@ def _kicked_bend_class():
         (:func:`_slope_kicks`; -+ slope L / 12 in a drift); the constant part is ``chromatic``.
         ``ends`` = the orbit (x, x', z, z') just inside the body at the entrance and the exit
         (magnet frame): then the whole profile of the orbit the bend itself curves enters
-        exactly (:func:`_profile_kicks`) instead of its linear part.
+        exactly (:func:`_profile_kicks`) instead of its linear part. ``orbit_forcing`` (4 floats,
+        1/m, x, x', z, z' rows) is added to b: the second-order Magnus term of the orbit terms'
+        change along the body acting on the design forcing (:func:`bend_at_orbit`).
         Same map route as a bend with explicit D (generator, Padé exponential,
         a few ulp) and the same radiation (generator route: the bend's h, k1,
         faces; Van Loan noise on this map, so the vertical dispersion the
@@ -400,10 +407,12 @@ def _kicked_bend_class():
         forcing_slope: tuple = field(default=(0.0, 0.0), kw_only=True)
         orbit_terms: tuple = field(default=(), kw_only=True)
         ends: tuple = field(default=(), kw_only=True)
+        orbit_forcing: tuple = field(default=(), kw_only=True)
 
         def __post_init__(self) -> None:
             object.__setattr__(self, "chromatic", tuple(float(v) for v in self.chromatic))
             object.__setattr__(self, "orbit_terms", tuple(float(v) for v in self.orbit_terms))
+            object.__setattr__(self, "orbit_forcing", tuple(float(v) for v in self.orbit_forcing))
             object.__setattr__(self, "ends", tuple(float(v) for v in self.ends))
             object.__setattr__(self, "face_orbit", tuple(float(v) for v in self.face_orbit))
             object.__setattr__(self, "fringe", tuple(int(v) for v in self.fringe))
@@ -416,6 +425,8 @@ def _kicked_bend_class():
             out = np.array(super().b, dtype=float)
             out[1] += self.chromatic[0]
             out[3] += self.chromatic[1]
+            if self.orbit_forcing:
+                out[:4] += np.asarray(self.orbit_forcing)
             return out
 
         @property
@@ -478,7 +489,7 @@ def _kicked_bend_class():
 
 
 def kicked_bend(bend, f_x: float, f_z: float, face_orbit=(0.0,) * 8, fringe=(1, 1),
-                forcing_slope=(0.0, 0.0), orbit_terms=(), ends=()):
+                forcing_slope=(0.0, 0.0), orbit_terms=(), ends=(), orbit_forcing=()):
     """``bend`` (a Bend or TrackingFaceBend) on an orbit: chromatic forcing (f_x, f_z) (1/m) of its
     orbit kicks, the orbit (x, x', z, z') at its entrance and exit faces (magnet frame) and the
     faces' fringe methods (:func:`_face_kick6`), the change of the forcing along it (1/m), and
@@ -517,7 +528,154 @@ def kicked_bend(bend, f_x: float, f_z: float, face_orbit=(0.0,) * 8, fringe=(1, 
     fields = {f: getattr(bend, f) for f in ("length", "K", "n", "e1", "e2", "fint_gap1", "fint_gap2",
                                             "tilt", "name")}
     return cls(**fields, chromatic=(f_x, f_z), face_orbit=tuple(face_orbit), fringe=tuple(fringe),
-               forcing_slope=tuple(forcing_slope), orbit_terms=tuple(orbit_terms), ends=tuple(ends))
+               forcing_slope=tuple(forcing_slope), orbit_terms=tuple(orbit_terms), ends=tuple(ends),
+               orbit_forcing=tuple(orbit_forcing))
+
+
+def body_orbit(K: float, e1: float, e2: float, gap1: float, gap2: float, w_in, w_out,
+               exit_inside: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The orbit (x, x', z, z') just inside a bend's body at both ends (magnet frame).
+
+    Parameters
+    ----------
+    K : float
+        Curvature (1/m).
+    e1, e2, gap1, gap2 : float
+        Face angles (rad) and fint_gap (m) of the entrance and exit faces, as
+        :class:`~coupled_beam.lattice.Bend` (0 gap: no fringe correction).
+    w_in : sequence of 4 float
+        The orbit met by the entrance face (before its kick).
+    w_out : sequence of 4 float
+        The orbit leaving the exit face (after its kick); with ``exit_inside``, already
+        the orbit inside, before the exit face (returned as is).
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        ``w_in`` after the entrance face's kick x' += K tan(e1) x, z' -= K tan(e1 - psi1) z,
+        and ``w_out`` with the exit face's kick undone (psi = K gap (1 + sin^2 e) / cos e,
+        the thin face of :class:`~coupled_beam.lattice.Bend`).
+
+    Examples
+    --------
+    >>> a, b = body_orbit(0.1, 0.2, 0.0, 0.0, 0.0, (1e-3, 0, 0, 0), (1e-3, 0, 0, 0))
+    >>> round(float(a[1]), 12), float(b[1])               # K tan(e1) x
+    (2.0271e-05, 0.0)
+    """
+    a = np.array(w_in, dtype=float)
+    b = np.array(w_out, dtype=float)
+    for e, gap, v, sign in ((e1, gap1, a, 1.0), (e2, gap2, b, 0.0 if exit_inside else -1.0)):
+        if sign and (e or gap):
+            psi = K * gap * (1 + math.sin(e) ** 2) / math.cos(e)
+            v[1] += sign * K * math.tan(e) * v[0]
+            v[3] -= sign * K * math.tan(e - psi) * v[2]
+    return a, b
+
+
+def mean_orbit(a, b, length: float) -> tuple[float, float]:
+    """Mean (x0, z0) over a magnet of the cubic orbit through the ends' positions and slopes.
+
+    (a + b) / 2 + L (a' - b') / 12 (Simpson-exact for a cubic), a, b = (x, x', z, z') just
+    inside the entrance and the exit.
+
+    Examples
+    --------
+    >>> mean_orbit((0.0, 1e-3, 0.0, 0.0), (0.0, -1e-3, 0.0, 0.0), 1.2)   # a parabola through 0
+    (0.0002, 0.0)
+    """
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    return (float(0.5 * (a[0] + b[0]) + length * (a[1] - b[1]) / 12.0),
+            float(0.5 * (a[2] + b[2]) + length * (a[3] - b[3]) / 12.0))
+
+
+def bend_at_orbit(bend, normal, skew, w_in, w_out, x0: float, z0: float, *, kick=(0.0, 0.0),
+                  fringe=(1, 1), second_order: str | None = None, face_curvature=(0.0, 0.0),
+                  exit_inside: bool = False, magnus: bool = True):
+    """``bend`` linearised about the closed orbit through it (the pyAT and MAD-X converters).
+
+    In x' = px / (1 + delta) every orbit force F per metre is F / (1 + delta): the
+    chromatic part -F of the body force at the mean orbit w0 = x0 + i z0,
+    F = -(Re S + K^2 x0) + kick_x / L, S = sum_n (b_n + i a_n) w0^n (z: Im S + kick_z / L),
+    is a constant delta forcing; the orbit's profile inside (just inside both
+    ends, :func:`body_orbit`) gives its variation along the body exactly
+    (:func:`_profile_kicks`); each face's kick at the orbit it meets leaves its
+    chromatic part (:func:`_face_kick6`); a second-order integrator adds the
+    body's and faces' second-order terms at the orbit (:func:`e2_body_jacobian`,
+    :func:`e2_face_jacobian`; the faces at the orbit they meet: the exit face
+    before its own kick).
+
+    Parameters
+    ----------
+    bend : Bend or TrackingFaceBend
+        The bend at its mean-orbit gradient (feed-down included in ``n``).
+    normal, skew : sequence of float
+        The body field b_n, a_n per metre (pyAT PolynomB / PolynomA, MAD-X K_n / n!;
+        b_1 the design gradient, without feed-down).
+    w_in, w_out : sequence of 4 float
+        Magnet-frame orbit (x, x', z, z') met by the entrance face (before its kick) and
+        leaving the exit face (after its kick; ``exit_inside``: before it).
+    x0, z0 : float
+        Mean orbit in the body (magnet frame), the point of the feed-down in ``bend``
+        (:func:`mean_orbit` of :func:`body_orbit`).
+    kick : (float, float)
+        Integrated dipole kick of the body (pyAT KickAngle), magnet frame.
+    fringe : (int, int)
+        Face methods (pyAT FringeBendEntrance / FringeBendExit 0-3; 4: MAD-X's, :func:`_face_kick6`).
+    second_order : {None, "pyat", "madx"}
+        None: a first-order integrator (pyAT BndMPoleSymplectic4Pass, no second-order
+        terms); "pyat": BndMPoleSymplectic4E2Pass; "madx": MAD-X TWISS's TRANSPORT map
+        (same body terms, faces per ``e2_face_jacobian(madx=True)``).
+    face_curvature : (float, float)
+        Pole-face curvatures (pyAT H1, H2; MAD-X H1, H2).
+
+    Returns
+    -------
+    Bend or KickedBend
+        ``bend`` itself when the orbit leaves nothing (design orbit).
+
+    Examples
+    --------
+    >>> from coupled_beam.lattice import Bend
+    >>> w = (0.0, 0.0, 1e-3, 0.0)
+    >>> kb = bend_at_orbit(Bend(1.0, K=0.1, n=-0.3 / 0.01), [0.0, 0.3], [0.0, 0.0], w, w, 0.0, 1e-3)
+    >>> round(float(kb.chromatic[1]), 12)                  # -Im S = -k1 z0: a vertical forcing
+    -0.0003
+    """
+    K, L = bend.K, bend.length
+    a, b = body_orbit(K, bend.e1, bend.e2, bend.fint_gap1, bend.fint_gap2, w_in, w_out,
+                      exit_inside=exit_inside)
+    c = np.zeros(max(len(normal), len(skew), 2), dtype=complex)
+    c[:len(normal)] += np.asarray(normal, dtype=float)
+    c[:len(skew)] += 1j * np.asarray(skew, dtype=float)
+    S = sum(c[n] * complex(x0, z0) ** n for n in range(len(c)))
+    f_x = S.real + K**2 * x0 - float(kick[0]) / L
+    f_z = -S.imag - float(kick[1]) / L
+    faces = tuple(float(v) for v in w_in) + tuple(float(v) for v in b)
+    terms, forcing = (), ()
+    if second_order is not None:
+        k1, k2 = c[1].real, (c[2].real if len(c) > 2 else 0.0)
+        madx = second_order == "madx"
+        zp = ((b[0] - a[0]) / L, (b[2] - a[2]) / L)
+        # the orbit moves inside: second-order Magnus term of the terms' change along the body,
+        # -(L / 12) [A, dA(b) - dA(a)] (as KickedGeneric's K_slope)
+        dA = e2_body_jacobian(K, k1, k2, (x0, zp[0], z0, zp[1]))
+        if magnus:      # on the 6-D generator [[A, b], [0, 0]]: also + (L / 12) change b in the delta column
+            change = e2_body_jacobian(K, k1, k2, b) - e2_body_jacobian(K, k1, k2, a)
+            A0 = np.asarray(bend.A, dtype=float)
+            dA = dA - L / 12.0 * (A0 @ change - change @ A0)
+            forcing = tuple(L / 12.0 * change @ np.asarray(bend.b, dtype=float))
+        terms = tuple(dA.ravel()) + \
+            tuple(e2_face_jacobian(K, bend.e1, bend.fint_gap1, float(face_curvature[0]), k1, faces[:4],
+                                   madx=madx).ravel()) + \
+            tuple(e2_face_jacobian(K, bend.e2, bend.fint_gap2, float(face_curvature[1]), k1, faces[4:],
+                                   exit=True, madx=madx).ravel())
+    if not (bend.e1 or bend.e2 or bend.fint_gap1 or bend.fint_gap2 or 3 in tuple(fringe)):
+        faces = (0.0,) * 8
+    if abs(f_x) + abs(f_z) > 1e-15 or np.any(np.abs(b - a) > 1e-15) or any(faces) or any(terms):
+        return kicked_bend(bend, f_x, f_z, faces, tuple(fringe), orbit_terms=terms,
+                           ends=tuple(a) + tuple(b), orbit_forcing=forcing)
+    return bend
 
 
 def orbit_slopes(normal, skew, w_in, w_out) -> tuple[tuple[float, float], tuple[float, float]]:

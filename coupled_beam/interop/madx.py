@@ -54,13 +54,28 @@ into k pieces its J_x and eps_x converge as 1/k to ours with
 faces land about halfway (EMIT's thick-bend quadrature, 4e-3 on sector bends).
 
 Closed orbit: when any element has a kick or an EALIGN offset the orbit
-(x, z at every element) is taken from MAD-X's ``TWISS`` (4-D, DELTAP = 0):
-it includes every nonlinear field of the sequence, which the linear engine
-here does not have; the optics are linearised around it: sextupoles by their
-feed-down (and keep K2 for the 6-D energy sawtooth), kicks and quadrupoles by
-the chromatic part of their kicks, bends (``_bend_at_orbit``) by the chromatic
-part of the body and face forces and by the second-order body and face terms
-at the orbit, as TWISS linearises its TRANSPORT maps there.
+(x, px, y, py at every element) is taken from MAD-X's ``TWISS`` on the 4-D
+problem at DELTAP = 0 (:func:`closed_orbit_4d`: the cavities' VOLT set to 0
+for that call; with a cavity on, TWISS solves the 6-D orbit, which kicks that
+lengthen the orbit move off momentum, PT0 = -2.8e-5 at a 0.86 mm orbit in the
+tests, and its tunes by the chromaticity times PT0; the ring here, as pyAT's
+4-D ``find_orbit``, is linearised at delta = 0). The orbit includes every
+nonlinear field of the sequence, which the linear engine here does not have;
+the optics are linearised around it as TWISS linearises its second-order
+TRANSPORT maps there: sextupoles by their feed-down (and keep K2 for the 6-D
+energy sawtooth) and its change along the magnet, kicks and thick straight
+magnets by the chromatic part of their kicks over the orbit's whole profile
+inside (``kicked_quadrupole``'s ``ends``), bends
+(:func:`coupled_beam.interop._common.bend_at_orbit`, shared with the pyAT
+converter) by the chromatic part of the body and face forces (MAD-X's faces:
+fringe correction without delta, method 4 of ``_face_kick6``) and by the
+second-order body and face terms at the orbit (``tmsect``, ``tmfrng``; the exit
+face meets the orbit before its own kick; the terms' change along the body
+by second-order Magnus terms). Element by element at a 0.8 mm orbit the
+maps then equal MAD-X's (TWISS RMATRIX; 4x4 / delta column) to 1.5e-8 / 3.4e-8
+in bends (1.4e-6 / 6.3e-7 before), 4e-8 / 2.5e-8 in thick sextupoles and 2e-15
+in the rest; ring tunes to 1.2e-7, second order in the orbit
+(tests/test_interop_madx.py).
 
 References
 ----------
@@ -83,10 +98,11 @@ from pathlib import Path
 import numpy as np
 
 from coupled_beam.errors import InputError, LatticeFileError
-from coupled_beam.interop._common import Offenders, feed_down, kicked_quadrupole, quadrupole
+from coupled_beam.interop._common import (Offenders, bend_at_orbit, body_orbit, feed_down, kicked_quadrupole,
+                                          mean_orbit, orbit_slopes, quadrupole)
 from coupled_beam.interop._feed_down import linear_part, orbit_sensitivity
 
-__all__ = ["ring_from_madx", "read_madx", "madx_elements", "load_madx"]
+__all__ = ["ring_from_madx", "read_madx", "madx_elements", "load_madx", "closed_orbit_4d"]
 
 _MARKERS = {"marker", "monitor", "hmonitor", "vmonitor", "instrument", "placeholder",
             "rcollimator", "ecollimator", "collimator", "blmonitor"}
@@ -236,14 +252,11 @@ def madx_elements(madx, sequence: str, *, orbit=None) -> tuple[list, list]:
                             "counterpart (only DX, DY, DPSI are read); remove it")
             tilt += float(err.dpsi)
             dx, dy = float(err.dx), float(err.dy)
-        if orbit is not None:
-            x0 = 0.5 * (orbit[i, 0] + orbit[(i + 1) % len(orbit), 0]) - dx
-            z0 = 0.5 * (orbit[i, 2] + orbit[(i + 1) % len(orbit), 2]) - dy
-            # into the magnet frame (rolled by tilt)
-            c, s = math.cos(tilt), math.sin(tilt)
-            x0, z0 = c * x0 + s * z0, -s * x0 + c * z0
-        else:
-            x0 = z0 = 0.0
+        w = None
+        x0 = z0 = 0.0
+        if orbit is not None:    # the orbit at the ends in the magnet frame, its mean inside
+            w = (_magnet_frame(orbit[i], dx, dy, tilt), _magnet_frame(orbit[(i + 1) % len(orbit)], dx, dy, tilt))
+            x0, z0 = mean_orbit(*w, L)
         try:
             if kind == "drift":
                 out.append(lat.Drift(L, name=name))
@@ -265,23 +278,26 @@ def madx_elements(madx, sequence: str, *, orbit=None) -> tuple[list, list]:
                     fintx = fint
                 hgap = float(_val(el, "hgap", 0.0))
                 k2 = float(_val(el, "k2", 0.0))
-                k1 += feed_down([0, 0, k2 / 2], [0, 0, 0], x0, z0)[0] if k2 else 0.0
                 if L == 0.0:
                     bad.add(i, name, kind, "a bend of zero length; give it a length")
                     continue
+                gaps = (2 * hgap * fint, 2 * hgap * fintx)
+                if orbit is not None and angle:      # the mean orbit in the body, faces' kicks in
+                    x0, z0 = mean_orbit(*body_orbit(angle / L, e1, e2, *gaps, *w), L)
+                k1 += feed_down([0, 0, k2 / 2], [0, 0, 0], x0, z0)[0] if k2 else 0.0
                 if angle == 0.0:
                     out.append(quadrupole(L, k1, 0.0, tilt, name))
                     continue
                 K = angle / L
-                bend = lat.Bend(L, K=K, n=-k1 / K**2, e1=e1, e2=e2,
-                                fint_gap1=2 * hgap * fint, fint_gap2=2 * hgap * fintx,
+                bend = lat.Bend(L, K=K, n=-k1 / K**2, e1=e1, e2=e2, fint_gap1=gaps[0], fint_gap2=gaps[1],
                                 tilt=tilt, name=name)
-                if orbit is not None:
-                    bend = _bend_at_orbit(bend, float(_val(el, "k1", 0.0)), k2, orbit, i, dx, dy, tilt, x0, z0)
+                if orbit is not None:   # TWISS linearises its TRANSPORT maps (second order) at the orbit
+                    bend = bend_at_orbit(bend, [0.0, float(_val(el, "k1", 0.0)), k2 / 2], [0.0], *w,
+                                         x0, z0, fringe=(4, 4), second_order="madx")
                 out.append(bend)
             elif kind == "quadrupole":
                 k1, k1s = float(_val(el, "k1", 0.0)), float(_val(el, "k1s", 0.0))
-                out.append(_at_orbit(L, [0.0, k1], [0.0, k1s], k1, k1s, tilt, name, orbit, x0, z0))
+                out.append(_at_orbit(L, [0.0, k1], [0.0, k1s], k1, k1s, tilt, name, w, x0, z0))
             elif kind in ("sextupole", "octupole", "multipole"):
                 if kind == "multipole":
                     knl, ksl = _list(el, "knl"), _list(el, "ksl")
@@ -292,7 +308,7 @@ def madx_elements(madx, sequence: str, *, orbit=None) -> tuple[list, list]:
                     f1, f1s = feed_down(b, a, x0, z0)
                     if any(knl[2:] + ksl[2:]) and orbit is not None:
                         notes.append(f"{name}: feed-down k1l {f1:.3g}, k1sl {f1s:.3g} at the orbit")
-                    out.append(_at_orbit(0.0, b, a, k1 + f1, k1s + f1s, tilt, name, orbit, x0, z0))
+                    out.append(_at_orbit(0.0, b, a, k1 + f1, k1s + f1s, tilt, name, w, x0, z0))
                 else:
                     order = 2 if kind == "sextupole" else 3
                     kn = float(_val(el, f"k{order}", 0.0))
@@ -300,7 +316,7 @@ def madx_elements(madx, sequence: str, *, orbit=None) -> tuple[list, list]:
                     b = [0.0] * order + [kn / math.factorial(order)]
                     a = [0.0] * order + [ks / math.factorial(order)]
                     f1, f1s = feed_down(b, a, x0, z0)
-                    out.append(_at_orbit(L, b, a, f1, f1s, tilt, name, orbit, x0, z0))
+                    out.append(_at_orbit(L, b, a, f1, f1s, tilt, name, w, x0, z0))
             elif kind == "solenoid":
                 ks = float(_val(el, "ks", 0.0))
                 if L == 0.0:
@@ -344,64 +360,80 @@ def madx_elements(madx, sequence: str, *, orbit=None) -> tuple[list, list]:
     return out, notes
 
 
-def _bend_at_orbit(bend, k1: float, k2: float, orbit, i: int, dx: float, dy: float, tilt: float,
-                   x0: float, z0: float):
-    """``bend`` on MAD-X's closed orbit: the chromatic part of its orbit force and of its faces' kicks.
-
-    As the pyAT converter (:func:`coupled_beam.interop._common.kicked_bend`): the body force at the
-    mean magnet-frame orbit, F = -(K^2 + k1) x0 - Re (k2 / 2) w0^2 ..., leaves -F in the delta
-    column; each pole face's kick K tan(e) x (and the vertical K tan(e - psi) z) at the orbit met
-    there leaves its chromatic part; the orbit's profile inside (``ends``) gives the forcing's
-    variation along the bend; and the second-order body and face terms at the orbit (MAD-X's
-    TWISS linearises its TRANSPORT maps there; measured on a FODO ring with offset sextupoles and
-    quadrupoles: vertical dispersion 4.2e-3 -> 1.1e-3 of its maximum off TWISS, horizontal
-    1.2e-4 -> 2.5e-5).
-    """
-    from coupled_beam.interop._common import e2_body_jacobian, e2_face_jacobian, kicked_bend
-
-    n = len(orbit)
+def _magnet_frame(o, dx: float, dy: float, tilt: float) -> tuple:
+    """MAD-X orbit (x, px, y, py) in the frame of a magnet shifted by (dx, dy) and rolled by tilt."""
     c, s = math.cos(tilt), math.sin(tilt)
-
-    def magnet_frame(o, shift):
-        x, px, z, pz = float(o[0]) - shift[0], float(o[1]), float(o[2]) - shift[1], float(o[3])
-        return (c * x + s * z, c * px + s * pz, -s * x + c * z, -s * px + c * pz)
-
-    w_in = magnet_frame(orbit[i], (dx, dy))
-    w_out = magnet_frame(orbit[(i + 1) % n], (dx, dy))
-    K = bend.K
-    S = k1 * complex(x0, z0) + 0.5 * k2 * complex(x0, z0) ** 2
-    f_x, f_z = S.real + K**2 * x0, -S.imag
-    faces = w_in + w_out
-    if not (bend.e1 or bend.e2 or bend.fint_gap1 or bend.fint_gap2):
-        faces = (0.0,) * 8
-    ends = (bend.entrance @ np.asarray(w_in), np.asarray(w_out))
-    # MAD-X's TWISS linearises its bends' second-order (TRANSPORT) maps at the orbit: the same
-    # body and face terms as pyAT's E2 pass (interop._common)
-    L = bend.length
-    zp = ((w_out[0] - w_in[0]) / L, (w_out[2] - w_in[2]) / L)
-    terms = tuple(e2_body_jacobian(K, k1, k2 / 2, (x0, zp[0], z0, zp[1])).ravel()) + \
-        tuple(e2_face_jacobian(K, bend.e1, bend.fint_gap1, 0.0, k1, w_in).ravel()) + \
-        tuple(e2_face_jacobian(K, bend.e2, bend.fint_gap2, 0.0, k1, w_out, exit=True).ravel())
-    if abs(f_x) + abs(f_z) < 1e-15 and not any(faces) and not any(terms) \
-            and not np.any(np.abs(ends[1] - ends[0]) > 1e-15):
-        return bend
-    return kicked_bend(bend, f_x, f_z, faces, (1, 1), orbit_terms=terms, ends=tuple(ends[0]) + tuple(ends[1]))
+    x, px, z, pz = float(o[0]) - dx, float(o[1]), float(o[2]) - dy, float(o[3])
+    return (c * x + s * z, c * px + s * pz, -s * x + c * z, -s * px + c * pz)
 
 
-def _at_orbit(L, b, a, k1, k1s, tilt, name, orbit, x0, z0):
+def _at_orbit(L, b, a, k1, k1s, tilt, name, w, x0, z0):
     """Quadrupole (k1, k1s); at an orbit also the chromatic part of its kick there.
 
-    b, a: the magnet's multipole coefficients (per metre, or integrated when L = 0).
+    b, a: the magnet's multipole coefficients (per metre, or integrated when L = 0); w: the
+    magnet-frame orbit (x, px, y, py) at its ends (None: the design orbit), whose profile inside a
+    thick magnet gives the chromatic forcing exactly and the feed-down's change along it
+    (``kicked_quadrupole``'s ``ends``, ``gradient_slope``; as the pyAT converter): the
+    quadrupoles' delta column at a 0.8 mm orbit equals MAD-X's to 1e-15 (2.5e-7 at the mean
+    orbit alone); the ring's vertical dispersion with an offset quadrupole 1.1e-3 -> 9e-6.
     """
     c2 = orbit_sensitivity(b, a, x0, z0)      # sextupoles keep K2 for the 6-D sawtooth orbit
-    if orbit is None:
+    if w is None:
         return linear_part(L, k1, k1s, tilt, c2, name)
     S = sum(complex(b[j], a[j]) * complex(x0, z0) ** j for j in range(len(b)))
     Lk = L if L else 1.0
     kick = (-Lk * S.real, Lk * S.imag)
     if abs(kick[0]) + abs(kick[1]) < 1e-15:
         return linear_part(L, k1, k1s, tilt, c2, name)
+    if L:
+        return kicked_quadrupole(L, k1, k1s, tilt, kick[0], kick[1], name, c2=c2,
+                                 gradient_slope=orbit_slopes(b, a, *w)[1], ends=w)
     return kicked_quadrupole(L, k1, k1s, tilt, kick[0], kick[1], name, c2=c2)
+
+
+def closed_orbit_4d(madx, sequence: str) -> np.ndarray:
+    """MAD-X's 4-D closed orbit at DELTAP = 0: (x, px, y, py) at the entrance of every expanded element.
+
+    MAD-X's TWISS solves for the 6-D closed orbit whenever an RF cavity with a
+    voltage is on (``tmclor``: the one-turn map is not "static"); kicks that
+    lengthen the orbit then move it off momentum, PT0 = -beta dC / (alpha_c C)
+    with the harmonic number fixed, and TWISS linearises there (its tunes move
+    by the chromaticity times PT0). The converted ring is linearised at
+    delta = 0 (as the pyAT converter's 4-D ``find_orbit``), so the orbit is
+    taken from a TWISS with every cavity's VOLT set to 0 for that one call
+    (MAD-X then solves the 4-D problem at DELTAP = 0) and restored after (a
+    deferred expression as ``VOLT := expr``). Measured on a 1 GeV FODO ring
+    with a 0.03 MV cavity and kickers (0.86 mm orbit): PT0 = -2.8e-5 with the
+    cavity on, and the tunes of the ring linearised on that orbit off TWISS by
+    5.1e-5 / 4.7e-5; on the 4-D orbit 1e-7 (tests/test_interop_madx.py).
+
+    Parameters
+    ----------
+    madx : cpymad.madx.Madx
+        With ``sequence`` expanded (USEd, EALIGN errors assigned).
+    sequence : str
+
+    Returns
+    -------
+    ndarray, shape (n, 4)
+        Row i: the orbit at the entrance of expanded element i (TWISS row i - 1).
+    """
+    saved: dict[str, tuple] = {}
+    for el in _expanded(madx, sequence):
+        name = str(el.name)
+        if str(el.base_type.name).lower() == "rfcavity" and name not in saved \
+                and float(_val(el, "volt", 0.0)):
+            par = madx.elements[name].cmdpar["volt"]
+            saved[name] = (par.expr, float(par.value))
+    try:
+        for name in saved:
+            madx.input(f"{name}->volt = 0;")
+        tw = madx.twiss(sequence=sequence)
+    finally:
+        for name, (expr, value) in saved.items():
+            madx.input(f"{name}, volt:={expr};" if expr else f"{name}->volt = {value!r};")
+    # TWISS rows are element exits, one per expanded element: entrance of i = row i - 1
+    return np.roll(np.column_stack([tw.x, tw.px, tw.y, tw.py]), 1, axis=0)
 
 
 _CACHE: dict = {}
@@ -507,11 +539,7 @@ def ring_from_madx(path_or_madx, sequence: str, energy: float | None = None, *,
         raise InputError(f"the BEAM of {sequence!r} is {particle!r}; the radiation model is the "
                          "electron's: use radiation=False or an electron/positron beam",
                          field="particle", value=particle)
-    orbit = None
-    if _needs_orbit(madx, seq):
-        tw = madx.twiss(sequence=seq)
-        # TWISS rows are element exits, one per expanded element: entrance of i = row i - 1
-        orbit = np.roll(np.column_stack([tw.x, tw.px, tw.y, tw.py]), 1, axis=0)
+    orbit = closed_orbit_4d(madx, seq) if _needs_orbit(madx, seq) else None
     try:
         elements, _ = madx_elements(madx, seq, orbit=orbit)
     finally:

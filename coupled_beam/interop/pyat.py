@@ -51,12 +51,14 @@ R1 (orbit + T1) at the entrance and R2^-1 (orbit - T2) at the exit; their mean
 feed-down c1 = sum_n n (b_n + i a_n) w0^(n-1)
 (:mod:`coupled_beam.interop._common`): a sextupole adds k1 = 2 b2 x0 and the
 skew k1s = 2 b2 z0. Not linearised: the bends' own second-order (curvature)
-terms at the orbit (orbit x tunes: 6e-5 per mm on a 1 GeV FODO ring, see the
-MAD-X tests) in bends tracked by pyAT's first-order BndMPoleSymplectic4Pass,
-which has none (a BndMPoleSymplectic4E2Pass bend converts with its kinematic
-(1 + h x) p^2 / 2 and second-order face terms at the orbit: 6e-4 in x <- z' at
-a 0.3 mm vertical orbit through dba.mat's 45-degree bends, equal to
-ExactSectorBendPass's; tests/test_pyat_rolled_bends.py),
+terms at the orbit in bends tracked by pyAT's first-order
+BndMPoleSymplectic4Pass, which has none (a BndMPoleSymplectic4E2Pass bend
+converts with its kinematic (1 + h x) p^2 / 2 and second-order face terms at
+the orbit, ``_common.bend_at_orbit``: 6e-4 in x <- z' at a 0.3 mm vertical
+orbit through dba.mat's 45-degree bends, equal to ExactSectorBendPass's;
+tests/test_pyat_rolled_bends.py; with the terms' change along the body by
+second-order Magnus terms one E2 bend at a 1 mm orbit equals find_elem_m66 to
+1.3e-9 in the 4x4 and 1e-9 in the delta column, 9.3e-7 and 3.2e-7 without),
 the variation of the orbit along a magnet in the feed-down gradient and, in
 straight magnets, in the chromatic forcing, and the skew feed-down inside a bend
 (no skew gradient in a Bend: integrated k1s L below 1e-5 /m is dropped with a
@@ -163,9 +165,8 @@ import warnings
 import numpy as np
 
 from coupled_beam.errors import InputError, PhysicsWarning
-from coupled_beam.interop._common import (Offenders, e2_body_jacobian, e2_face_jacobian, feed_down,
-                                          kicked_bend, kicked_quadrupole, no_face_radiation, orbit_slopes,
-                                          quadrupole)
+from coupled_beam.interop._common import (Offenders, bend_at_orbit, body_orbit, feed_down, kicked_quadrupole,
+                                          mean_orbit, no_face_radiation, orbit_slopes, quadrupole)
 from coupled_beam.interop._feed_down import linear_part, orbit_sensitivity
 
 __all__ = ["ATTRIBUTES", "ring_from_pyat", "pyat_elements", "closed_orbit",
@@ -378,25 +379,18 @@ def _magnet_orbit(el, o_in, o_out, tilt: float) -> tuple[float, float]:
     K = float(getattr(el, "BendingAngle", 0.0) or 0.0) / L if L else 0.0
     if K:      # a bend: the slopes inside, after the entrance face kick and before the exit face kick
         gap = float(getattr(el, "FullGap", 0.0) or 0.0)
-        for e, fint, fb, v, sign in ((getattr(el, "EntranceAngle", 0.0), getattr(el, "FringeInt1", 0.0),
-                                      getattr(el, "FringeBendEntrance", 1), a, 1.0),
-                                     (getattr(el, "ExitAngle", 0.0), getattr(el, "FringeInt2", 0.0),
-                                      getattr(el, "FringeBendExit", 1), b, -1.0)):
-            e = float(e)
-            psi = K * gap * float(fint or 0.0) * (1 + math.sin(e)**2) / math.cos(e) if int(fb) else 0.0
-            v[1] += sign * K * math.tan(e) * v[0]
-            v[3] -= sign * K * math.tan(e - psi) * v[2]
-    m = 0.5 * (a + b)
-    m[0] += L * (a[1] - b[1]) / 12.0
-    m[2] += L * (a[3] - b[3]) / 12.0
-    return m[0], m[2]
+        g1 = gap * float(getattr(el, "FringeInt1", 0.0) or 0.0) if int(getattr(el, "FringeBendEntrance", 1)) else 0.0
+        g2 = gap * float(getattr(el, "FringeInt2", 0.0) or 0.0) if int(getattr(el, "FringeBendExit", 1)) else 0.0
+        a, b = body_orbit(K, float(getattr(el, "EntranceAngle", 0.0)), float(getattr(el, "ExitAngle", 0.0)),
+                          g1, g2, a, b)
+    return mean_orbit(a, b, L)
 
 
 def _face_orbit(el, o_in, o_out) -> tuple:
-    """Orbit (x, x', z, z') met by a bend's entrance and exit faces, magnet frame: R1 (o + T1), R2^-1 (o - T2).
+    """Orbit (x, x', z, z') at a magnet's ends in its frame: R1 (o + T1) met by the entrance, R2^-1 (o - T2) leaving the exit.
 
-    Their edge kicks leave orbit terms at the faces (``kicked_bend``); x' = px at delta = 0,
-    at the exit the slope before the face's own kick.
+    x' = px at delta = 0; for a bend these are outside its faces (``_common.bend_at_orbit``
+    undoes the exit face's kick to get the orbit that face meets).
     """
     a, b = np.zeros(6), np.zeros(6)
     a[:4], b[:4] = o_in[:4], o_out[:4]
@@ -409,15 +403,6 @@ def _face_orbit(el, o_in, o_out) -> tuple:
         a = np.asarray(el.R1, dtype=float).reshape(6, 6) @ a
     if getattr(el, "R2", None) is not None:
         b = np.linalg.solve(np.asarray(el.R2, dtype=float).reshape(6, 6), b)
-    L = float(getattr(el, "Length", 0.0))
-    K = float(getattr(el, "BendingAngle", 0.0) or 0.0) / L if L else 0.0
-    if K:      # the slopes before the exit face kick (fringe method 3, the E2 face terms read them)
-        e = float(getattr(el, "ExitAngle", 0.0))
-        fb = int(getattr(el, "FringeBendExit", 1))
-        gap = float(getattr(el, "FullGap", 0.0) or 0.0) * float(getattr(el, "FringeInt2", 0.0) or 0.0)
-        psi = K * gap * (1 + math.sin(e)**2) / math.cos(e) if fb else 0.0
-        b[1] -= K * math.tan(e) * b[0]
-        b[3] += K * math.tan(e - psi) * b[2]
     return tuple(float(v) for v in a[:4]) + tuple(float(v) for v in b[:4])
 
 
@@ -548,30 +533,14 @@ def pyat_elements(at_ring, *, face_radiation: bool = True, orbit=None) -> list:
                                     tilt=tilt, name=name)
                     if not face_radiation and (bend.e1 or bend.e2):
                         bend = no_face_radiation(bend)
-                    if orbit is not None:     # chromatic part of the orbit force F (magnet frame)
-                        S = sum(complex(B[n], A[n]) * complex(x0, z0) ** n for n in range(len(B)))
+                    if orbit is not None:     # linearised about the orbit (_common.bend_at_orbit)
                         ka = np.zeros(2)
                         ka[:_arr(el, "KickAngle").size] = _arr(el, "KickAngle")[:2]
-                        f_x = S.real + K**2 * x0 - ka[0] / L
-                        f_z = -S.imag - ka[1] / L
-                        faces = _face_orbit(el, o_in, o_out)
-                        # the orbit just inside the body at both ends: its profile's chromatic forcing
-                        ends = (bend.entrance @ np.asarray(faces[:4]), np.asarray(faces[4:]))
-                        terms = ()
-                        if pm in _E2:      # pyAT's second-order body and faces: their terms at the orbit
-                            zp = ((faces[4] - faces[0]) / L, (faces[6] - faces[2]) / L)
-                            terms = tuple(e2_body_jacobian(K, B[1], B[2] if len(B) > 2 else 0.0,
-                                                           (x0, zp[0], z0, zp[1])).ravel()) + \
-                                tuple(e2_face_jacobian(K, bend.e1, bend.fint_gap1, float(getattr(el, "H1", 0.0)),
-                                                       B[1], faces[:4]).ravel()) + \
-                                tuple(e2_face_jacobian(K, bend.e2, bend.fint_gap2, float(getattr(el, "H2", 0.0)),
-                                                       B[1], faces[4:], exit=True).ravel())
-                        if not (bend.e1 or bend.e2 or bend.fint_gap1 or bend.fint_gap2 or 3 in (fb1, fb2)):
-                            faces = (0.0,) * 8
-                        if abs(f_x) + abs(f_z) > 1e-15 or np.any(np.abs(ends[1] - ends[0]) > 1e-15) \
-                                or any(faces) or any(terms):
-                            bend = kicked_bend(bend, f_x, f_z, faces, (fb1, fb2), orbit_terms=terms,
-                                               ends=tuple(ends[0]) + tuple(ends[1]))
+                        w = _face_orbit(el, o_in, o_out)
+                        bend = bend_at_orbit(bend, B, A, w[:4], w[4:], x0, z0, kick=ka, fringe=(fb1, fb2),
+                                             second_order="pyat" if pm in _E2 else None,
+                                             face_curvature=(float(getattr(el, "H1", 0.0)),
+                                                             float(getattr(el, "H2", 0.0))))
                     out.append(bend)
                     continue
                 if kick is None and orbit_sensitivity(B, A, x0, z0):
