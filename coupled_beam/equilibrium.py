@@ -565,7 +565,7 @@ def beam_spots(xz: np.ndarray, eta: np.ndarray, p2: float):
 
 
 def ring_equilibrium(ring, *, warn_below: float = 1e-8, precision: int | None = None,
-                     model: str = "4d", sawtooth: bool = True, tapered: bool = False):
+                     model: str = "4d", sawtooth: bool = True, tapered: bool = False, orbit=None):
     """Moments at every boundary of ``ring`` in O(n elements).
 
     Moments by :func:`moments_around`; closed-orbit functions, folding (8)
@@ -587,6 +587,9 @@ def ring_equilibrium(ring, *, warn_below: float = 1e-8, precision: int | None = 
     sawtooth, tapered : bool
         6-D only: the energy sawtooth's chromatic effect, and magnets tapered
         to the local energy (:mod:`coupled_beam.longitudinal`).
+    orbit : (n + 1, 6) array, optional
+        6-D only: a given 6-D closed orbit (canonical, e.g. pyAT's ``find_orbit`` at every
+        refpt) instead of the package's own (:func:`coupled_beam.sixd.ring_equilibrium6`).
 
     Returns
     -------
@@ -610,10 +613,14 @@ def ring_equilibrium(ring, *, warn_below: float = 1e-8, precision: int | None = 
                              "with model='6d'", field="precision", value=precision)
         from coupled_beam.sixd import ring_equilibrium6
 
-        return ring_equilibrium6(ring, sawtooth=sawtooth, tapered=tapered, warn_below=warn_below)
+        return ring_equilibrium6(ring, sawtooth=sawtooth, tapered=tapered, warn_below=warn_below,
+                                 orbit=orbit)
     if model != "4d":
         raise InputError(f"model must be '4d' (the paper's) or '6d' (exact with the RF), got {model!r}",
                          field="model", value=repr(model))
+    if orbit is not None:
+        raise InputError("orbit= is the 6-D closed orbit of the energy sawtooth: use it with model='6d'",
+                         field="orbit")
     from coupled_beam import distribution
 
     S, dec = moments_around(ring, warn_below=warn_below, precision=precision)

@@ -16,6 +16,13 @@ the radiation damps p_x where a photon is emitted (pyAT keeps x' = p_x / (1 + de
 emission), and a cavity leaves p_x alone. On the design orbit they are the package's
 (x, x', z, z', delta, l).
 
+Two parts are taken beyond first order, because a light source's orbit makes them large:
+the map at the element's mean delta0 (:func:`energy_change`, to second order in delta0) and a
+sextupole's feed-down at the orbit's mean (its ``displaced`` quadrupole, exact, at delta0): an
+ESRF sextupole in dispersion sees x0 ~ 1e-4 m, k2 x0 L ~ 3e-4, whose square and cross term
+with delta0 (1e-8 in the map) move sigma_z by 1e-4. The photon noise is taken into the orbit's
+canonical coordinates (:func:`noise_at_orbit`).
+
 What is not a thick body:
 
 * thin multipoles with an orbit sensitivity (``ThinSextupole``, a kicked ``Generic`` of zero

@@ -19,12 +19,14 @@ X = (x, x', z, z', delta, l) with
   rule; the orbit's own second-order terms, :func:`coupled_beam.orbit_maps.orbit_drive`,
   set its delta level as tracking does). Every element's map is taken about it
   (:func:`coupled_beam.orbit_maps.sawtooth_change`): exact at its local delta0 (the
-  kinetic term / (1 + delta0)) plus the first-order change with the transverse orbit
-  and the in-element loss, from the element's cubic Hamiltonian
+  kinetic term / (1 + delta0); a sextupole's feed-down exact at the orbit's mean) plus
+  the first-order change with the rest of the orbit and the in-element loss, from the
+  element's cubic Hamiltonian
   (:mod:`derivations.orbit_expansion`; a sextupole's feed-down, the drift's
   p / (1 + delta), a solenoid's kinetic term), in canonical coordinates as the 6-D
   codes track: there the maps are symplectic, the radiation damps p at emission
-  and the cavity leaves p alone. ``sawtooth=False`` ignores the sawtooth,
+  (and kicks it by -u p0: :func:`coupled_beam.orbit_maps.noise_at_orbit`) and the
+  cavity leaves p alone. ``sawtooth=False`` ignores the sawtooth,
   ``tapered=True`` puts every magnet at the local reference momentum (pyAT's
   ``tapering()``, its FieldScaling).
 
@@ -52,10 +54,11 @@ both Sigma's) 5e-5. At pyAT's default 10 steps its radiating bends set the
 orbit's delta level 1.8e-7 off the continuum (1.8e-8 at 100) and the sizes
 differ by 6e-5 ... 1.1e-4. pyAT's shipped ESRF lattice
 (tests/test_pyat_real_rings.py; 1636 elements, rolled quadrupoles, delta0
-peak-to-peak 4e-4), 10x pyAT's steps: sigma_x 3.4e-5, sigma_z 3.1e-4, tilt
-7.8e-5 rad; tapered 3.5e-5 / 5.7e-5 / 3.1e-5 (strength scaling alone, untapered:
-1.2e-2, 1.5e-2, 5e-3); at pyAT's default steps sigma_z is 1.8e-3 off, as much
-as pyAT's own result moves from default to 30x steps. pyAT's own
+peak-to-peak 4e-4), 10x pyAT's steps: sigma_x 3.2e-5, sigma_z 2.2e-4, tilt
+6.7e-5 rad (30x: 1.9e-5 / 8.3e-5 / 2.2e-5); tapered 3.6e-5 / 5.7e-5 / 3.1e-5
+(strength scaling alone, untapered: 1.2e-2, 1.5e-2, 5e-3); at pyAT's default
+steps sigma_z is 1.7e-3 off, as much as pyAT's own result moves from default to
+30x steps; our maps about pyAT's own orbit give 3.3e-4 there and 2.1e-5 at 10x. pyAT's own
 ``mode_emittances`` normalise the eigenvectors with its ``jmatswap`` (the
 longitudinal block of J sign-flipped, not the form the maps are symplectic
 for) and differ from u Sigma u^H by 2e-4 ... 5e-4 here.
@@ -86,7 +89,7 @@ import numpy as np
 from coupled_beam.equilibrium import Decomposition, decompose
 from coupled_beam.lattice.maps import dedupe
 from coupled_beam.orbit_maps import OrbitMaps, noise_at_orbit
-from coupled_beam.errors import PhysicsWarning
+from coupled_beam.errors import InputError, PhysicsWarning
 
 __all__ = [
     "cumulative6",
@@ -327,7 +330,25 @@ def _half_maps(elements, loss: np.ndarray, distinct=None) -> np.ndarray:
     return out
 
 
-def _six_d_maps(ring, *, sawtooth: bool, tapered: bool):
+def _given_orbit(orbit, n: int) -> np.ndarray:
+    """A user's 6-D closed orbit: (n + 1, 6) finite floats, else InputError naming what to change."""
+    try:
+        X = np.array(orbit, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"orbit must be an array of numbers, got {type(orbit).__name__}", field="orbit") from None
+    if X.shape != (n + 1, 6):
+        raise InputError(f"orbit must have shape ({n + 1}, 6): the 6-D closed orbit (x, p_x, z, p_z, delta, l) at "
+                         f"every boundary of the {n} elements (pyAT: find_orbit(refpts=range(len(ring) + 1))), "
+                         f"got {X.shape}", field="orbit", value=str(X.shape))
+    bad = ~np.isfinite(X)
+    if np.any(bad):
+        i, k = np.argwhere(bad)[0]
+        raise InputError(f"orbit[{i}, {k}] = {X[i, k]}: the closed orbit must be finite", field="orbit",
+                         value=float(X[i, k]))
+    return X
+
+
+def _six_d_maps(ring, *, sawtooth: bool, tapered: bool, orbit=None):
     """(maps with cavity kicks and the energy sawtooth, noise, rf, delta0 at the boundaries).
 
     The sawtooth: the 6-D closed orbit X (:func:`coupled_beam.longitudinal.energy_sawtooth`,
@@ -350,17 +371,22 @@ def _six_d_maps(ring, *, sawtooth: bool, tapered: bool):
         return m
 
     if not sawtooth:
+        if orbit is not None:
+            raise InputError("orbit= gives the energy sawtooth's orbit: it needs sawtooth=True", field="orbit")
         return with_cavities(maps0), noise, rf, np.zeros(len(ring.elements) + 1)
     els = ring.elements
     distinct = dedupe(els)           # once: every sawtooth term works on the distinct elements
-    loss = lo.element_energy_loss(els, rf.energy)
-    half = _half_maps(els, loss, distinct)
-    maps = with_cavities(maps0)
-    X = lo.energy_sawtooth(maps, loss, rf, half)
     om = OrbitMaps(els, distinct)
-    if not tapered:
-        for _ in range(2):       # the orbit's own second-order kicks and path: converges in two
-            X = lo.energy_sawtooth(maps, loss, rf, half, extra=om.drive(X))
+    if orbit is not None:
+        X = _given_orbit(orbit, len(els))
+    else:
+        loss = lo.element_energy_loss(els, rf.energy)
+        half = _half_maps(els, loss, distinct)
+        maps = with_cavities(maps0)
+        X = lo.energy_sawtooth(maps, loss, rf, half)
+        if not tapered:
+            for _ in range(2):       # the orbit's own second-order kicks and path: converges in two
+                X = lo.energy_sawtooth(maps, loss, rf, half, extra=om.drive(X))
     change = om.sawtooth(X, tapered=tapered)
     if not tapered:                  # a tapered ring's orbit stays on axis: p0 = 0
         noise = noise_at_orbit(noise, X)
@@ -368,7 +394,7 @@ def _six_d_maps(ring, *, sawtooth: bool, tapered: bool):
 
 
 def ring_equilibrium6(ring, *, sawtooth: bool = True, tapered: bool = False,
-                      warn_below: float = 1e-8) -> RingEquilibrium6:
+                      warn_below: float = 1e-8, orbit=None) -> RingEquilibrium6:
     """The exact 6-D equilibrium of ``ring`` at every boundary (``Ring.equilibrium(model="6d")``).
 
     Parameters
@@ -382,6 +408,12 @@ def ring_equilibrium6(ring, *, sawtooth: bool = True, tapered: bool = False,
         Magnets scaled to the local energy (the sawtooth then has no chromatic effect).
     warn_below : float
         Resonance-warning threshold of (10).
+    orbit : (n + 1, 6) array, optional
+        A given 6-D closed orbit (canonical (x, p_x, z, p_z, delta, l) at every boundary)
+        instead of the package's own: e.g. pyAT's ``find_orbit`` to compare with
+        ``ohmi_envelope`` on pyAT's orbit (at pyAT's default steps its radiating bends put
+        the orbit's delta level 1.6e-6 off on ESRF, which moves sigma_z by 1.7e-3;
+        tests/test_pyat_real_rings.py).
 
     Returns
     -------
@@ -401,7 +433,7 @@ def ring_equilibrium6(ring, *, sawtooth: bool = True, tapered: bool = False,
     ----------
     LNF-64/55 eq. (10), §2 b.
     """
-    maps, noise, rf, delta0 = _six_d_maps(ring, sawtooth=sawtooth, tapered=tapered)
+    maps, noise, rf, delta0 = _six_d_maps(ring, sawtooth=sawtooth, tapered=tapered, orbit=orbit)
     S, dec = equilibrium6(maps, noise, periodicity=rf.periodicity, warn_below=warn_below)
     mu, theta, inv_area, spot = _spot(S)
     if not np.all(spot):

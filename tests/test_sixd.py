@@ -341,3 +341,28 @@ def test_synchro_betatron_series_is_second_order_exact():
     c0, c1, c2, c3 = sc.series_residual(3)
     assert c0 == c1 == c2 == sp.zeros(3, 3)
     assert c3 != sp.zeros(3, 3)      # a genuine remainder: the series is not exact
+
+
+def test_given_orbit_is_used_and_checked(ring012):
+    """orbit=: the package's own orbit given back reproduces the result; a moved orbit changes it;
+    bad orbits are named errors."""
+    from coupled_beam.errors import InputError
+
+    own = ring012.equilibrium(model="6d")
+    n = len(ring012.elements)
+    X = np.zeros((n + 1, 6))
+    X[:, 4] = own.delta0
+    again = ring012.equilibrium(model="6d", orbit=X)
+    assert np.allclose(again.delta0, own.delta0, rtol=0, atol=0)
+    # the transverse sawtooth orbit is left out here (X has delta only): a small, non-zero change
+    assert 0 < np.max(np.abs(again.sigma_x / own.sigma_x - 1)) < 1e-3
+    with pytest.raises(InputError, match=r"shape \(%d, 6\)" % (n + 1)):
+        ring012.equilibrium(model="6d", orbit=X[:-1])
+    Y = X.copy()
+    Y[3, 1] = np.nan
+    with pytest.raises(InputError, match=r"orbit\[3, 1\]"):
+        ring012.equilibrium(model="6d", orbit=Y)
+    with pytest.raises(InputError, match="sawtooth=True"):
+        ring012.equilibrium(model="6d", sawtooth=False, orbit=X)
+    with pytest.raises(InputError, match="model='6d'"):
+        ring012.equilibrium(orbit=X)
