@@ -591,7 +591,7 @@ def mean_orbit(a, b, length: float) -> tuple[float, float]:
 
 def bend_at_orbit(bend, normal, skew, w_in, w_out, x0: float, z0: float, *, kick=(0.0, 0.0),
                   fringe=(1, 1), second_order: str | None = None, face_curvature=(0.0, 0.0),
-                  exit_inside: bool = False, magnus: bool = True):
+                  exit_inside: bool = False, magnus: bool = True, killed=(False, False)):
     """``bend`` linearised about the closed orbit through it (the pyAT and MAD-X converters).
 
     In x' = px / (1 + delta) every orbit force F per metre is F / (1 + delta): the
@@ -628,6 +628,13 @@ def bend_at_orbit(bend, normal, skew, w_in, w_out, x0: float, z0: float, *, kick
         (same body terms, faces per ``e2_face_jacobian(madx=True)``).
     face_curvature : (float, float)
         Pole-face curvatures (pyAT H1, H2; MAD-X H1, H2).
+    exit_inside : bool
+        ``w_out`` is already the orbit inside, before the exit face.
+    magnus : bool
+        Include the second-order Magnus terms (default; False only to measure them).
+    killed : (bool, bool)
+        MAD-X's KILL_ENT_FRINGE / KILL_EXI_FRINGE: that face is absent altogether, its
+        second-order terms too (``bend`` then has e = 0 and no fringe there).
 
     Returns
     -------
@@ -665,11 +672,11 @@ def bend_at_orbit(bend, normal, skew, w_in, w_out, x0: float, z0: float, *, kick
             A0 = np.asarray(bend.A, dtype=float)
             dA = dA - L / 12.0 * (A0 @ change - change @ A0)
             forcing = tuple(L / 12.0 * change @ np.asarray(bend.b, dtype=float))
-        terms = tuple(dA.ravel()) + \
-            tuple(e2_face_jacobian(K, bend.e1, bend.fint_gap1, float(face_curvature[0]), k1, faces[:4],
-                                   madx=madx).ravel()) + \
-            tuple(e2_face_jacobian(K, bend.e2, bend.fint_gap2, float(face_curvature[1]), k1, faces[4:],
-                                   exit=True, madx=madx).ravel())
+        D1, D2 = (np.zeros((4, 4)) if killed[k] else
+                  e2_face_jacobian(K, (bend.e1, bend.e2)[k], (bend.fint_gap1, bend.fint_gap2)[k],
+                                   float(face_curvature[k]), k1, faces[4 * k:4 * k + 4], exit=bool(k),
+                                   madx=madx) for k in (0, 1))
+        terms = tuple(dA.ravel()) + tuple(D1.ravel()) + tuple(D2.ravel())
     if not (bend.e1 or bend.e2 or bend.fint_gap1 or bend.fint_gap2 or 3 in tuple(fringe)):
         faces = (0.0,) * 8
     if abs(f_x) + abs(f_z) > 1e-15 or np.any(np.abs(b - a) > 1e-15) or any(faces) or any(terms):

@@ -12,7 +12,9 @@ MAD-X                             coupled_beam
 ================================  ==============================================
 DRIFT                             Drift(L)
 SBEND (ANGLE, K1, E1, E2, FINT,   Bend(L, K=ANGLE/L, n=-K1/K^2, e1, e2,
-FINTX, HGAP, TILT)                fint_gap = 2 HGAP FINT (FINTX), tilt=TILT)
+FINTX, HGAP, TILT, K2, H1, H2,    fint_gap = 2 HGAP FINT (FINTX), tilt=TILT);
+KILL_ENT/EXI_FRINGE)              K2 feed-down, H1/H2 at an orbit; a killed face
+                                  is no face (e = 0, no fringe), as in TWISS
 RBEND                             the same with arc length L (theta/2)/sin(theta/2)
                                   (MAD-X RBARC, default) and faces E + ANGLE/2
 QUADRUPOLE (K1, K1S, TILT)        Quadrupole(L, hypot(K1, K1S), tilt=TILT - atan2(K1S, K1)/2)
@@ -39,7 +41,8 @@ EALIGN DX, DY, DPSI               DPSI adds to the roll; DX, DY shift the magnet
 Refused, all offenders listed in one :class:`~coupled_beam.errors.UnknownElementError`:
 WIGGLER, MATRIX, BEAMBEAM, ELSEPARATOR, CRABCAVITY, RFMULTIPOLE, DIPEDGE,
 NLLENS, CHANGEREF, TRANSLATION, YROTATION, SROTATION, and a bend with K1S
-(no skew gradient in :class:`~coupled_beam.lattice.Bend`; split it), and
+(no skew gradient in :class:`~coupled_beam.lattice.Bend`; split it), a bend with
+K0 other than ANGLE / L, K0S or KTAP (a dipole field error), and
 EALIGN DPHI, DTHETA, DS (pitch, yaw, longitudinal shift: no counterpart).
 
 Energy and particle: from the sequence's BEAM (``ENERGY`` in GeV), or
@@ -281,7 +284,18 @@ def madx_elements(madx, sequence: str, *, orbit=None) -> tuple[list, list]:
                 if L == 0.0:
                     bad.add(i, name, kind, "a bend of zero length; give it a length")
                     continue
+                k0, k0s, ktap = (float(_val(el, key, 0.0)) for key in ("k0", "k0s", "ktap"))
+                if (k0 and abs(k0 - angle / L) > 1e-12 * abs(angle / L)) or k0s or ktap:
+                    bad.add(i, name, kind, f"K0 = {k0} (ANGLE / L = {angle / L}), K0S = {k0s}, KTAP = {ktap}: "
+                            "a dipole field other than ANGLE / L is not modelled; remove K0/K0S/KTAP "
+                            "and put the field error in a kicker")
+                    continue
                 gaps = (2 * hgap * fint, 2 * hgap * fintx)
+                killed = (bool(_val(el, "kill_ent_fringe", False)), bool(_val(el, "kill_exi_fringe", False)))
+                if killed[0]:      # MAD-X skips that face altogether
+                    e1, gaps = 0.0, (0.0, gaps[1])
+                if killed[1]:
+                    e2, gaps = 0.0, (gaps[0], 0.0)
                 if orbit is not None and angle:      # the mean orbit in the body, faces' kicks in
                     x0, z0 = mean_orbit(*body_orbit(angle / L, e1, e2, *gaps, *w), L)
                 k1 += feed_down([0, 0, k2 / 2], [0, 0, 0], x0, z0)[0] if k2 else 0.0
@@ -293,7 +307,9 @@ def madx_elements(madx, sequence: str, *, orbit=None) -> tuple[list, list]:
                                 tilt=tilt, name=name)
                 if orbit is not None:   # TWISS linearises its TRANSPORT maps (second order) at the orbit
                     bend = bend_at_orbit(bend, [0.0, float(_val(el, "k1", 0.0)), k2 / 2], [0.0], *w,
-                                         x0, z0, fringe=(4, 4), second_order="madx")
+                                         x0, z0, fringe=(4, 4), second_order="madx",
+                                         face_curvature=(float(_val(el, "h1", 0.0)), float(_val(el, "h2", 0.0))),
+                                         killed=killed)
                 out.append(bend)
             elif kind == "quadrupole":
                 k1, k1s = float(_val(el, "k1", 0.0)), float(_val(el, "k1s", 0.0))
