@@ -127,3 +127,72 @@ def kernel_specs() -> list[KernelSpec]:
             "beyond LNF-64/55: the map about the 6-D closed orbit",
         ),
     ]
+
+
+def drift_check() -> tuple[sp.Matrix, sp.Matrix]:
+    """(claimed, independent): the first-order change of a drift's map about an orbit two ways.
+
+    Claimed: int_0^L R(L - s) D R(s) ds with D = :func:`orbit_hessian` (the mechanism of
+    :mod:`coupled_beam.orbit_maps`). Independent: the exact drift x += L p / (1 + delta),
+    l += L p^2 / 2 (1 + delta)^2 differentiated at the orbit and expanded to first order in it.
+    """
+    L, s, e = sp.symbols("L s e", positive=True)
+
+    def R(d):
+        m = sp.eye(6)
+        m[0, 1] = m[2, 3] = d
+        return m
+
+    D = orbit_hessian().subs({H: 0, k2: 0, k2s: 0})
+    claimed = (R(L - s) * D * R(s)).applyfunc(lambda f: sp.integrate(sp.expand(f), (s, 0, L)))
+    F = sp.Matrix([x + L * px / (1 + delta), px, z + L * pz / (1 + delta), pz, delta,
+                   l + L * (px**2 + pz**2) / (2 * (1 + delta)**2)])
+    Jac = F.jacobian(COORDS).subs(dict(zip((x, px, z, pz, delta), (e * x0, e * px0, e * z0, e * pz0, e * delta0))))
+    independent = Jac.applyfunc(lambda f: sp.diff(f, e).subs(e, 0))
+    return sp.expand(claimed), sp.expand(independent)
+
+
+def results():
+    """Closed forms for ``coupled-beam derive``.
+
+    Examples
+    --------
+    >>> [r.name for r in results()]
+    ['orbit-cubic-hamiltonian', 'orbit-map-change']
+    """
+    from derivations.registry import Result
+
+    return [
+        Result("orbit-cubic-hamiltonian", cubic_part(),
+               "H_3: the cubic part of an element's expanded Hamiltonian (drift p^2 / 2(1 + delta), "
+               "solenoid H, sextupole k2 + i k2s), canonical (x, p_x, z, p_z, delta, l)",
+               "beyond LNF-64/55: the map about the 6-D closed orbit"),
+        Result("orbit-map-change", orbit_hessian(),
+               "D = Omega Hess H_3 at the orbit: J = R + int R(L <- s) D(X0(s)) R(s <- 0) ds, the map "
+               "about a closed orbit to first order in it (coupled_beam.orbit_maps)",
+               "beyond LNF-64/55: the map about the 6-D closed orbit"),
+    ]
+
+
+def equation_checks():
+    """'Beyond the paper' rows: the map about an orbit is symplectic, and a drift's agrees with its exact map.
+
+    Examples
+    --------
+    >>> [c.equation for c in equation_checks()]
+    ['map about an orbit: symplectic to first order', 'map about an orbit: drift']
+    """
+    from derivations.registry import Check
+
+    D = orbit_hessian()
+    Om = omega()
+    claimed, independent = drift_check()
+    return [
+        Check("map about an orbit: symplectic to first order", "§4", sp.zeros(6, 6),
+              sp.expand(Om * D - (Om * D).T),
+              "Omega D symmetric: D = Omega Hess H_3 keeps J = R + int R D R ds symplectic to first order "
+              "in the orbit (no projection)", printed_in_paper=False),
+        Check("map about an orbit: drift", "§4", claimed, independent,
+              "int R(L - s) D R(s) ds against the exact drift x += L p / (1 + delta), l += L p^2 / 2(1 + delta)^2 "
+              "differentiated at the orbit, first order", printed_in_paper=False),
+    ]

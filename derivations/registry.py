@@ -60,6 +60,7 @@ SECTION_MODULES = [
     "derivations.skew_equilibrium",
     "derivations.beam_spot",
     "derivations.synchrotron_coupling",   # beyond the paper (§2 b): the 6-D correction
+    "derivations.orbit_expansion",        # beyond the paper: maps about the 6-D closed orbit
 ]
 
 #: further modules whose ``equation_checks()`` ``coupled-beam verify`` collects
