@@ -121,3 +121,28 @@ def test_offset_sextupole_feed_down_matches_xtrack():
     assert np.max(tw.betx2) > 1e-4, "skew feed-down couples"
     # feed-down at the mean orbit vs xtrack's tracking: 1e-7 scale expected
     assert abs(tab.attrs["Q1"] - tw.qx) < 1e-6 and abs(tab.attrs["Q2"] - tw.qy) < 1e-6
+
+
+@pytest.mark.slow
+def test_6d_equilibrium_agrees_with_xtrack():
+    """Our 6-D route (model="6d": cavity, correlated noise, sawtooth) vs xtrack's 6-D radiation equilibrium.
+
+    Bends sliced 32x (xtrack samples the diffusion once per slice; its eps_x moves by 6e-4 from 8 to 32
+    slices and converges onto ours). Measured: eps_x 9.3e-5, eps_y 8.8e-6, eps_zeta 3.0e-5, partition
+    numbers 5.8e-5 / 5e-6 / 2.8e-5; the paper's 4-D + folding is 1.8e-3 off in eps_y (module notes).
+    """
+    line, _ = _line(fodo_text(face="0"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        eq = ring_from_xtrack(line).equilibrium(model="6d")
+        sliced = line.copy()
+        sliced.slice_thick_elements(slicing_strategies=[
+            xt.Strategy(slicing=None), xt.Strategy(slicing=xt.Teapot(32), element_type=xt.Bend)])
+        sliced.configure_radiation(model="mean")
+        tw = sliced.twiss(method="6d", eneloss_and_damping=True)
+    theirs = np.array([tw.eq_gemitt_x, tw.eq_gemitt_y, tw.eq_gemitt_zeta])
+    ours = np.asarray(eq.emittances, dtype=float)
+    ours = np.array([ours[np.argmin(np.abs(np.log(ours / t)))] for t in theirs])    # same mode order
+    assert np.allclose(ours, theirs, rtol=[3e-4, 1e-4, 1e-4], atol=0), ours / theirs - 1
+    J = np.sort(np.asarray(eq.partition_numbers, dtype=float))
+    assert np.allclose(J, np.sort(tw.partition_numbers), rtol=2e-4, atol=0), (J, tw.partition_numbers)
