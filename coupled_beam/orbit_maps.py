@@ -96,7 +96,7 @@ def _face(el, which: int):
     e, g = (el.e1, el.fint_gap1) if which == 1 else (el.e2, el.fint_gap2)
     if not (el.K and g):
         return None
-    return e, el.K * g * (1 + np.sin(e)**2) / np.cos(e)
+    return e, el.fringe_psi(which)
 
 
 def _to_lab(T: np.ndarray, tilt: np.ndarray, contract: bool) -> np.ndarray:

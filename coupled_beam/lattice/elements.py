@@ -389,24 +389,35 @@ class Bend(Element):
         """Quadrupole gradient -n K^2 (1/m^2)."""
         return -self.n * self.K**2
 
-    def _edge(self, e: float, gap: float) -> np.ndarray:
+    def fringe_psi(self, which: int) -> float:
+        """psi = K fint_gap (1 + sin^2 e) / cos e of the entrance (1) or exit (2) face (rad).
+
+        Examples
+        --------
+        >>> round(Bend(1.0, K=0.5, e1=0.1, fint_gap1=0.02).fringe_psi(1), 12)
+        0.010150376715
+        """
+        e, gap = (self.e1, self.fint_gap1) if which == 1 else (self.e2, self.fint_gap2)
+        return self.K * gap * (1 + math.sin(e)**2) / math.cos(e)
+
+    def _edge(self, which: int) -> np.ndarray:
         out = _entries(_kernels.edge_kick_entries(0.0))
+        e, gap = (self.e1, self.fint_gap1) if which == 1 else (self.e2, self.fint_gap2)
         if e or gap:
             h = self.K
-            psi = h * gap * (1 + math.sin(e)**2) / math.cos(e)
             out[1, 0] += h * math.tan(e)
-            out[3, 2] -= h * math.tan(e - psi)
+            out[3, 2] -= h * math.tan(e - self.fringe_psi(which))
         return out
 
     @property
     def entrance(self) -> np.ndarray:
         """Entrance pole-face map (4x4)."""
-        return self._edge(self.e1, self.fint_gap1)
+        return self._edge(1)
 
     @property
     def exit(self) -> np.ndarray:
         """Exit pole-face map (4x4)."""
-        return self._edge(self.e2, self.fint_gap2)
+        return self._edge(2)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
