@@ -370,6 +370,12 @@ def e2_body_jacobian(K: float, k1: float, k2: float, orbit) -> np.ndarray:
     return dA
 
 
+def _freeze(obj, cast=float, **fields) -> None:
+    """Store each given field of a frozen element as a flat tuple of ``cast`` (hashable, compared by value)."""
+    for name, value in fields.items():
+        object.__setattr__(obj, name, tuple(cast(v) for v in np.ravel(value)))
+
+
 def _kicked_bend_class():
     from dataclasses import dataclass, field
 
@@ -410,13 +416,10 @@ def _kicked_bend_class():
         orbit_forcing: tuple = field(default=(), kw_only=True)
 
         def __post_init__(self) -> None:
-            object.__setattr__(self, "chromatic", tuple(float(v) for v in self.chromatic))
-            object.__setattr__(self, "orbit_terms", tuple(float(v) for v in self.orbit_terms))
-            object.__setattr__(self, "orbit_forcing", tuple(float(v) for v in self.orbit_forcing))
-            object.__setattr__(self, "ends", tuple(float(v) for v in self.ends))
-            object.__setattr__(self, "face_orbit", tuple(float(v) for v in self.face_orbit))
-            object.__setattr__(self, "fringe", tuple(int(v) for v in self.fringe))
-            object.__setattr__(self, "forcing_slope", tuple(float(v) for v in self.forcing_slope))
+            _freeze(self, chromatic=self.chromatic, orbit_terms=self.orbit_terms,
+                    orbit_forcing=self.orbit_forcing, ends=self.ends, face_orbit=self.face_orbit,
+                    forcing_slope=self.forcing_slope)
+            _freeze(self, int, fringe=self.fringe)
             super().__post_init__()
             object.__setattr__(self, "_has_D", True)     # generator route (the forcing)
 
@@ -760,10 +763,8 @@ def _kicked_generic_class():
         ends: tuple = field(default=(), kw_only=True)
 
         def __post_init__(self) -> None:
-            object.__setattr__(self, "forcing_slope", tuple(float(v) for v in self.forcing_slope))
-            object.__setattr__(self, "face_terms", tuple(float(v) for v in self.face_terms))
-            object.__setattr__(self, "ends", tuple(float(v) for v in self.ends))
-            object.__setattr__(self, "K_slope", tuple(float(v) for v in np.ravel(self.K_slope)))
+            _freeze(self, forcing_slope=self.forcing_slope, face_terms=self.face_terms, ends=self.ends,
+                    K_slope=self.K_slope)
             super().__post_init__()
 
         @property
