@@ -27,7 +27,7 @@ Energy sawtooth: on the 6-D closed orbit delta drops by U_i / E through every
 bend (U_i = C_gamma E^4 int K^2 ds / 2 pi) and jumps by V sin(phi) / E at each
 cavity; its level is fixed by the RF (the closed orbit has no net path
 lengthening per turn), found here as the fixed point of the affine one-turn
-map. Every element's map about that orbit (exact at the local delta, first order in
+map. Every element's map about that orbit (at the local delta to second order, first order in
 the transverse orbit) is :mod:`coupled_beam.orbit_maps`; ``tapered=True`` puts each
 magnet at the local reference momentum, as light sources do and pyAT's ``tapering()``.
 

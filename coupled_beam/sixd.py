@@ -18,7 +18,7 @@ X = (x, x', z, z', delta, l) with
   x0 = eta delta0 + ... it drives (loss spread over each bend by Simpson's
   rule; the orbit's own second-order terms, :func:`coupled_beam.orbit_maps.orbit_drive`,
   set its delta level as tracking does). Every element's map is taken about it
-  (:func:`coupled_beam.orbit_maps.sawtooth_change`): exact at its local delta0 (the
+  (:func:`coupled_beam.orbit_maps.sawtooth_change`): at its local delta0 to second order (the
   kinetic term / (1 + delta0); a sextupole's feed-down exact at the orbit's mean) plus
   the first-order change with the rest of the orbit and the in-element loss, from the
   element's cubic Hamiltonian
@@ -354,7 +354,7 @@ def _six_d_maps(ring, *, sawtooth: bool, tapered: bool, orbit=None):
     The sawtooth: the 6-D closed orbit X (:func:`coupled_beam.longitudinal.energy_sawtooth`,
     with the orbit's own second-order terms, :func:`coupled_beam.orbit_maps.orbit_drive`)
     and every element's map about it (:func:`coupled_beam.orbit_maps.sawtooth_change`:
-    exact at the local energy, first order in the transverse orbit and the in-element
+    at the local energy to second order in delta0, first order in the transverse orbit and the in-element
     loss; canonical coordinates, as the 6-D codes track). ``tapered``: each magnet at the
     local energy's reference momentum (pyAT's ``tapering()``).
     """

@@ -50,7 +50,7 @@ CASES = [
 
 @pytest.mark.parametrize("name,make,field", CASES, ids=[c[0] for c in CASES])
 def test_map_about_an_orbit_is_the_jacobian_of_the_motion(name, make, field):
-    """sawtooth_change (exact in delta0, first order in the transverse orbit) vs the integrated Jacobian."""
+    """sawtooth_change (delta0 to second order, first order in the transverse orbit) vs the integrated Jacobian."""
     el = make()
     f = _field(**field)
     y0 = np.array([2e-4, -3e-5, 1e-4, 4e-5, 5e-4, 0.0])

@@ -68,7 +68,7 @@ def _rolled(el, t):
     lambda: at.Sextupole("S", 0.3, 40.0, NumIntSteps=200),
 ])
 def test_maps_about_an_offset_orbit_equal_pyat_jacobian(make):
-    """The map about an orbit (x0, px0, z0, pz0, delta0) (orbit_maps.sawtooth_change: exact in delta0,
+    """The map about an orbit (x0, px0, z0, pz0, delta0) (orbit_maps.sawtooth_change: delta0 to second order,
     first order in the rest): pyAT's Jacobian there, to a small fraction of the change itself."""
     el = make()
     o_in = np.array([1.5e-4, 2e-5, -1e-4, 1e-5, 3e-4, 0.0])
